@@ -1,0 +1,198 @@
+//! Turning the parts of a request into typed values, or a problem naming the part.
+
+use super::problem::ApiError;
+use crate::startup::AppState;
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use sha2::{Digest, Sha256};
+use std::future::{Ready, ready};
+use std::str::FromStr;
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+/// The query string, parsed; repeated names are kept.
+pub struct Params(Vec<(String, String)>);
+
+impl FromRequest for Params {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let pairs = url::form_urlencoded::parse(req.query_string().as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        ready(Ok(Params(pairs)))
+    }
+}
+
+impl Params {
+    /// Refuses any parameter not in `allowed`, naming it and the ones that are.
+    pub fn allow_only(&self, allowed: &[&str]) -> Result<(), ApiError> {
+        if let Some((k, _)) = self.0.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
+            return Err(ApiError::parameter(
+                k.clone(),
+                format!(
+                    "unknown query parameter '{k}'; this route takes: {}",
+                    allowed.join(", ")
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The single value of `name`, if given; refuses it given twice.
+    pub fn one(&self, name: &str) -> Result<Option<&str>, ApiError> {
+        let mut values = self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        let first = values.next();
+        if values.next().is_some() {
+            return Err(ApiError::parameter(
+                name,
+                format!("'{name}' may be given only once"),
+            ));
+        }
+        Ok(first)
+    }
+
+    /// Every value of a repeatable parameter; comma-separated values are split too.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .flat_map(|(_, v)| v.split(','))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .collect()
+    }
+
+    /// Parses the value of `name` with `FromStr`, saying what is expected when it fails.
+    pub fn parse<T: FromStr>(&self, name: &str, expected: &str) -> Result<Option<T>, ApiError> {
+        match self.one(name)? {
+            None => Ok(None),
+            Some(v) => v.trim().parse().map(Some).map_err(|_| {
+                ApiError::parameter(name, format!("'{name}' must be {expected}; got '{v}'"))
+            }),
+        }
+    }
+
+    /// An integer in `min..=max`.
+    pub fn int_in(&self, name: &str, min: i64, max: i64) -> Result<Option<i64>, ApiError> {
+        let expected = format!("a whole number from {min} to {max}");
+        match self.parse::<i64>(name, &expected)? {
+            Some(v) if !(min..=max).contains(&v) => Err(ApiError::parameter(
+                name,
+                format!("'{name}' must be {expected}; got {v}"),
+            )),
+            other => Ok(other),
+        }
+    }
+}
+
+/// Parses a path id.
+pub fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| {
+        ApiError::parameter(
+            "id",
+            format!("'{raw}' is not an id: ids are UUIDs such as 0192f7a4-1c2b-7d3e-8f40-123456789abc"),
+        )
+    })
+}
+
+/// Refuses bodies that do not say they are JSON.
+pub fn require_json(req: &HttpRequest, also: &[&'static str]) -> Result<(), ApiError> {
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if mime == "application/json" || also.contains(&mime.as_str()) {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType("application/json"))
+    }
+}
+
+/// The version in `If-Match`, if the client sent one.
+pub fn if_match(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
+    let Some(value) = req.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let bad = || {
+        ApiError::parameter(
+            "If-Match",
+            "If-Match must be the ETag from your last read, such as \"3\"",
+        )
+    };
+    let s = value.to_str().map_err(|_| bad())?.trim();
+    if s == "*" {
+        return Ok(None);
+    }
+    let s = s.strip_prefix("W/").unwrap_or(s);
+    let inner = s
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .ok_or_else(bad)?;
+    inner.parse::<i64>().map(Some).map_err(|_| bad())
+}
+
+/// The ETag for a record version.
+pub fn etag(version: i64) -> (header::HeaderName, String) {
+    (header::ETAG, format!("\"{version}\""))
+}
+
+/// The API key a request carries, from `Authorization: Bearer …` or `X-Api-Key`.
+fn presented_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    if let Some(v) = req.headers().get(header::AUTHORIZATION) {
+        let s = v.to_str().map_err(|_| {
+            ApiError::Unauthorized("the Authorization header is not readable text".into())
+        })?;
+        let key = s.strip_prefix("Bearer ").or_else(|| s.strip_prefix("bearer ")).ok_or_else(|| {
+            ApiError::Unauthorized("use 'Authorization: Bearer <your API key>'".into())
+        })?;
+        return Ok(Some(key.trim().to_string()));
+    }
+    if let Some(v) = req.headers().get("x-api-key") {
+        let s = v
+            .to_str()
+            .map_err(|_| ApiError::Unauthorized("the X-Api-Key header is not readable text".into()))?;
+        return Ok(Some(s.trim().to_string()));
+    }
+    Ok(None)
+}
+
+/// A digest of a key, so keys are compared without keeping or timing the secret.
+pub fn key_digest(key: &str) -> [u8; 32] {
+    Sha256::digest(key.as_bytes()).into()
+}
+
+/// Present only when the request carries the administrator key: a handler that takes
+/// `Admin` cannot run without it.
+pub struct Admin;
+
+impl FromRequest for Admin {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(check_admin(req))
+    }
+}
+
+fn check_admin(req: &HttpRequest) -> Result<Admin, ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| anyhow::anyhow!("application state is missing"))?;
+    let key = presented_key(req)?
+        .ok_or_else(|| ApiError::Unauthorized("this route needs an API key: send 'Authorization: Bearer <key>'".into()))?;
+    let Some(expected) = state.admin_key_digest else {
+        return Err(ApiError::Forbidden(
+            "writes are disabled: start the server with --admin-key (or SIGNPOST_ADMIN_KEY)".into(),
+        ));
+    };
+    if bool::from(key_digest(&key).ct_eq(&expected)) {
+        Ok(Admin)
+    } else {
+        Err(ApiError::Unauthorized("the API key is not valid".into()))
+    }
+}

@@ -1,0 +1,209 @@
+//! The HTTP API: routes, extractors, handlers and the one error body.
+
+pub mod extract;
+pub mod problem;
+pub mod services;
+
+use crate::domain::{Accepting, DeliveryMode, Gender, ServiceStatus, fields, taxonomy};
+use crate::search::SearchRequest;
+use crate::search::query::{Filters, MAX_QUERY_CHARS};
+use crate::startup::AppState;
+use actix_web::middleware::ErrorHandlers;
+use actix_web::{HttpResponse, web};
+use extract::{Admin, Params};
+use problem::ApiError;
+use serde_json::json;
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+const MAX_SEARCH_LIMIT: i64 = 100;
+const MAX_SEARCH_OFFSET: i64 = 1000;
+
+/// Registers every route.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+        .route("/health", web::get().to(health))
+        .route("/ready", web::get().to(ready))
+        .service(
+            web::scope("/v1")
+                .route("/taxonomy", web::get().to(taxonomy_list))
+                .route("/search", web::get().to(search))
+                .route("/admin/reindex", web::post().to(reindex))
+                .service(
+                    web::resource("/services")
+                        .route(web::get().to(services::list_services))
+                        .route(web::post().to(services::create_service)),
+                )
+                .service(
+                    web::resource("/services/{id}")
+                        .route(web::get().to(services::get_service))
+                        .route(web::put().to(services::replace_service))
+                        .route(web::patch().to(services::patch_service))
+                        .route(web::delete().to(services::retire_service)),
+                )
+                .service(
+                    web::resource("/organizations")
+                        .route(web::get().to(services::list_organizations))
+                        .route(web::post().to(services::create_organization)),
+                )
+                .service(
+                    web::resource("/organizations/{id}")
+                        .route(web::get().to(services::get_organization))
+                        .route(web::put().to(services::replace_organization))
+                        .route(web::patch().to(services::patch_organization))
+                        .route(web::delete().to(services::retire_organization)),
+                ),
+        );
+}
+
+/// Turns framework errors (unknown route, wrong method, oversized body) into problems.
+pub fn error_handlers<B: actix_web::body::MessageBody + 'static>() -> ErrorHandlers<B> {
+    ErrorHandlers::new().default_handler(problem::problem_for_framework_errors)
+}
+
+async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    state
+        .directory
+        .store
+        .ping()
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("the database does not answer: {e}")))?;
+    Ok(HttpResponse::Ok().json(json!({
+        "status": "ready",
+        "database": state.directory.store.backend_name(),
+        "index": {"documents": state.directory.index.num_docs(), "applied_seq": state.directory.index.applied()},
+    })))
+}
+
+async fn taxonomy_list() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "items": taxonomy::CATEGORIES }))
+}
+
+async fn reindex(_admin: Admin, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let report = state.directory.index.rebuild().await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+fn parse_each<T>(
+    params: &Params,
+    name: &str,
+    valid: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Vec<T>, ApiError> {
+    params
+        .all(name)
+        .into_iter()
+        .map(|v| {
+            parse(v).ok_or_else(|| {
+                ApiError::parameter(name, format!("'{v}' is not a valid {name}: use {valid}"))
+            })
+        })
+        .collect()
+}
+
+/// Reads the search parameters; every bad one is a 400 naming it.
+fn search_request(params: &Params, capacity_stale_after: chrono::Duration) -> Result<SearchRequest, ApiError> {
+    params.allow_only(&[
+        "q", "category", "delivery_mode", "status", "accepting", "referral", "age", "gender",
+        "language", "free", "limit", "offset",
+    ])?;
+    let q = params.one("q")?.unwrap_or("").to_string();
+    if q.chars().count() > MAX_QUERY_CHARS {
+        return Err(ApiError::parameter(
+            "q",
+            format!("'q' is too long: at most {MAX_QUERY_CHARS} characters"),
+        ));
+    }
+    let categories = params
+        .all("category")
+        .into_iter()
+        .map(|c| {
+            fields::CategoryId::parse(c)
+                .map(|c| c.as_str().to_string())
+                .map_err(|e| ApiError::parameter("category", e))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let delivery_modes = parse_each(params, "delivery_mode", "in_person, telephone, online or home_visit", DeliveryMode::parse)?;
+    let mut statuses = parse_each(
+        params,
+        "status",
+        "active, temporarily_closed, inactive or defunct",
+        ServiceStatus::parse,
+    )?;
+    if statuses.is_empty() {
+        statuses = vec![ServiceStatus::Active, ServiceStatus::TemporarilyClosed];
+    }
+    let accepting = match params.one("accepting")? {
+        None | Some("any") => None,
+        Some("open") => Some(Accepting::Open),
+        Some("waitlist") => Some(Accepting::Waitlist),
+        Some(v) => {
+            return Err(ApiError::parameter(
+                "accepting",
+                format!("'{v}' is not a valid accepting: use open, waitlist or any"),
+            ));
+        }
+    };
+    let self_referral = match params.one("referral")? {
+        None | Some("any") => false,
+        Some("self") => true,
+        Some(v) => {
+            return Err(ApiError::parameter(
+                "referral",
+                format!("'{v}' is not a valid referral: use self (self-referral possible) or any"),
+            ));
+        }
+    };
+    let age = params.int_in("age", 0, 120)?.map(|a| a as u8);
+    let gender = match params.one("gender")? {
+        None => None,
+        Some("any") => Some(Gender::Any),
+        Some("female") => Some(Gender::Female),
+        Some("male") => Some(Gender::Male),
+        Some(v) => {
+            return Err(ApiError::parameter(
+                "gender",
+                format!("'{v}' is not a valid gender: use female, male or any"),
+            ));
+        }
+    };
+    let languages = params
+        .all("language")
+        .into_iter()
+        .map(|l| {
+            fields::Language::parse(l)
+                .map(|l| l.as_str().to_string())
+                .map_err(|e| ApiError::parameter("language", e))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let free = params.parse::<bool>("free", "true or false")?;
+    let limit = params.int_in("limit", 1, MAX_SEARCH_LIMIT)?.unwrap_or(20) as usize;
+    let offset = params.int_in("offset", 0, MAX_SEARCH_OFFSET)?.unwrap_or(0) as usize;
+    Ok(SearchRequest {
+        q,
+        filters: Filters {
+            categories,
+            delivery_modes,
+            statuses,
+            accepting,
+            capacity_fresh_after: (chrono::Utc::now() - capacity_stale_after).timestamp(),
+            self_referral,
+            age,
+            gender,
+            languages,
+            free,
+        },
+        limit,
+        offset,
+    })
+}
+
+async fn search(state: web::Data<AppState>, params: Params) -> Result<HttpResponse, ApiError> {
+    let request = search_request(&params, state.search_settings.capacity_stale_after)?;
+    let response = state.directory.index.search(request).await?;
+    Ok(HttpResponse::Ok().json(response))
+}

@@ -1,0 +1,305 @@
+//! `/v1/services` and `/v1/organizations`: create, read, list, update, retire.
+
+use super::extract::{Admin, Params, etag, if_match, parse_id, require_json};
+use super::problem::ApiError;
+use crate::domain::{
+    self, FieldError, Organization, Service, ServiceStatus, merge_patch, parse_organization,
+    parse_service,
+};
+use crate::startup::AppState;
+use crate::storage::ServiceFilter;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const DEFAULT_PAGE: i64 = 50;
+const MAX_PAGE: i64 = 500;
+const MERGE_PATCH: &str = "application/merge-patch+json";
+
+fn with_etag(mut builder: actix_web::HttpResponseBuilder, version: i64, body: &impl serde::Serialize) -> HttpResponse {
+    builder.insert_header(etag(version)).json(body)
+}
+
+fn page_params(params: &Params) -> Result<(u32, Option<Uuid>), ApiError> {
+    let limit = params.int_in("limit", 1, MAX_PAGE)?.unwrap_or(DEFAULT_PAGE) as u32;
+    let cursor = match params.one("cursor")? {
+        None => None,
+        Some(c) => Some(Uuid::parse_str(c).map_err(|_| {
+            ApiError::parameter("cursor", "'cursor' must be the next_cursor value from the previous page")
+        })?),
+    };
+    Ok((limit, cursor))
+}
+
+fn page<T: serde::Serialize>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> Uuid) -> Value {
+    let more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let next = if more { items.last().map(&id) } else { None };
+    json!({ "items": items, "next_cursor": next })
+}
+
+/// A service body that must not try to change the id in the path.
+fn check_same_id(input_id: Option<Uuid>, path_id: Uuid) -> Result<(), ApiError> {
+    match input_id {
+        Some(id) if id != path_id => Err(ApiError::field("id", "the id in the body differs from the id in the path")),
+        _ => Ok(()),
+    }
+}
+
+fn service_content_value(s: &Service) -> Value {
+    serde_json::to_value(&s.content).unwrap_or(Value::Null)
+}
+
+pub async fn create_service(
+    _admin: Admin,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    require_json(&req, &[])?;
+    let input = parse_service(domain::parse_json(&body)?)?;
+    let service = state.directory.create_service(input).await?;
+    Ok(with_etag(HttpResponse::Created(), service.meta.version, &service)
+        .customize_location(&format!("/v1/services/{}", service.id)))
+}
+
+/// Adds a `Location` header to a built response.
+trait WithLocation {
+    fn customize_location(self, location: &str) -> HttpResponse;
+}
+
+impl WithLocation for HttpResponse {
+    fn customize_location(mut self, location: &str) -> HttpResponse {
+        if let Ok(v) = actix_web::http::header::HeaderValue::from_str(location) {
+            self.headers_mut().insert(actix_web::http::header::LOCATION, v);
+        }
+        self
+    }
+}
+
+pub async fn get_service(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let service = state
+        .directory
+        .store
+        .get_service(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("there is no service {id}")))?;
+    Ok(with_etag(HttpResponse::Ok(), service.meta.version, &service))
+}
+
+pub async fn list_services(state: web::Data<AppState>, params: Params) -> Result<HttpResponse, ApiError> {
+    params.allow_only(&["organization_id", "status", "category", "modified_after", "limit", "cursor"])?;
+    let (limit, cursor) = page_params(&params)?;
+    let organization_id = match params.one("organization_id")? {
+        None => None,
+        Some(v) => Some(Uuid::parse_str(v).map_err(|_| {
+            ApiError::parameter("organization_id", format!("'{v}' is not an organisation id (a UUID)"))
+        })?),
+    };
+    let statuses = params
+        .all("status")
+        .into_iter()
+        .map(|s| {
+            ServiceStatus::parse(s).ok_or_else(|| {
+                ApiError::parameter("status", format!("'{s}' is not a status: use active, temporarily_closed, inactive or defunct"))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let categories = params
+        .all("category")
+        .into_iter()
+        .map(|c| domain::fields::CategoryId::parse(c).map(|c| c.as_str().to_string()).map_err(|e| ApiError::parameter("category", e)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let modified_after = match params.one("modified_after")? {
+        None => None,
+        Some(v) => Some(
+            chrono::DateTime::parse_from_rfc3339(v)
+                .map_err(|_| ApiError::parameter("modified_after", format!("'{v}' is not a timestamp: use RFC 3339, such as 2026-11-01T00:00:00Z")))?
+                .with_timezone(&chrono::Utc),
+        ),
+    };
+    let filter = ServiceFilter {
+        organization_id,
+        statuses,
+        categories,
+        modified_after,
+    };
+    let items = state.directory.store.list_services(&filter, cursor, limit + 1).await?;
+    Ok(HttpResponse::Ok().json(page(items, limit, |s: &Service| s.id)))
+}
+
+pub async fn replace_service(
+    _admin: Admin,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let expected = if_match(&req)?;
+    require_json(&req, &[])?;
+    let input = parse_service(domain::parse_json(&body)?)?;
+    check_same_id(input.server.id, id)?;
+    let moved_to = match input.organization {
+        Some(domain::OrganizationRef::Existing(org)) => Some(org),
+        Some(domain::OrganizationRef::Embedded(ref o)) => o.server.id,
+        None => None,
+    };
+    let content = input.content;
+    let service = state
+        .directory
+        .edit_service(id, expected, |current| {
+            if moved_to.is_some_and(|o| o != current.organization.id) {
+                return Err(ApiError::field(
+                    "organization_id",
+                    "a service cannot move to another organisation; retire it and create it there",
+                ));
+            }
+            Ok(content.clone())
+        })
+        .await?;
+    Ok(with_etag(HttpResponse::Ok(), service.meta.version, &service))
+}
+
+pub async fn patch_service(
+    _admin: Admin,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let expected = if_match(&req)?;
+    require_json(&req, &[MERGE_PATCH])?;
+    let patch = domain::parse_json(&body)?;
+    for key in ["id", "organization_id", "organization", "version", "created_at", "last_modified"] {
+        if patch.get(key).is_some() {
+            return Err(ApiError::field(key, format!("'{key}' cannot be changed with PATCH")));
+        }
+    }
+    let service = state
+        .directory
+        .edit_service(id, expected, |current| {
+            let mut merged = service_content_value(current);
+            merge_patch(&mut merged, &patch);
+            match serde_path_to_error::deserialize::<_, domain::ServiceContent>(merged) {
+                Ok(c) => Ok(c),
+                Err(e) => {
+                    let path = e.path().to_string();
+                    Err(ApiError::Invalid(vec![FieldError::new(
+                        if path == "." { "body".into() } else { path },
+                        e.into_inner().to_string(),
+                    )]))
+                }
+            }
+        })
+        .await?;
+    Ok(with_etag(HttpResponse::Ok(), service.meta.version, &service))
+}
+
+pub async fn retire_service(
+    _admin: Admin,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let expected = if_match(&req)?;
+    let service = state.directory.retire_service(id, expected).await?;
+    Ok(with_etag(HttpResponse::Ok(), service.meta.version, &service))
+}
+
+pub async fn create_organization(
+    _admin: Admin,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    require_json(&req, &[])?;
+    let input = parse_organization(domain::parse_json(&body)?)?;
+    let org = state.directory.create_organization(input).await?;
+    Ok(with_etag(HttpResponse::Created(), org.meta.version, &org)
+        .customize_location(&format!("/v1/organizations/{}", org.id)))
+}
+
+pub async fn get_organization(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let org = state
+        .directory
+        .store
+        .get_organization(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("there is no organisation {id}")))?;
+    Ok(with_etag(HttpResponse::Ok(), org.meta.version, &org))
+}
+
+pub async fn list_organizations(state: web::Data<AppState>, params: Params) -> Result<HttpResponse, ApiError> {
+    params.allow_only(&["limit", "cursor"])?;
+    let (limit, cursor) = page_params(&params)?;
+    let items = state.directory.store.list_organizations(cursor, limit + 1).await?;
+    Ok(HttpResponse::Ok().json(page(items, limit, |o: &Organization| o.id)))
+}
+
+pub async fn replace_organization(
+    _admin: Admin,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let expected = if_match(&req)?;
+    require_json(&req, &[])?;
+    let input = parse_organization(domain::parse_json(&body)?)?;
+    check_same_id(input.server.id, id)?;
+    let content = input.content;
+    let org = state
+        .directory
+        .edit_organization(id, expected, false, |_| Ok(content.clone()))
+        .await?;
+    Ok(with_etag(HttpResponse::Ok(), org.meta.version, &org))
+}
+
+pub async fn patch_organization(
+    _admin: Admin,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let expected = if_match(&req)?;
+    require_json(&req, &[MERGE_PATCH])?;
+    let patch = domain::parse_json(&body)?;
+    for key in ["id", "version", "created_at", "last_modified", "retired"] {
+        if patch.get(key).is_some() {
+            return Err(ApiError::field(key, format!("'{key}' cannot be changed with PATCH")));
+        }
+    }
+    let org = state
+        .directory
+        .edit_organization(id, expected, false, |current| {
+            let mut merged = serde_json::to_value(&current.content).unwrap_or(Value::Null);
+            merge_patch(&mut merged, &patch);
+            let input = parse_organization(merged).map_err(ApiError::from)?;
+            Ok(input.content)
+        })
+        .await?;
+    Ok(with_etag(HttpResponse::Ok(), org.meta.version, &org))
+}
+
+pub async fn retire_organization(
+    _admin: Admin,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let expected = if_match(&req)?;
+    let org = state
+        .directory
+        .edit_organization(id, expected, true, |current| Ok(current.content.clone()))
+        .await?;
+    Ok(with_etag(HttpResponse::Ok(), org.meta.version, &org))
+}

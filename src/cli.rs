@@ -1,0 +1,166 @@
+//! The command line: serve, migrate, import, export, demo, reindex.
+
+use crate::search::{SearchIndex, SearchSettings};
+use crate::startup::{Application, Settings, open_store};
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use std::io::BufReader;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// signpost: a directory of local community services for NHS Talking Therapies signposting.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct StorageArgs {
+    /// Database: sqlite:PATH (created on first run) or postgres://user:pass@host/db.
+    #[arg(long, global = true, env = "SIGNPOST_DATABASE_URL", default_value = "sqlite://data/signpost.db")]
+    pub database_url: String,
+    /// Folder for the search index (rebuilt from the database when missing).
+    #[arg(long, global = true, env = "SIGNPOST_INDEX_DIR", default_value = "index")]
+    pub index_dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP service.
+    Serve(ServeArgs),
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Import services from an NDJSON file ("-" for standard input); valid lines are kept.
+    Import {
+        /// The file to read.
+        file: PathBuf,
+    },
+    /// Write every service as NDJSON to standard output (or --output).
+    Export {
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Write the built-in demo directory as NDJSON to standard output.
+    Demo,
+    /// Rebuild the search index from the database (the server must be stopped; a running
+    /// server rebuilds with POST /v1/admin/reindex).
+    Reindex,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "SIGNPOST_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// Load the demo directory when the database has no services.
+    #[arg(long, env = "SIGNPOST_DEMO")]
+    pub demo: bool,
+    /// The administrator API key for writes; without one, writes are refused.
+    #[arg(long, env = "SIGNPOST_ADMIN_KEY", hide_env_values = true)]
+    pub admin_key: Option<String>,
+    /// HTTP worker threads (0 = one per core).
+    #[arg(long, env = "SIGNPOST_WORKERS", default_value_t = 0)]
+    pub workers: usize,
+    /// Days after which capacity counts as unknown.
+    #[arg(long, env = "SIGNPOST_CAPACITY_STALE_DAYS", default_value_t = 90)]
+    pub capacity_stale_days: i64,
+    /// Days after which an entry not confirmed as accurate gets a warning.
+    #[arg(long, env = "SIGNPOST_VERIFY_STALE_DAYS", default_value_t = 183)]
+    pub verify_stale_days: i64,
+    /// Milliseconds between checks for changes written by other replicas.
+    #[arg(long, env = "SIGNPOST_POLL_MS", default_value_t = 1000)]
+    pub poll_ms: u64,
+}
+
+/// Runs one command.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let storage = cli.storage;
+    match cli.command {
+        Command::Serve(args) => {
+            let settings = Settings {
+                bind: args.bind,
+                database_url: storage.database_url,
+                index_dir: storage.index_dir,
+                demo: args.demo,
+                admin_key: args.admin_key,
+                workers: args.workers,
+                search: SearchSettings {
+                    poll_interval: std::time::Duration::from_millis(args.poll_ms.max(50)),
+                    capacity_stale_after: chrono::Duration::days(args.capacity_stale_days),
+                    verify_stale_after: chrono::Duration::days(args.verify_stale_days),
+                    ..SearchSettings::default()
+                },
+            };
+            let app = Application::build(settings.clone()).await?;
+            tracing::info!(
+                "signpost listening on http://{}:{} (database {}, index {})",
+                settings.bind.rsplit_once(':').map_or("127.0.0.1", |(h, _)| h),
+                app.port(),
+                app.directory.store.backend_name(),
+                settings.index_dir.display()
+            );
+            if settings.admin_key.is_none() {
+                tracing::warn!("no --admin-key given: the directory is read-only");
+            }
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            open_store(&storage.database_url).await?;
+            eprintln!("database is up to date");
+        }
+        Command::Import { file } => {
+            let store = open_store(&storage.database_url).await?;
+            let report = if file.as_os_str() == "-" {
+                crate::ndjson::import(&store, std::io::stdin().lock(), None, true).await?
+            } else {
+                let f = std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?;
+                let size = f.metadata().ok().map(|m| m.len());
+                crate::ndjson::import(&store, BufReader::new(f), size, true).await?
+            };
+            eprintln!("imported {} services; rejected {} lines", report.imported, report.rejected.len());
+            for (line, why) in report.rejected.iter().take(100) {
+                eprintln!("  line {line}: {why}");
+            }
+            if report.rejected.len() > 100 {
+                eprintln!("  … and {} more", report.rejected.len() - 100);
+            }
+            eprintln!("a running server makes them searchable within seconds; otherwise at its next start");
+            if !report.rejected.is_empty() {
+                return Ok(ExitCode::from(2));
+            }
+        }
+        Command::Export { output } => {
+            let store = open_store(&storage.database_url).await?;
+            let count = match output {
+                Some(path) => {
+                    let f = std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+                    crate::ndjson::export(&store, &mut std::io::BufWriter::new(f)).await?
+                }
+                None => crate::ndjson::export(&store, &mut std::io::BufWriter::new(std::io::stdout().lock())).await?,
+            };
+            eprintln!("exported {count} services");
+        }
+        Command::Demo => {
+            use std::io::Write;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            for s in crate::demo::services() {
+                writeln!(out, "{s}")?;
+            }
+            out.flush()?;
+        }
+        Command::Reindex => {
+            let store = open_store(&storage.database_url).await?;
+            let index = SearchIndex::open(&storage.index_dir, store, SearchSettings::default()).await?;
+            let report = index.rebuild().await?;
+            eprintln!(
+                "indexed {} services in {:.1}s (change log at {})",
+                report.services, report.seconds, report.seq
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

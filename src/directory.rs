@@ -1,0 +1,247 @@
+//! What the directory does with a write: turn input into records, keep versions and
+//! stamps, store it, and wait until search has it (read-your-writes).
+
+use crate::api::problem::ApiError;
+use crate::domain::{
+    Organization, OrganizationInput, OrganizationRef, RecordMeta, Service,
+    ServiceContent, ServiceInput, ServiceStatus,
+};
+use crate::search::SearchIndex;
+use crate::storage::{Store, StoreError};
+use chrono::{DateTime, SubsecRound, Utc};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// How many times an edit without `If-Match` is re-applied when another writer got in first.
+const MAX_EDIT_ATTEMPTS: usize = 8;
+
+/// Now, at the precision the database keeps.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// The directory: storage plus the search index that follows it.
+#[derive(Clone)]
+pub struct Directory {
+    pub store: Arc<Store>,
+    pub index: SearchIndex,
+}
+
+pub fn new_meta(server: &crate::domain::ServerFields, keep: bool) -> RecordMeta {
+    let at = now();
+    RecordMeta {
+        version: server.version.filter(|_| keep).unwrap_or(1),
+        created_at: server.created_at.filter(|_| keep).unwrap_or(at),
+        last_modified: server.last_modified.filter(|_| keep).unwrap_or(at),
+    }
+}
+
+pub fn new_organization(input: OrganizationInput, keep_server_fields: bool) -> Organization {
+    Organization {
+        id: input.server.id.unwrap_or_else(Uuid::now_v7),
+        meta: new_meta(&input.server, keep_server_fields),
+        retired: keep_server_fields && input.retired.unwrap_or(false),
+        content: input.content,
+    }
+}
+
+/// Stamps capacity with the time it changed; an unchanged capacity keeps its stamp.
+pub fn stamp_capacity(content: &mut ServiceContent, before: Option<&ServiceContent>, at: DateTime<Utc>) {
+    let Some(cap) = content.capacity.as_mut() else {
+        return;
+    };
+    let previous = before.and_then(|b| b.capacity.as_ref());
+    cap.updated_at = match previous {
+        Some(p) if p.same_as(cap) => p.updated_at.or(Some(at)),
+        _ => Some(at),
+    };
+}
+
+impl Directory {
+    async fn searchable(&self, seq: Option<i64>) -> Result<(), ApiError> {
+        if let Some(seq) = seq {
+            self.index.wait_for(seq).await?;
+        }
+        Ok(())
+    }
+
+    /// Finds the organisation a new service belongs to, or prepares the embedded one.
+    async fn resolve_organization(
+        &self,
+        reference: Option<OrganizationRef>,
+        keep_server_fields: bool,
+    ) -> Result<(Organization, bool), ApiError> {
+        match reference {
+            None => Err(ApiError::field(
+                "organization_id",
+                "say which organisation runs the service: organization_id, or an organization object",
+            )),
+            Some(OrganizationRef::Existing(id)) => match self.store.get_organization(id).await? {
+                Some(org) if org.retired => Err(ApiError::field(
+                    "organization_id",
+                    "this organisation is retired; services cannot be added to it",
+                )),
+                Some(org) => Ok((org, false)),
+                None => Err(ApiError::field(
+                    "organization_id",
+                    format!("there is no organisation {id}; create it with POST /v1/organizations"),
+                )),
+            },
+            Some(OrganizationRef::Embedded(input)) => {
+                if let Some(id) = input.server.id
+                    && let Some(org) = self.store.get_organization(id).await?
+                {
+                    return Ok((org, false));
+                }
+                Ok((new_organization(*input, keep_server_fields), true))
+            }
+        }
+    }
+
+    /// Creates a service from API input.
+    pub async fn create_service(&self, input: ServiceInput) -> Result<Service, ApiError> {
+        let (organization, is_new) = self.resolve_organization(input.organization, false).await?;
+        let mut content = input.content;
+        let meta = new_meta(&input.server, false);
+        stamp_capacity(&mut content, None, meta.last_modified);
+        let service = Service {
+            id: input.server.id.unwrap_or_else(Uuid::now_v7),
+            organization,
+            content,
+            meta,
+        };
+        let new_org = is_new.then_some(&service.organization);
+        let seq = self.store.insert_service(&service, new_org).await?;
+        self.searchable(Some(seq)).await?;
+        Ok(service)
+    }
+
+    /// Changes a service with `edit`, checking `If-Match` when given; without it the
+    /// edit is re-applied to the newest version, so no accepted write is lost.
+    pub async fn edit_service<F>(
+        &self,
+        id: Uuid,
+        if_match: Option<i64>,
+        edit: F,
+    ) -> Result<Service, ApiError>
+    where
+        F: Fn(&Service) -> Result<ServiceContent, ApiError>,
+    {
+        for _ in 0..MAX_EDIT_ATTEMPTS {
+            let current = self
+                .store
+                .get_service(id)
+                .await?
+                .ok_or_else(|| ApiError::NotFound(format!("there is no service {id}")))?;
+            if let Some(expected) = if_match
+                && expected != current.meta.version
+            {
+                return Err(ApiError::PreconditionFailed {
+                    current: current.meta.version,
+                });
+            }
+            let mut content = edit(&current)?;
+            let problems = content.problems();
+            if !problems.is_empty() {
+                return Err(ApiError::Invalid(problems));
+            }
+            let at = now();
+            stamp_capacity(&mut content, Some(&current.content), at);
+            let next = Service {
+                content,
+                meta: RecordMeta {
+                    version: current.meta.version + 1,
+                    created_at: current.meta.created_at,
+                    last_modified: at,
+                },
+                ..current.clone()
+            };
+            match self.store.update_service(&next, current.meta.version).await {
+                Ok(seq) => {
+                    self.searchable(Some(seq)).await?;
+                    return Ok(next);
+                }
+                Err(StoreError::VersionMismatch { current }) if if_match.is_some() => {
+                    return Err(ApiError::PreconditionFailed { current });
+                }
+                Err(StoreError::VersionMismatch { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ApiError::Conflict(
+            "the service is being changed by others right now; read it again and retry".into(),
+        ))
+    }
+
+    /// Retires a service: it stays on record as `defunct` and drops out of search.
+    pub async fn retire_service(&self, id: Uuid, if_match: Option<i64>) -> Result<Service, ApiError> {
+        self.edit_service(id, if_match, |s| {
+            let mut c = s.content.clone();
+            c.status = ServiceStatus::Defunct;
+            c.temporary_closure = None;
+            Ok(c)
+        })
+        .await
+    }
+
+    pub async fn create_organization(&self, input: OrganizationInput) -> Result<Organization, ApiError> {
+        let org = new_organization(input, false);
+        self.store.insert_organization(&org).await?;
+        Ok(org)
+    }
+
+    /// Changes an organisation; `retire` also retires its running services.
+    pub async fn edit_organization<F>(
+        &self,
+        id: Uuid,
+        if_match: Option<i64>,
+        retire: bool,
+        edit: F,
+    ) -> Result<Organization, ApiError>
+    where
+        F: Fn(&Organization) -> Result<crate::domain::OrganizationContent, ApiError>,
+    {
+        for _ in 0..MAX_EDIT_ATTEMPTS {
+            let current = self
+                .store
+                .get_organization(id)
+                .await?
+                .ok_or_else(|| ApiError::NotFound(format!("there is no organisation {id}")))?;
+            if let Some(expected) = if_match
+                && expected != current.meta.version
+            {
+                return Err(ApiError::PreconditionFailed {
+                    current: current.meta.version,
+                });
+            }
+            let next = Organization {
+                content: edit(&current)?,
+                retired: current.retired || retire,
+                meta: RecordMeta {
+                    version: current.meta.version + 1,
+                    created_at: current.meta.created_at,
+                    last_modified: now(),
+                },
+                id,
+            };
+            match self
+                .store
+                .update_organization(&next, current.meta.version, retire)
+                .await
+            {
+                Ok(seq) => {
+                    self.searchable(seq).await?;
+                    return Ok(next);
+                }
+                Err(StoreError::VersionMismatch { current }) if if_match.is_some() => {
+                    return Err(ApiError::PreconditionFailed { current });
+                }
+                Err(StoreError::VersionMismatch { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ApiError::Conflict(
+            "the organisation is being changed by others right now; read it again and retry".into(),
+        ))
+    }
+}

@@ -1,0 +1,14 @@
+//! signpost: the directory of local community services behind NHS Talking Therapies
+//! signposting.
+
+pub mod api;
+pub mod cli;
+pub mod demo;
+pub mod directory;
+pub mod domain;
+pub mod geo;
+pub mod ndjson;
+pub mod search;
+pub mod startup;
+pub mod storage;
+pub mod telemetry;

@@ -1,0 +1,856 @@
+//! Navigator search: a tantivy index derived from the database, kept in step by one
+//! writer task that follows the change log.
+
+pub mod query;
+pub mod schema;
+
+use crate::domain::{DeliveryMode, ServiceStatus, taxonomy};
+use crate::storage::{ServiceFilter, Store};
+use anyhow::Context;
+use chrono::{DateTime, NaiveDate, Utc};
+use query::Filters;
+use schema::{Fields, SCHEMA_VERSION};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
+use tantivy::columnar::Column;
+use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, Query};
+use tantivy::schema::Value as _;
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{DocAddress, DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentReader, TantivyDocument, Term};
+use tokio::sync::{Notify, Semaphore, mpsc, oneshot, watch};
+
+/// Names the live index generation inside the index directory.
+const CURRENT_FILE: &str = "CURRENT";
+/// Services read from the database per batch while rebuilding.
+const REBUILD_BATCH: u32 = 1000;
+/// Change-log entries applied per commit while catching up.
+const CATCH_UP_BATCH: u32 = 5000;
+/// How long a write waits to become searchable before answering anyway.
+const READ_YOUR_WRITES_WAIT: Duration = Duration::from_secs(15);
+/// Memory for the index writer.
+const WRITER_HEAP: usize = 64 * 1024 * 1024;
+
+/// Knobs for search and its warnings.
+#[derive(Debug, Clone)]
+pub struct SearchSettings {
+    /// How often the writer looks for changes made by other replicas.
+    pub poll_interval: Duration,
+    /// Capacity older than this shows as unknown.
+    pub capacity_stale_after: chrono::Duration,
+    /// Entries not confirmed for longer than this get a warning.
+    pub verify_stale_after: chrono::Duration,
+    /// Searches running at once; more wait.
+    pub max_concurrent_searches: usize,
+}
+
+impl Default for SearchSettings {
+    fn default() -> Self {
+        Self {
+            poll_interval: Duration::from_secs(1),
+            capacity_stale_after: chrono::Duration::days(90),
+            verify_stale_after: chrono::Duration::days(183),
+            max_concurrent_searches: 64,
+        }
+    }
+}
+
+/// What the commit payload records.
+#[derive(Debug, Serialize, Deserialize)]
+struct Payload {
+    schema_version: u32,
+    seq: i64,
+}
+
+/// One built index in its own folder.
+struct Generation {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+}
+
+struct Shared {
+    live: RwLock<Arc<Generation>>,
+    applied: watch::Sender<i64>,
+    wake: Notify,
+    commands: mpsc::Sender<Command>,
+    settings: SearchSettings,
+    permits: Semaphore,
+}
+
+enum Command {
+    Rebuild(oneshot::Sender<anyhow::Result<RebuildReport>>),
+}
+
+/// What a rebuild did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RebuildReport {
+    pub services: usize,
+    pub seconds: f64,
+    pub seq: i64,
+}
+
+/// Handle to the search index; cheap to clone.
+#[derive(Clone)]
+pub struct SearchIndex {
+    shared: Arc<Shared>,
+}
+
+fn read_current(dir: &Path) -> Option<PathBuf> {
+    let name = std::fs::read_to_string(dir.join(CURRENT_FILE)).ok()?;
+    let name = name.trim();
+    (!name.is_empty() && !name.contains('/')).then(|| dir.join(name))
+}
+
+fn write_current(dir: &Path, generation: &Path) -> anyhow::Result<()> {
+    let name = generation
+        .file_name()
+        .context("generation folder has no name")?
+        .to_string_lossy()
+        .to_string();
+    let tmp = dir.join(format!("{CURRENT_FILE}.tmp"));
+    std::fs::write(&tmp, format!("{name}\n")).context("writing the index pointer")?;
+    std::fs::File::open(&tmp)?.sync_all()?;
+    std::fs::rename(&tmp, dir.join(CURRENT_FILE)).context("switching the index pointer")?;
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+/// Deletes generation folders other than `keep` (left by a crash or a finished rebuild).
+fn remove_other_generations(dir: &Path, keep: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        let is_gen = p
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("gen-"));
+        if is_gen && p != keep && p.is_dir() {
+            if let Err(err) = std::fs::remove_dir_all(&p) {
+                tracing::warn!(path = %p.display(), error = %err, "could not remove an old index generation");
+            }
+        }
+    }
+}
+
+fn open_generation(path: &Path) -> anyhow::Result<(Generation, Option<Payload>)> {
+    let index = Index::open_in_dir(path).context("opening the index")?;
+    let (schema, fields) = schema::build();
+    if index.schema() != schema {
+        anyhow::bail!("the index schema differs from this version's");
+    }
+    schema::register_tokenizers(&index);
+    let payload = index
+        .load_metas()
+        .context("reading index metadata")?
+        .payload
+        .and_then(|p| serde_json::from_str::<Payload>(&p).ok());
+    let reader = index
+        .reader_builder()
+        .reload_policy(ReloadPolicy::Manual)
+        .try_into()
+        .context("opening an index reader")?;
+    Ok((
+        Generation {
+            index,
+            reader,
+            fields,
+        },
+        payload,
+    ))
+}
+
+fn create_generation(dir: &Path) -> anyhow::Result<(PathBuf, Generation)> {
+    let path = dir.join(format!("gen-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
+    let (schema, fields) = schema::build();
+    let index = Index::create_in_dir(&path, schema).context("creating the index")?;
+    schema::register_tokenizers(&index);
+    let reader = index
+        .reader_builder()
+        .reload_policy(ReloadPolicy::Manual)
+        .try_into()
+        .context("opening an index reader")?;
+    Ok((
+        path,
+        Generation {
+            index,
+            reader,
+            fields,
+        },
+    ))
+}
+
+fn commit(writer: &mut IndexWriter, seq: i64) -> anyhow::Result<()> {
+    let payload = serde_json::to_string(&Payload {
+        schema_version: SCHEMA_VERSION,
+        seq,
+    })?;
+    let mut prepared = writer.prepare_commit().context("preparing an index commit")?;
+    prepared.set_payload(&payload);
+    prepared.commit().context("committing the index")?;
+    Ok(())
+}
+
+/// Builds a fresh generation from every service in the database.
+async fn build_generation(
+    dir: &Path,
+    store: &Store,
+) -> anyhow::Result<(PathBuf, Generation, IndexWriter, i64, usize)> {
+    // Changes made while we read are caught up afterwards: the log says what changed.
+    let seq = store.last_change().await?;
+    let (path, generation) = create_generation(dir)?;
+    let mut writer: IndexWriter = generation
+        .index
+        .writer(WRITER_HEAP * 2)
+        .context("opening the index writer")?;
+    let mut after = None;
+    let mut count = 0usize;
+    loop {
+        let batch = store
+            .list_services(&ServiceFilter::default(), after, REBUILD_BATCH)
+            .await?;
+        let Some(last) = batch.last() else { break };
+        after = Some(last.id);
+        for s in &batch {
+            writer.add_document(schema::document(&generation.fields, s))?;
+        }
+        count += batch.len();
+    }
+    let writer = tokio::task::spawn_blocking(move || -> anyhow::Result<IndexWriter> {
+        commit(&mut writer, seq)?;
+        Ok(writer)
+    })
+    .await
+    .context("index commit task")??;
+    generation.reader.reload()?;
+    writer.set_merge_policy(Box::<tantivy::merge_policy::LogMergePolicy>::default());
+    Ok((path, generation, writer, seq, count))
+}
+
+struct WriterTask {
+    dir: PathBuf,
+    store: Arc<Store>,
+    shared: Arc<Shared>,
+    writer: Arc<Mutex<IndexWriter>>,
+    applied: i64,
+}
+
+impl WriterTask {
+    /// Applies every change after `applied`; returns how many services were re-indexed.
+    async fn catch_up(&mut self) -> anyhow::Result<usize> {
+        let mut total = 0;
+        loop {
+            let changes = self.store.changes_after(self.applied, CATCH_UP_BATCH).await?;
+            let Some(&(last_seq, _)) = changes.last() else {
+                return Ok(total);
+            };
+            let mut ids: Vec<uuid::Uuid> = changes.iter().map(|(_, id)| *id).collect();
+            ids.sort();
+            ids.dedup();
+            let services = self.store.get_services(&ids).await?;
+            let generation = self.shared.live.read().expect("index lock").clone();
+            let writer = self.writer.clone();
+            let fields = generation.fields;
+            total += ids.len();
+            tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+                let mut w = writer.lock().expect("writer lock");
+                for id in &ids {
+                    w.delete_term(Term::from_field_text(fields.id, &id.to_string()));
+                }
+                for s in &services {
+                    w.add_document(schema::document(&fields, s))?;
+                }
+                commit(&mut w, last_seq)?;
+                generation.reader.reload().context("reloading the index reader")?;
+                Ok(())
+            })
+            .await
+            .context("index write task")??;
+            self.applied = last_seq;
+            self.shared.applied.send_replace(last_seq);
+        }
+    }
+
+    async fn rebuild(&mut self) -> anyhow::Result<RebuildReport> {
+        let started = std::time::Instant::now();
+        let (path, generation, writer, seq, count) = build_generation(&self.dir, &self.store).await?;
+        write_current(&self.dir, &path)?;
+        *self.shared.live.write().expect("index lock") = Arc::new(generation);
+        // The old writer goes with its generation; searches already running keep their reader.
+        *self.writer.lock().expect("writer lock") = writer;
+        self.applied = seq;
+        remove_other_generations(&self.dir, &path);
+        self.catch_up().await?;
+        self.shared.applied.send_replace(self.applied);
+        Ok(RebuildReport {
+            services: count,
+            seconds: started.elapsed().as_secs_f64(),
+            seq,
+        })
+    }
+
+    async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut tick = tokio::time::interval(self.shared.settings.poll_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(Command::Rebuild(reply)) => {
+                        let result = self.rebuild().await;
+                        if let Err(e) = &result {
+                            tracing::error!(error = ?e, "index rebuild failed");
+                        }
+                        let _ = reply.send(result);
+                    }
+                    None => return,
+                },
+                _ = self.shared.wake.notified() => self.catch_up_logged().await,
+                _ = tick.tick() => self.catch_up_logged().await,
+            }
+        }
+    }
+
+    async fn catch_up_logged(&mut self) {
+        if let Err(e) = self.catch_up().await {
+            tracing::error!(error = ?e, "index catch-up failed; will retry");
+        }
+    }
+}
+
+/// A search as the API asks for it.
+#[derive(Debug, Clone, Default)]
+pub struct SearchRequest {
+    pub q: String,
+    pub filters: Filters,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+/// Something a navigator must see before referring.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Warning {
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// One result.
+#[derive(Debug, Serialize)]
+pub struct Hit {
+    pub service: Value,
+    pub score: f32,
+    pub snippet: String,
+    pub warnings: Vec<Warning>,
+}
+
+/// Counts of matching services by value.
+#[derive(Debug, Serialize, Default)]
+pub struct Facets {
+    pub category: Vec<FacetCount>,
+    pub delivery_mode: Vec<FacetCount>,
+    pub status: Vec<FacetCount>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FacetCount {
+    pub value: &'static str,
+    pub count: u64,
+}
+
+/// A page of results.
+#[derive(Debug, Serialize)]
+pub struct SearchResponse {
+    pub total: usize,
+    pub limit: usize,
+    pub offset: usize,
+    pub hits: Vec<Hit>,
+    pub facets: Facets,
+}
+
+/// Counts facet values of every matching document from fast fields.
+struct FacetCollector;
+
+struct FacetSegment {
+    category: Column<u64>,
+    mode: Column<u64>,
+    status: Column<u64>,
+    counts: FacetTally,
+}
+
+#[derive(Default)]
+struct FacetTally {
+    category: Vec<u64>,
+    mode: Vec<u64>,
+    status: Vec<u64>,
+}
+
+impl FacetTally {
+    fn new() -> Self {
+        Self {
+            category: vec![0; taxonomy::CATEGORIES.len()],
+            mode: vec![0; DeliveryMode::ALL.len()],
+            status: vec![0; ServiceStatus::ALL.len()],
+        }
+    }
+}
+
+fn bump(counts: &mut [u64], ord: u64) {
+    if let Some(c) = counts.get_mut(ord as usize) {
+        *c += 1;
+    }
+}
+
+impl Collector for FacetCollector {
+    type Fruit = FacetTally;
+    type Child = FacetSegment;
+
+    fn for_segment(&self, _: u32, segment: &SegmentReader) -> tantivy::Result<FacetSegment> {
+        let ff = segment.fast_fields();
+        Ok(FacetSegment {
+            category: ff.u64("category_ord")?,
+            mode: ff.u64("mode_ord")?,
+            status: ff.u64("status_ord")?,
+            counts: FacetTally::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<FacetTally>) -> tantivy::Result<FacetTally> {
+        let mut total = FacetTally::new();
+        for f in fruits {
+            for (t, v) in total.category.iter_mut().zip(f.category) {
+                *t += v;
+            }
+            for (t, v) in total.mode.iter_mut().zip(f.mode) {
+                *t += v;
+            }
+            for (t, v) in total.status.iter_mut().zip(f.status) {
+                *t += v;
+            }
+        }
+        Ok(total)
+    }
+}
+
+impl SegmentCollector for FacetSegment {
+    type Fruit = FacetTally;
+
+    fn collect(&mut self, doc: DocId, _: Score) {
+        for ord in self.category.values_for_doc(doc) {
+            bump(&mut self.counts.category, ord);
+        }
+        for ord in self.mode.values_for_doc(doc) {
+            bump(&mut self.counts.mode, ord);
+        }
+        if let Some(ord) = self.status.first(doc) {
+            bump(&mut self.counts.status, ord);
+        }
+    }
+
+    fn harvest(self) -> FacetTally {
+        self.counts
+    }
+}
+
+/// How much a service's state scales its relevance: open, accepting and recently
+/// verified first; closed and flagged last.
+fn rank_factor(status: u64, accepting: u64, capacity_updated: i64, assured: i64, fresh_capacity: i64, fresh_assured: i64) -> f32 {
+    let status = match status {
+        0 => 1.0,
+        1 => 0.5,
+        _ => 0.2,
+    };
+    let capacity = match accepting {
+        _ if capacity_updated < fresh_capacity => 0.85,
+        0 => 1.0,
+        1 => 0.9,
+        2 => 0.6,
+        _ => 0.85,
+    };
+    let verified = if assured >= fresh_assured { 1.0 } else { 0.9 };
+    status * capacity * verified
+}
+
+/// The warnings a navigator must see for this service summary.
+pub fn warnings(summary: &Value, settings: &SearchSettings, now: DateTime<Utc>) -> Vec<Warning> {
+    let mut out = Vec::new();
+    let status = summary["status"].as_str().unwrap_or("active");
+    match status {
+        "temporarily_closed" => {
+            let closure = &summary["temporary_closure"];
+            let reason = closure["reason"].as_str().unwrap_or("no reason given");
+            let message = match closure["reopens_on"].as_str() {
+                Some(date) => format!("Temporarily closed ({reason}); expected to reopen on {date}"),
+                None => format!("Temporarily closed ({reason}); no reopening date given"),
+            };
+            out.push(Warning {
+                code: "temporarily_closed",
+                message,
+            });
+        }
+        "inactive" => out.push(Warning {
+            code: "inactive",
+            message: "Not running at the moment (inactive)".into(),
+        }),
+        "defunct" => out.push(Warning {
+            code: "defunct",
+            message: "This service has closed for good".into(),
+        }),
+        _ => {}
+    }
+    let capacity = &summary["capacity"];
+    if capacity.is_object() {
+        let updated = capacity["updated_at"]
+            .as_str()
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .map(|t| t.with_timezone(&Utc));
+        let stale = updated.is_none_or(|t| now - t > settings.capacity_stale_after);
+        if stale {
+            let when = updated.map_or("never".to_string(), |t| t.format("%-d %B %Y").to_string());
+            out.push(Warning {
+                code: "capacity_unknown",
+                message: format!("Capacity unknown: last updated {when}; check before referring"),
+            });
+        } else {
+            match capacity["accepting"].as_str() {
+                Some("closed") => out.push(Warning {
+                    code: "not_accepting",
+                    message: "Not taking referrals at the moment".into(),
+                }),
+                Some("waitlist") => out.push(Warning {
+                    code: "waiting_list",
+                    message: match capacity["waiting_weeks"].as_u64() {
+                        Some(w) => format!("Waiting list: about {w} weeks"),
+                        None => "Waiting list: length not given".into(),
+                    },
+                }),
+                _ => {}
+            }
+        }
+    } else {
+        out.push(Warning {
+            code: "capacity_unknown",
+            message: "Capacity not stated; check before referring".into(),
+        });
+    }
+    let assured = summary["assured_date"]
+        .as_str()
+        .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
+    match assured {
+        None => out.push(Warning {
+            code: "not_verified",
+            message: "Never confirmed as accurate by the provider".into(),
+        }),
+        Some(d) if now.date_naive() - d > settings.verify_stale_after => out.push(Warning {
+            code: "not_verified",
+            message: format!(
+                "Not confirmed as accurate for {} months (last {})",
+                (now.date_naive() - d).num_days() / 30,
+                d.format("%-d %B %Y")
+            ),
+        }),
+        Some(_) => {}
+    }
+    out
+}
+
+impl SearchIndex {
+    /// Opens the index in `dir`, rebuilding it when it is missing, from another schema,
+    /// corrupt, or ahead of the database; then catches up with the change log and starts
+    /// the writer task.
+    pub async fn open(dir: &Path, store: Arc<Store>, settings: SearchSettings) -> anyhow::Result<SearchIndex> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let last_change = store.last_change().await?;
+        let mut existing = None;
+        if let Some(path) = read_current(dir) {
+            match open_generation(&path) {
+                Ok((generation, Some(p)))
+                    if p.schema_version == SCHEMA_VERSION && p.seq <= last_change =>
+                {
+                    let writer = match generation.index.writer(WRITER_HEAP) {
+                        Ok(w) => w,
+                        Err(tantivy::TantivyError::LockFailure(..)) => anyhow::bail!(
+                            "another signpost process is using the index in {}; stop it, or ask it to rebuild with POST /v1/admin/reindex",
+                            dir.display()
+                        ),
+                        Err(e) => return Err(e).context("opening the index writer"),
+                    };
+                    existing = Some((path, generation, writer, p.seq));
+                }
+                Ok(_) => tracing::warn!(
+                    "index is from another version or ahead of the database; rebuilding"
+                ),
+                Err(e) => tracing::warn!(error = ?e, "index cannot be opened; rebuilding"),
+            }
+        }
+        let (path, generation, writer, applied) = match existing {
+            Some(found) => found,
+            None => {
+                let started = std::time::Instant::now();
+                let (path, generation, writer, seq, count) = build_generation(dir, &store).await?;
+                write_current(dir, &path)?;
+                tracing::info!(services = count, seconds = started.elapsed().as_secs_f64(), "index built");
+                (path, generation, writer, seq)
+            }
+        };
+        remove_other_generations(dir, &path);
+        let (applied_tx, _) = watch::channel(applied);
+        let (commands_tx, commands_rx) = mpsc::channel(4);
+        let shared = Arc::new(Shared {
+            live: RwLock::new(Arc::new(generation)),
+            applied: applied_tx,
+            wake: Notify::new(),
+            commands: commands_tx,
+            permits: Semaphore::new(settings.max_concurrent_searches),
+            settings,
+        });
+        let mut task = WriterTask {
+            dir: dir.to_path_buf(),
+            store,
+            shared: shared.clone(),
+            writer: Arc::new(Mutex::new(writer)),
+            applied,
+        };
+        let caught = task.catch_up().await?;
+        if caught > 0 {
+            tracing::info!(services = caught, "index caught up with the database");
+        }
+        tokio::spawn(task.run(commands_rx));
+        Ok(SearchIndex { shared })
+    }
+
+    /// The last change-log sequence the index has applied.
+    pub fn applied(&self) -> i64 {
+        *self.shared.applied.borrow()
+    }
+
+    /// Waits until the change `seq` is searchable (read-your-writes).
+    pub async fn wait_for(&self, seq: i64) -> anyhow::Result<()> {
+        let mut rx = self.shared.applied.subscribe();
+        if *rx.borrow() >= seq {
+            return Ok(());
+        }
+        self.shared.wake.notify_one();
+        let waited = tokio::time::timeout(READ_YOUR_WRITES_WAIT, rx.wait_for(|a| *a >= seq)).await;
+        if waited.is_err() {
+            // The write is safely in the database; search will have it shortly.
+            tracing::warn!(seq, "write not yet searchable after waiting");
+        }
+        Ok(())
+    }
+
+    /// Rebuilds the index from the database into a new generation and switches to it;
+    /// searches keep using the old one meanwhile.
+    pub async fn rebuild(&self) -> anyhow::Result<RebuildReport> {
+        let (tx, rx) = oneshot::channel();
+        self.shared
+            .commands
+            .send(Command::Rebuild(tx))
+            .await
+            .map_err(|_| anyhow::anyhow!("the index writer has stopped"))?;
+        rx.await.context("the index writer has stopped")?
+    }
+
+    /// Number of documents in the live index.
+    pub fn num_docs(&self) -> u64 {
+        self.generation().reader.searcher().num_docs()
+    }
+
+    fn generation(&self) -> Arc<Generation> {
+        self.shared.live.read().expect("index lock").clone()
+    }
+
+    /// Runs a search on the blocking pool, at most `max_concurrent_searches` at a time.
+    pub async fn search(&self, request: SearchRequest) -> anyhow::Result<SearchResponse> {
+        let _permit = self.shared.permits.acquire().await.context("search closed")?;
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.search_now(&request, Utc::now()))
+            .await
+            .context("search task")?
+    }
+
+    /// Runs a search on this thread.
+    pub fn search_now(&self, request: &SearchRequest, now: DateTime<Utc>) -> anyhow::Result<SearchResponse> {
+        let generation = self.generation();
+        let f = generation.fields;
+        let searcher = generation.reader.searcher();
+        let text = query::text_query(&f, &request.q);
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        match &text {
+            Some(t) => clauses.push((Occur::Must, t.box_clone())),
+            None => clauses.push((Occur::Must, Box::new(AllQuery))),
+        }
+        for filter in query::filter_clauses(&f, &request.filters) {
+            clauses.push((Occur::Must, Box::new(BoostQuery::new(filter, 0.0))));
+        }
+        let query = BooleanQuery::new(clauses);
+        let settings = &self.shared.settings;
+        let fresh_capacity = (now - settings.capacity_stale_after).timestamp();
+        let fresh_assured = (now - settings.verify_stale_after).timestamp();
+        let top = TopDocs::with_limit(request.limit.max(1))
+            .and_offset(request.offset)
+            .tweak_score(move |segment: &SegmentReader| {
+                let ff = segment.fast_fields();
+                let status = ff.u64("status_ord").ok();
+                let accepting = ff.u64("accepting_ord").ok();
+                let cap = ff.i64("capacity_updated").ok();
+                let assured = ff.i64("assured").ok();
+                move |doc: DocId, score: Score| {
+                    let s = status.as_ref().and_then(|c| c.first(doc)).unwrap_or(0);
+                    let a = accepting.as_ref().and_then(|c| c.first(doc)).unwrap_or(3);
+                    let cu = cap.as_ref().and_then(|c| c.first(doc)).unwrap_or(i64::MIN);
+                    let av = assured.as_ref().and_then(|c| c.first(doc)).unwrap_or(i64::MIN);
+                    // With no words, every match scores the same and state alone orders.
+                    let base = if score > 0.0 { score } else { 1.0 };
+                    base * rank_factor(s, a, cu, av, fresh_capacity, fresh_assured)
+                }
+            });
+        let (top, total, tally) = searcher
+            .search(&query, &(top, Count, FacetCollector))
+            .context("running the search")?;
+        let snippets = match &text {
+            Some(t) => {
+                let mut g = SnippetGenerator::create(&searcher, t.as_ref(), f.description)
+                    .context("preparing snippets")?;
+                g.set_max_num_chars(180);
+                Some(g)
+            }
+            None => None,
+        };
+        let mut hits = Vec::with_capacity(top.len());
+        for (score, address) in top {
+            hits.push(self.hit(&searcher, address, score, snippets.as_ref(), &generation, now)?);
+        }
+        let facets = Facets {
+            category: taxonomy::CATEGORIES
+                .iter()
+                .zip(tally.category)
+                .filter(|(_, n)| *n > 0)
+                .map(|(c, n)| FacetCount { value: c.id, count: n })
+                .collect(),
+            delivery_mode: DeliveryMode::ALL
+                .iter()
+                .zip(tally.mode)
+                .filter(|(_, n)| *n > 0)
+                .map(|(m, n)| FacetCount { value: m.as_str(), count: n })
+                .collect(),
+            status: ServiceStatus::ALL
+                .iter()
+                .zip(tally.status)
+                .filter(|(_, n)| *n > 0)
+                .map(|(s, n)| FacetCount { value: s.as_str(), count: n })
+                .collect(),
+        };
+        Ok(SearchResponse {
+            total,
+            limit: request.limit,
+            offset: request.offset,
+            hits,
+            facets,
+        })
+    }
+
+    fn hit(
+        &self,
+        searcher: &tantivy::Searcher,
+        address: DocAddress,
+        score: f32,
+        snippets: Option<&SnippetGenerator>,
+        generation: &Generation,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Hit> {
+        let doc: TantivyDocument = searcher.doc(address).context("reading a stored document")?;
+        let raw = doc
+            .get_first(generation.fields.summary)
+            .and_then(|v| v.as_str())
+            .unwrap_or("{}");
+        let service: Value = serde_json::from_str(raw).context("stored summary is not JSON")?;
+        let description = service["description"].as_str().unwrap_or("");
+        let snippet = match snippets {
+            Some(g) => {
+                let s = g.snippet(description);
+                if s.fragment().is_empty() {
+                    escape_start(description)
+                } else {
+                    s.to_html()
+                }
+            }
+            None => escape_start(description),
+        };
+        let warnings = warnings(&service, &self.shared.settings, now);
+        Ok(Hit {
+            service,
+            score,
+            snippet,
+            warnings,
+        })
+    }
+}
+
+/// The start of a description, HTML-escaped, when nothing in it matched.
+fn escape_start(text: &str) -> String {
+    let mut s: String = text.chars().take(180).collect();
+    if s.len() < text.len() {
+        s.push('…');
+    }
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// Groups facet counts by value, for tests and callers that want a map.
+pub fn facet_map(counts: &[FacetCount]) -> HashMap<&'static str, u64> {
+    counts.iter().map(|c| (c.value, c.count)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Accepting;
+    use serde_json::json;
+
+    #[test]
+    fn warnings_for_closed_full_and_stale() {
+        let settings = SearchSettings::default();
+        let now = Utc::now();
+        let fresh = now.to_rfc3339();
+        let w = warnings(
+            &json!({"status": "temporarily_closed", "temporary_closure": {"reason": "summer break", "reopens_on": "2026-09-01"},
+                    "capacity": {"accepting": "waitlist", "waiting_weeks": 6, "updated_at": fresh},
+                    "assured_date": now.date_naive().to_string()}),
+            &settings,
+            now,
+        );
+        let codes: Vec<_> = w.iter().map(|w| w.code).collect();
+        assert_eq!(codes, vec!["temporarily_closed", "waiting_list"]);
+        assert!(w[1].message.contains("6 weeks"));
+        let w = warnings(
+            &json!({"status": "active", "capacity": {"accepting": "open", "updated_at": "2020-01-01T00:00:00Z"}, "assured_date": "2020-01-01"}),
+            &settings,
+            now,
+        );
+        let codes: Vec<_> = w.iter().map(|w| w.code).collect();
+        assert_eq!(codes, vec!["capacity_unknown", "not_verified"]);
+    }
+
+    #[test]
+    fn ranking_prefers_open_and_verified() {
+        let open = rank_factor(0, 0, 10, 10, 0, 0);
+        let closed = rank_factor(1, 0, 10, 10, 0, 0);
+        let full = rank_factor(0, 2, 10, 10, 0, 0);
+        let unverified = rank_factor(0, 0, 10, -10, 0, 0);
+        assert!(open > unverified && unverified > full && full > closed);
+    }
+
+    #[test]
+    fn accepting_ord_matches_schema() {
+        assert_eq!(schema::accepting_ord(Some(Accepting::Open)), 0);
+        assert_eq!(schema::accepting_ord(None), 3);
+    }
+}

@@ -1,0 +1,333 @@
+//! From what a navigator types to a tantivy query: words, stems, typos, phrases and the
+//! synonym list; and from filters to non-scoring clauses.
+
+use super::schema::{Fields, plain_analyzer, stemmed_analyzer};
+use crate::domain::{Accepting, DeliveryMode, Gender, ServiceStatus};
+use std::ops::Bound;
+use std::sync::LazyLock;
+use tantivy::Term;
+use tantivy::query::{
+    BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
+    RangeQuery, TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+
+/// The longest question accepted, in characters.
+pub const MAX_QUERY_CHARS: usize = 300;
+/// Words beyond this many are ignored.
+const MAX_WORDS: usize = 24;
+
+/// Words that carry no need on their own ("I can't get to see my…").
+const STOP_WORDS: &[&str] = &[
+    "a", "about", "after", "all", "am", "an", "and", "any", "anyone", "anything", "are", "as",
+    "at", "be", "been", "being", "but", "by", "can", "cannot", "cant", "could", "did", "do",
+    "does", "dont", "feel", "feeling", "for", "from", "get", "getting", "got", "had", "has",
+    "have", "he", "help", "her", "him", "his", "how", "i", "im", "if", "in", "into", "is", "it",
+    "its", "ive", "just", "lot", "lots", "me", "much", "my", "need", "needs", "no", "not", "of",
+    "on", "or", "our", "really", "she", "so", "some", "someone", "something", "since", "that",
+    "the", "their", "them", "there", "they", "this", "to", "very", "want", "wants", "was", "we",
+    "were", "what", "when", "where", "which", "who", "will", "with", "wont", "would", "you",
+    "your", "support", "service", "services", "please", "looking", "find",
+];
+
+/// One line of the synonym list.
+struct Synonym {
+    phrases: Vec<Vec<String>>,
+    categories: Vec<String>,
+    words: Vec<String>,
+}
+
+static SYNONYMS: LazyLock<Vec<Synonym>> =
+    LazyLock::new(|| parse_synonyms(include_str!("synonyms.txt")));
+
+/// Lower-cases, drops apostrophes and turns other punctuation into spaces.
+pub fn normalise(q: &str) -> Vec<String> {
+    let cleaned: String = q
+        .chars()
+        .filter(|c| !matches!(c, '\'' | '\u{2019}' | '`'))
+        .map(|c| if c.is_alphanumeric() { c.to_ascii_lowercase() } else { ' ' })
+        .collect();
+    cleaned.split_whitespace().map(str::to_string).collect()
+}
+
+fn parse_synonyms(text: &str) -> Vec<Synonym> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((left, right)) = line.split_once("=>") else {
+            continue;
+        };
+        let phrases = left
+            .split(',')
+            .map(normalise)
+            .filter(|p| !p.is_empty())
+            .collect();
+        let mut categories = Vec::new();
+        let mut words = Vec::new();
+        for item in right.split_whitespace() {
+            match item.strip_prefix("category:") {
+                Some(c) => categories.push(c.to_string()),
+                None => words.push(item.to_lowercase()),
+            }
+        }
+        out.push(Synonym {
+            phrases,
+            categories,
+            words,
+        });
+    }
+    out
+}
+
+/// True when `a` and `b` differ by at most one edit (insert, delete, substitute, swap).
+fn within_one_edit(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a == b {
+        return true;
+    }
+    if a.len().abs_diff(b.len()) > 1 {
+        return false;
+    }
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let (ra, rb) = (&a[prefix..], &b[prefix..]);
+    match ra.len().cmp(&rb.len()) {
+        std::cmp::Ordering::Equal => {
+            ra[1..] == rb[1..]
+                || (ra.len() >= 2 && ra[0] == rb[1] && ra[1] == rb[0] && ra[2..] == rb[2..])
+        }
+        std::cmp::Ordering::Greater => ra[1..] == *rb,
+        std::cmp::Ordering::Less => *ra == rb[1..],
+    }
+}
+
+fn phrase_in(words: &[String], phrase: &[String]) -> bool {
+    if phrase.len() == 1 {
+        let p = &phrase[0];
+        return words
+            .iter()
+            .any(|w| w == p || (p.len() >= 6 && w.len() >= 6 && within_one_edit(w, p)));
+    }
+    words.windows(phrase.len()).any(|w| w == phrase)
+}
+
+/// What the synonym list adds to a question: categories and directory words.
+#[derive(Debug, Default, PartialEq)]
+pub struct Expansion {
+    pub categories: Vec<String>,
+    pub words: Vec<String>,
+}
+
+pub fn expand(words: &[String]) -> Expansion {
+    let mut e = Expansion::default();
+    for s in SYNONYMS.iter() {
+        if s.phrases.iter().any(|p| phrase_in(words, p)) {
+            for c in &s.categories {
+                if !e.categories.contains(c) {
+                    e.categories.push(c.clone());
+                }
+            }
+            for w in &s.words {
+                if !e.words.contains(w) {
+                    e.words.push(w.clone());
+                }
+            }
+        }
+    }
+    e
+}
+
+fn analyse(text: &str, stemmed: bool) -> Vec<String> {
+    let mut analyzer = if stemmed {
+        stemmed_analyzer()
+    } else {
+        plain_analyzer()
+    };
+    let mut stream = analyzer.token_stream(text);
+    let mut out = Vec::new();
+    while let Some(token) = stream.next() {
+        out.push(token.text.clone());
+    }
+    out
+}
+
+fn term_query(field: Field, text: &str) -> Box<dyn Query> {
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, text),
+        IndexRecordOption::WithFreqs,
+    ))
+}
+
+fn boosted(q: Box<dyn Query>, boost: f32) -> (Occur, Box<dyn Query>) {
+    (Occur::Should, Box::new(BoostQuery::new(q, boost)))
+}
+
+/// The scored part of a search: `None` when the question has no words.
+pub fn text_query(f: &Fields, q: &str) -> Option<Box<dyn Query>> {
+    let mut words = normalise(q);
+    words.truncate(MAX_WORDS);
+    if words.is_empty() {
+        return None;
+    }
+    let expansion = expand(&words);
+    let content: Vec<String> = words
+        .iter()
+        .filter(|w| !STOP_WORDS.contains(&w.as_str()))
+        .cloned()
+        .collect();
+    let content = if content.is_empty() && expansion.categories.is_empty() {
+        words.clone()
+    } else {
+        content
+    };
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let joined = content.join(" ");
+    let stems = analyse(&joined, true);
+    for stem in &stems {
+        clauses.push(boosted(term_query(f.name, stem), 3.0));
+        clauses.push(boosted(term_query(f.description, stem), 1.0));
+        clauses.push(boosted(term_query(f.extra, stem), 1.5));
+        clauses.push(boosted(term_query(f.category_text, stem), 0.7));
+    }
+    for word in analyse(&joined, false) {
+        let distance = match word.chars().count() {
+            0..=3 => continue,
+            4..=8 => 1,
+            _ => 2,
+        };
+        let fuzzy = FuzzyTermQuery::new(Term::from_field_text(f.plain, &word), distance, true);
+        clauses.push(boosted(Box::new(fuzzy), 0.8));
+    }
+    if stems.len() >= 2 {
+        for (field, boost) in [(f.name, 4.0), (f.description, 2.0)] {
+            let terms: Vec<Term> = stems
+                .iter()
+                .map(|s| Term::from_field_text(field, s))
+                .collect();
+            clauses.push(boosted(Box::new(PhraseQuery::new(terms)), boost));
+        }
+    }
+    for c in &expansion.categories {
+        let q = ConstScoreQuery::new(term_query(f.category, c), 2.5);
+        clauses.push((Occur::Should, Box::new(q)));
+    }
+    for stem in analyse(&expansion.words.join(" "), true) {
+        clauses.push(boosted(term_query(f.name, &stem), 1.5));
+        clauses.push(boosted(term_query(f.description, &stem), 0.8));
+        clauses.push(boosted(term_query(f.extra, &stem), 0.8));
+    }
+    Some(Box::new(BooleanQuery::new(clauses)))
+}
+
+/// Filters a search can apply; each is AND-ed, values within one are OR-ed.
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    pub categories: Vec<String>,
+    pub delivery_modes: Vec<DeliveryMode>,
+    pub statuses: Vec<ServiceStatus>,
+    pub accepting: Option<Accepting>,
+    /// Capacity updated before this (unix seconds) counts as unknown.
+    pub capacity_fresh_after: i64,
+    pub self_referral: bool,
+    pub age: Option<u8>,
+    pub gender: Option<Gender>,
+    pub languages: Vec<String>,
+    pub free: Option<bool>,
+}
+
+fn any_of(field: Field, values: &[&str]) -> Box<dyn Query> {
+    Box::new(BooleanQuery::new(
+        values
+            .iter()
+            .map(|v| (Occur::Should, term_query(field, v)))
+            .collect(),
+    ))
+}
+
+fn u64_range(field: Field, lo: u64, hi: u64) -> Box<dyn Query> {
+    Box::new(RangeQuery::new(
+        Bound::Included(Term::from_field_u64(field, lo)),
+        Bound::Included(Term::from_field_u64(field, hi)),
+    ))
+}
+
+/// Non-scoring clauses for the filters.
+pub fn filter_clauses(f: &Fields, filters: &Filters) -> Vec<Box<dyn Query>> {
+    let mut out: Vec<Box<dyn Query>> = Vec::new();
+    if !filters.categories.is_empty() {
+        let v: Vec<&str> = filters.categories.iter().map(String::as_str).collect();
+        out.push(any_of(f.category, &v));
+    }
+    if !filters.delivery_modes.is_empty() {
+        let v: Vec<&str> = filters.delivery_modes.iter().map(|m| m.as_str()).collect();
+        out.push(any_of(f.delivery_mode, &v));
+    }
+    if !filters.statuses.is_empty() {
+        let v: Vec<&str> = filters.statuses.iter().map(|s| s.as_str()).collect();
+        out.push(any_of(f.status, &v));
+    }
+    if let Some(a) = filters.accepting {
+        out.push(term_query(f.accepting, a.as_str()));
+        out.push(Box::new(RangeQuery::new(
+            Bound::Included(Term::from_field_i64(f.capacity_updated, filters.capacity_fresh_after)),
+            Bound::Unbounded,
+        )));
+    }
+    if filters.self_referral {
+        out.push(term_query(f.self_referral, "yes"));
+    }
+    if let Some(age) = filters.age {
+        out.push(u64_range(f.min_age, 0, u64::from(age)));
+        out.push(u64_range(f.max_age, u64::from(age), u64::from(u8::MAX)));
+    }
+    if let Some(g) = filters.gender
+        && g != Gender::Any
+    {
+        out.push(any_of(f.gender, &["any", g.as_str()]));
+    }
+    if !filters.languages.is_empty() {
+        let v: Vec<&str> = filters.languages.iter().map(String::as_str).collect();
+        out.push(any_of(f.language, &v));
+    }
+    if let Some(free) = filters.free {
+        out.push(term_query(f.free, if free { "yes" } else { "no" }));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn categories(q: &str) -> Vec<String> {
+        expand(&normalise(q)).categories
+    }
+
+    #[test]
+    fn lay_words_map_to_categories() {
+        assert!(categories("money worries").contains(&"debt".to_string()));
+        assert!(categories("I can't pay my bills").contains(&"debt".to_string()));
+        assert!(categories("my wife died last month").contains(&"bereavement".to_string()));
+        assert!(categories("lonely since she passed away").contains(&"befriending".to_string()));
+        assert!(categories("lost my job").contains(&"employment".to_string()));
+        assert!(categories("cant sleep").contains(&"mental_wellbeing".to_string()));
+        assert!(categories("bereavment").contains(&"bereavement".to_string()));
+        assert!(categories("the weather").is_empty());
+    }
+
+    #[test]
+    fn one_edit() {
+        assert!(within_one_edit("lonely", "lonley"));
+        assert!(within_one_edit("bailifs", "bailiffs"));
+        assert!(within_one_edit("exercise", "exercize"));
+        assert!(!within_one_edit("bills", "kilns"));
+        assert!(!within_one_edit("abc", "abcde"));
+    }
+
+    #[test]
+    fn query_syntax_is_just_text() {
+        assert_eq!(normalise("debt AND (\"food\") -bank* ~2"), vec!["debt", "and", "food", "bank", "2"]);
+    }
+}

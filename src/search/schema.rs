@@ -1,0 +1,229 @@
+//! The index schema, its version, and how a service becomes an index document.
+
+use crate::domain::{Accepting, DeliveryMode, Service, ServiceStatus, taxonomy};
+use serde_json::Value;
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
+    TextOptions,
+};
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
+    TextAnalyzer,
+};
+use tantivy::{Index, TantivyDocument};
+
+/// Bumped whenever the schema or the way documents are built changes: an index of
+/// another version is rebuilt at startup.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// English words, lower-cased, folded to ASCII and stemmed.
+pub const STEMMED: &str = "signpost_stemmed";
+/// The same without stemming, for typo-tolerant matching of what people type.
+pub const PLAIN: &str = "signpost_plain";
+
+/// Every field, by name.
+#[derive(Clone, Copy)]
+pub struct Fields {
+    pub id: Field,
+    pub name: Field,
+    pub description: Field,
+    pub extra: Field,
+    pub category_text: Field,
+    pub plain: Field,
+    pub category: Field,
+    pub category_ord: Field,
+    pub delivery_mode: Field,
+    pub mode_ord: Field,
+    pub status: Field,
+    pub status_ord: Field,
+    pub accepting: Field,
+    pub accepting_ord: Field,
+    pub capacity_updated: Field,
+    pub assured: Field,
+    pub self_referral: Field,
+    pub free: Field,
+    pub gender: Field,
+    pub min_age: Field,
+    pub max_age: Field,
+    pub language: Field,
+    pub organization_id: Field,
+    pub summary: Field,
+}
+
+fn text(tokenizer: &str, stored: bool) -> TextOptions {
+    let options = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(tokenizer)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    if stored { options.set_stored() } else { options }
+}
+
+/// Builds the schema and hands out its fields.
+pub fn build() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let fields = Fields {
+        id: b.add_text_field("id", STRING | STORED),
+        name: b.add_text_field("name", text(STEMMED, false)),
+        description: b.add_text_field("description", text(STEMMED, false)),
+        extra: b.add_text_field("extra", text(STEMMED, false)),
+        category_text: b.add_text_field("category_text", text(STEMMED, false)),
+        plain: b.add_text_field("plain", text(PLAIN, false)),
+        category: b.add_text_field("category", STRING),
+        category_ord: b.add_u64_field("category_ord", FAST),
+        delivery_mode: b.add_text_field("delivery_mode", STRING),
+        mode_ord: b.add_u64_field("mode_ord", FAST),
+        status: b.add_text_field("status", STRING),
+        status_ord: b.add_u64_field("status_ord", FAST),
+        accepting: b.add_text_field("accepting", STRING),
+        accepting_ord: b.add_u64_field("accepting_ord", FAST),
+        capacity_updated: b.add_i64_field("capacity_updated", INDEXED | FAST),
+        assured: b.add_i64_field("assured", FAST),
+        self_referral: b.add_text_field("self_referral", STRING),
+        free: b.add_text_field("free", STRING),
+        gender: b.add_text_field("gender", STRING),
+        min_age: b.add_u64_field("min_age", INDEXED | FAST),
+        max_age: b.add_u64_field("max_age", INDEXED | FAST),
+        language: b.add_text_field("language", STRING),
+        organization_id: b.add_text_field("organization_id", STRING),
+        summary: b.add_text_field("summary", STORED),
+    };
+    (b.build(), fields)
+}
+
+/// Registers the analysers the schema names.
+pub fn register_tokenizers(index: &Index) {
+    index.tokenizers().register(STEMMED, stemmed_analyzer());
+    index.tokenizers().register(PLAIN, plain_analyzer());
+}
+
+pub fn stemmed_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .filter(Stemmer::new(Language::English))
+        .build()
+}
+
+pub fn plain_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .build()
+}
+
+/// Fields a search hit shows; staff-only and bulky fields stay out of the index.
+const SUMMARY_DROPS: &[&str] = &["contacts", "coverage", "opening_hours", "keywords"];
+
+/// The public summary of a service that search results carry.
+pub fn summary(service: &Service) -> Value {
+    let mut v = serde_json::to_value(service).unwrap_or(Value::Null);
+    if let Some(obj) = v.as_object_mut() {
+        for k in SUMMARY_DROPS {
+            obj.remove(*k);
+        }
+        if let Some(r) = obj.get_mut("referral").and_then(Value::as_object_mut) {
+            r.remove("instructions");
+        }
+        obj.insert(
+            "organization".into(),
+            serde_json::json!({"id": service.organization.id, "name": service.organization.content.name}),
+        );
+    }
+    v
+}
+
+pub fn status_ord(s: ServiceStatus) -> u64 {
+    ServiceStatus::ALL.iter().position(|x| *x == s).unwrap_or(0) as u64
+}
+
+pub fn mode_ord(m: DeliveryMode) -> u64 {
+    DeliveryMode::ALL.iter().position(|x| *x == m).unwrap_or(0) as u64
+}
+
+pub fn category_ord(id: &str) -> Option<u64> {
+    taxonomy::CATEGORIES.iter().position(|c| c.id == id).map(|p| p as u64)
+}
+
+/// `accepting_ord`: 0 open, 1 waitlist, 2 closed, 3 not stated.
+pub fn accepting_ord(a: Option<Accepting>) -> u64 {
+    match a {
+        Some(Accepting::Open) => 0,
+        Some(Accepting::Waitlist) => 1,
+        Some(Accepting::Closed) => 2,
+        None => 3,
+    }
+}
+
+/// The index document for one service.
+pub fn document(f: &Fields, s: &Service) -> TantivyDocument {
+    let c = &s.content;
+    let mut d = TantivyDocument::default();
+    d.add_text(f.id, s.id.to_string());
+    d.add_text(f.name, c.name.as_str());
+    d.add_text(f.description, c.description.as_str());
+    let mut extra = vec![s.organization.content.name.as_str().to_string()];
+    extra.extend(c.alternate_name.iter().map(|n| n.as_str().to_string()));
+    extra.extend(c.keywords.iter().map(|k| k.as_str().to_string()));
+    extra.extend(c.eligibility_description.iter().map(|k| k.as_str().to_string()));
+    d.add_text(f.extra, extra.join(". "));
+    let mut plain = vec![c.name.as_str(), c.description.as_str()];
+    plain.extend(extra.iter().map(String::as_str));
+    for cat in &c.categories {
+        d.add_text(f.category, cat.as_str());
+        if let Some(found) = taxonomy::find(cat.as_str()) {
+            d.add_text(f.category_text, format!("{}. {}", found.name, found.description));
+            plain.push(found.name);
+        }
+        if let Some(ord) = category_ord(cat.as_str()) {
+            d.add_u64(f.category_ord, ord);
+        }
+    }
+    d.add_text(f.plain, plain.join(". "));
+    for m in &c.delivery_modes {
+        d.add_text(f.delivery_mode, m.as_str());
+        d.add_u64(f.mode_ord, mode_ord(*m));
+    }
+    d.add_text(f.status, c.status.as_str());
+    d.add_u64(f.status_ord, status_ord(c.status));
+    let accepting = c.capacity.as_ref().map(|cap| cap.accepting);
+    d.add_text(f.accepting, accepting.map_or("unknown", |a| a.as_str()));
+    d.add_u64(f.accepting_ord, accepting_ord(accepting));
+    let updated = c
+        .capacity
+        .as_ref()
+        .and_then(|cap| cap.updated_at)
+        .map_or(i64::MIN, |t| t.timestamp());
+    d.add_i64(f.capacity_updated, updated);
+    let assured = c
+        .assured_date
+        .and_then(|date| date.and_hms_opt(0, 0, 0))
+        .map_or(i64::MIN, |t| t.and_utc().timestamp());
+    d.add_i64(f.assured, assured);
+    let self_referral = matches!(
+        c.referral.route,
+        crate::domain::ReferralRoute::SelfReferral | crate::domain::ReferralRoute::Both
+    );
+    d.add_text(f.self_referral, if self_referral { "yes" } else { "no" });
+    let free = match &c.cost {
+        Some(cost) if cost.free => "yes",
+        Some(_) => "no",
+        None => "unknown",
+    };
+    d.add_text(f.free, free);
+    d.add_text(f.gender, c.gender.as_str());
+    d.add_u64(f.min_age, u64::from(c.minimum_age.unwrap_or(0)));
+    d.add_u64(f.max_age, u64::from(c.maximum_age.unwrap_or(u8::MAX)));
+    if c.languages.is_empty() {
+        // Directories leave English unsaid.
+        d.add_text(f.language, "en");
+    }
+    for l in &c.languages {
+        d.add_text(f.language, l.as_str());
+    }
+    d.add_text(f.organization_id, s.organization.id.to_string());
+    d.add_text(f.summary, summary(s).to_string());
+    d
+}

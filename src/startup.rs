@@ -1,0 +1,104 @@
+//! Builds the application: storage, index, demo data and the HTTP server, bound first so
+//! tests can ask for port 0 and read the port back.
+
+use crate::api;
+use crate::directory::Directory;
+use crate::search::{SearchIndex, SearchSettings};
+use crate::storage::Store;
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Everything `serve` needs to know.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub bind: String,
+    pub database_url: String,
+    pub index_dir: PathBuf,
+    pub demo: bool,
+    pub admin_key: Option<String>,
+    pub search: SearchSettings,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+}
+
+/// Shared by every request.
+pub struct AppState {
+    pub directory: Directory,
+    pub admin_key_digest: Option<[u8; 32]>,
+    pub search_settings: SearchSettings,
+}
+
+/// A bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    pub directory: Directory,
+}
+
+/// Opens the database and applies migrations.
+pub async fn open_store(database_url: &str) -> anyhow::Result<Arc<Store>> {
+    let store = Store::connect(database_url).await?;
+    store.migrate().await?;
+    Ok(Arc::new(store))
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let store = open_store(&settings.database_url).await?;
+        if settings.demo && store.count_services().await? == 0 {
+            let report = crate::ndjson::load_demo(&store).await?;
+            tracing::info!(services = report.imported, "loaded the demo directory");
+        }
+        let index = SearchIndex::open(&settings.index_dir, store.clone(), settings.search.clone()).await?;
+        let directory = Directory { store, index };
+        let state = web::Data::new(AppState {
+            directory: directory.clone(),
+            admin_key_digest: settings
+                .admin_key
+                .as_deref()
+                .filter(|k| !k.is_empty())
+                .map(api::extract::key_digest),
+            search_settings: settings.search.clone(),
+        });
+        let listener = TcpListener::bind(&settings.bind)
+            .with_context(|| format!("binding to {}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(api::error_handlers())
+                .wrap(tracing_actix())
+                .app_data(state.clone())
+                .configure(api::routes)
+                .default_service(web::to(not_found))
+        })
+        .listen(listener)?;
+        if settings.workers > 0 {
+            server = server.workers(settings.workers);
+        }
+        Ok(Application {
+            port,
+            server: server.run(),
+            directory,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn tracing_actix() -> actix_web::middleware::Logger {
+    actix_web::middleware::Logger::new("%r %s %Dms").exclude("/health")
+}
+
+async fn not_found() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::NotFound().finish()
+}

@@ -1,0 +1,596 @@
+//! The database: the truth the search index is derived from. SQLite by default,
+//! PostgreSQL when the URL says `postgres://`; the same SQL runs on both.
+
+use crate::domain::{
+    Organization, OrganizationContent, RecordMeta, Service, ServiceContent, ServiceStatus,
+};
+use anyhow::Context;
+use chrono::{DateTime, SecondsFormat, Utc};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Row};
+use std::str::FromStr;
+use std::time::Duration;
+use uuid::Uuid;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Serialises writers on PostgreSQL so change-log sequence order is commit order and a
+/// replica following the log never skips a write that committed late.
+const CHANGE_LOG_LOCK: i64 = 0x5167_6e70_6f73_74;
+
+/// What can go wrong with a write that the caller should answer differently.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("the record has changed: current version is {current}")]
+    VersionMismatch { current: i64 },
+    #[error("a record with this id already exists")]
+    AlreadyExists,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+struct SqlitePools {
+    read: SqlitePool,
+    /// One connection, so writers queue in the process instead of failing with SQLITE_BUSY.
+    write: SqlitePool,
+}
+
+enum Backend {
+    Sqlite(SqlitePools),
+    Postgres(PgPool),
+}
+
+/// The directory's storage.
+pub struct Store {
+    backend: Backend,
+}
+
+/// Runs `$body` with `$pool` bound to the backend's pool; the body is compiled once per
+/// backend, so the same SQL serves both.
+macro_rules! on_pool {
+    ($store:expr, $which:ident, $pool:ident => $body:expr) => {
+        match &$store.backend {
+            Backend::Sqlite(s) => {
+                let $pool = &s.$which;
+                $body
+            }
+            Backend::Postgres(p) => {
+                let $pool = p;
+                $body
+            }
+        }
+    };
+}
+
+/// Filters for listing services.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceFilter {
+    pub organization_id: Option<Uuid>,
+    pub statuses: Vec<ServiceStatus>,
+    pub categories: Vec<String>,
+    pub modified_after: Option<DateTime<Utc>>,
+}
+
+/// Timestamps are stored as fixed-width RFC 3339 text so they sort as they compare.
+pub fn ts(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn parse_ts(s: &str) -> anyhow::Result<DateTime<Utc>> {
+    Ok(DateTime::parse_from_rfc3339(s)
+        .with_context(|| format!("stored timestamp {s:?} is not RFC 3339"))?
+        .with_timezone(&Utc))
+}
+
+fn parse_uuid(s: &str) -> anyhow::Result<Uuid> {
+    Uuid::parse_str(s).with_context(|| format!("stored id {s:?} is not a UUID"))
+}
+
+const SERVICE_SELECT: &str = "SELECT s.id, s.doc, s.version, s.created_at, s.last_modified, \
+     o.id, o.doc, o.retired, o.version, o.created_at, o.last_modified \
+     FROM services s JOIN organizations o ON o.id = s.organization_id";
+
+const ORG_SELECT: &str =
+    "SELECT o.id, o.doc, o.retired, o.version, o.created_at, o.last_modified FROM organizations o";
+
+fn org_from_row<R: Row>(row: &R, at: usize) -> anyhow::Result<Organization>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let doc: String = row.try_get(at + 1)?;
+    let content: OrganizationContent =
+        serde_json::from_str(&doc).context("stored organisation document does not parse")?;
+    Ok(Organization {
+        id: parse_uuid(&row.try_get::<String, _>(at)?)?,
+        content,
+        retired: row.try_get(at + 2)?,
+        meta: RecordMeta {
+            version: row.try_get(at + 3)?,
+            created_at: parse_ts(&row.try_get::<String, _>(at + 4)?)?,
+            last_modified: parse_ts(&row.try_get::<String, _>(at + 5)?)?,
+        },
+    })
+}
+
+fn service_from_row<R: Row>(row: &R) -> anyhow::Result<Service>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let id: String = row.try_get(0)?;
+    let doc: String = row.try_get(1)?;
+    let content: ServiceContent = serde_json::from_str(&doc)
+        .with_context(|| format!("stored document of service {id} does not parse"))?;
+    Ok(Service {
+        id: parse_uuid(&id)?,
+        content,
+        meta: RecordMeta {
+            version: row.try_get(2)?,
+            created_at: parse_ts(&row.try_get::<String, _>(3)?)?,
+            last_modified: parse_ts(&row.try_get::<String, _>(4)?)?,
+        },
+        organization: org_from_row(row, 5)?,
+    })
+}
+
+/// Inserts or replaces one service and logs the change, inside the caller's transaction.
+macro_rules! write_service {
+    ($tx:expr, $svc:expr, $expected:expr) => {{
+        let svc: &Service = $svc;
+        let expected: Option<i64> = $expected;
+        let doc = serde_json::to_string(&svc.content).context("serialising a service")?;
+        let id = svc.id.to_string();
+        let query = match expected {
+            None => sqlx::query(
+                "INSERT INTO services (id, organization_id, status, doc, version, created_at, last_modified) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+            ),
+            Some(_) => sqlx::query(
+                "UPDATE services SET organization_id = $2, status = $3, doc = $4, version = $5, \
+                 created_at = $6, last_modified = $7 WHERE id = $1 AND version = $8",
+            ),
+        }
+        .bind(&id)
+        .bind(svc.organization.id.to_string())
+        .bind(svc.content.status.as_str())
+        .bind(doc)
+        .bind(svc.meta.version)
+        .bind(ts(&svc.meta.created_at))
+        .bind(ts(&svc.meta.last_modified));
+        let query = match expected {
+            Some(v) => query.bind(v),
+            None => query,
+        };
+        let affected = query
+        .execute(&mut *$tx)
+        .await
+        .context("writing a service")?
+        .rows_affected();
+        if affected == 0 {
+            let current: Option<i64> = sqlx::query_scalar("SELECT version FROM services WHERE id = $1")
+                .bind(&id)
+                .fetch_optional(&mut *$tx)
+                .await
+                .context("reading a service's version")?;
+            return Err(match (expected, current) {
+                (None, _) => StoreError::AlreadyExists,
+                (Some(_), Some(current)) => StoreError::VersionMismatch { current },
+                (Some(_), None) => StoreError::NotFound,
+            });
+        }
+        sqlx::query("DELETE FROM service_categories WHERE service_id = $1")
+            .bind(&id)
+            .execute(&mut *$tx)
+            .await
+            .context("clearing categories")?;
+        for c in &svc.content.categories {
+            sqlx::query("INSERT INTO service_categories (category, service_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(c.as_str())
+                .bind(&id)
+                .execute(&mut *$tx)
+                .await
+                .context("writing categories")?;
+        }
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO change_log (service_id, changed_at) VALUES ($1, $2) RETURNING seq",
+        )
+        .bind(&id)
+        .bind(ts(&svc.meta.last_modified))
+        .fetch_one(&mut *$tx)
+        .await
+        .context("appending to the change log")?;
+        seq
+    }};
+}
+
+/// Writes an organisation row (insert when `expected` is None) inside the caller's transaction.
+macro_rules! write_organization {
+    ($tx:expr, $org:expr, $expected:expr) => {{
+        let org: &Organization = $org;
+        let expected: Option<i64> = $expected;
+        let doc = serde_json::to_string(&org.content).context("serialising an organisation")?;
+        let query = match expected {
+            None => sqlx::query(
+                "INSERT INTO organizations (id, name, doc, retired, version, created_at, last_modified) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+            ),
+            Some(_) => sqlx::query(
+                "UPDATE organizations SET name = $2, doc = $3, retired = $4, version = $5, \
+                 created_at = $6, last_modified = $7 WHERE id = $1 AND version = $8",
+            ),
+        }
+        .bind(org.id.to_string())
+        .bind(org.content.name.as_str())
+        .bind(doc)
+        .bind(org.retired)
+        .bind(org.meta.version)
+        .bind(ts(&org.meta.created_at))
+        .bind(ts(&org.meta.last_modified));
+        let query = match expected {
+            Some(v) => query.bind(v),
+            None => query,
+        };
+        let affected = query
+        .execute(&mut *$tx)
+        .await
+        .context("writing an organisation")?
+        .rows_affected();
+        if affected == 0 {
+            let current: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM organizations WHERE id = $1")
+                    .bind(org.id.to_string())
+                    .fetch_optional(&mut *$tx)
+                    .await
+                    .context("reading an organisation's version")?;
+            return Err(match (expected, current) {
+                (None, _) => StoreError::AlreadyExists,
+                (Some(_), Some(current)) => StoreError::VersionMismatch { current },
+                (Some(_), None) => StoreError::NotFound,
+            });
+        }
+    }};
+}
+
+/// Begins a write transaction; on PostgreSQL it also takes the change-log lock.
+macro_rules! begin_write {
+    ($pool:expr, $backend:expr) => {{
+        let mut tx = $pool.begin().await.context("starting a transaction")?;
+        if matches!($backend, Backend::Postgres(_)) {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(CHANGE_LOG_LOCK)
+                .execute(&mut *tx)
+                .await
+                .context("taking the change-log lock")?;
+        }
+        tx
+    }};
+}
+
+impl Store {
+    /// Connects to `sqlite://…` (creating the file and its folder) or `postgres://…`.
+    pub async fn connect(url: &str) -> anyhow::Result<Store> {
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await
+                .context("connecting to PostgreSQL")?;
+            Backend::Postgres(pool)
+        } else if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .with_context(|| format!("{url:?} is not a valid SQLite URL"))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(30));
+            if let Some(parent) = options.get_filename().parent()
+                && !parent.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("creating the folder {}", parent.display()))?;
+            }
+            let write = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options.clone())
+                .await
+                .context("opening the SQLite database")?;
+            let read = SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(options)
+                .await
+                .context("opening the SQLite database")?;
+            Backend::Sqlite(SqlitePools { read, write })
+        } else {
+            anyhow::bail!(
+                "the database URL must start with sqlite: or postgres:// (got {:?})",
+                url.split(':').next().unwrap_or_default()
+            );
+        };
+        Ok(Store { backend })
+    }
+
+    /// Applies the backend's migrations.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match &self.backend {
+            Backend::Sqlite(s) => SQLITE_MIGRATIONS.run(&s.write).await,
+            Backend::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await,
+        }
+        .context("applying database migrations")
+    }
+
+    /// Which backend this is, for logs and readiness.
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// True when the database answers a trivial query.
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        on_pool!(self, read, pool => {
+            sqlx::query("SELECT 1").execute(pool).await.context("pinging the database")?;
+        });
+        Ok(())
+    }
+
+    pub async fn get_organization(&self, id: Uuid) -> anyhow::Result<Option<Organization>> {
+        on_pool!(self, read, pool => {
+            let row = sqlx::query(&format!("{ORG_SELECT} WHERE o.id = $1"))
+                .bind(id.to_string())
+                .fetch_optional(pool)
+                .await
+                .context("reading an organisation")?;
+            row.map(|r| org_from_row(&r, 0)).transpose()
+        })
+    }
+
+    /// Organisations in id order after `after`, at most `limit`.
+    pub async fn list_organizations(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<Organization>> {
+        on_pool!(self, read, pool => {
+            let rows = sqlx::query(&format!("{ORG_SELECT} WHERE o.id > $1 ORDER BY o.id LIMIT $2"))
+                .bind(after.map(|a| a.to_string()).unwrap_or_default())
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await
+                .context("listing organisations")?;
+            rows.iter().map(|r| org_from_row(r, 0)).collect()
+        })
+    }
+
+    pub async fn insert_organization(&self, org: &Organization) -> Result<(), StoreError> {
+        on_pool!(self, write, pool => {
+            let mut tx = pool.begin().await.context("starting a transaction")?;
+            write_organization!(tx, org, None);
+            tx.commit().await.context("committing")?;
+        });
+        Ok(())
+    }
+
+    /// Replaces an organisation if it is still at `expected` version; every one of its
+    /// services is logged as changed, since they carry its name. Returns the last sequence.
+    pub async fn update_organization(
+        &self,
+        org: &Organization,
+        expected: i64,
+        retire_services: bool,
+    ) -> Result<Option<i64>, StoreError> {
+        let mut last = None;
+        on_pool!(self, write, pool => {
+            let mut tx = begin_write!(pool, self.backend);
+            write_organization!(tx, org, Some(expected));
+            let rows = sqlx::query(&format!("{SERVICE_SELECT} WHERE s.organization_id = $1"))
+                .bind(org.id.to_string())
+                .fetch_all(&mut *tx)
+                .await
+                .context("reading the organisation's services")?;
+            for row in rows {
+                let mut svc = service_from_row(&row)?;
+                let version = svc.meta.version;
+                let live = matches!(
+                    svc.content.status,
+                    ServiceStatus::Active | ServiceStatus::TemporarilyClosed
+                );
+                if retire_services && live {
+                    svc.content.status = ServiceStatus::Defunct;
+                    svc.content.temporary_closure = None;
+                    svc.meta.version += 1;
+                    svc.meta.last_modified = org.meta.last_modified;
+                }
+                last = Some(write_service!(tx, &svc, Some(version)));
+            }
+            tx.commit().await.context("committing")?;
+        });
+        Ok(last)
+    }
+
+    pub async fn get_service(&self, id: Uuid) -> anyhow::Result<Option<Service>> {
+        Ok(self.get_services(&[id]).await?.pop())
+    }
+
+    /// The services with these ids that exist, in no particular order.
+    pub async fn get_services(&self, ids: &[Uuid]) -> anyhow::Result<Vec<Service>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        on_pool!(self, read, pool => {
+            let mut q = QueryBuilder::new(SERVICE_SELECT);
+            q.push(" WHERE s.id IN (");
+            let mut sep = q.separated(", ");
+            for id in ids {
+                sep.push_bind(id.to_string());
+            }
+            q.push(")");
+            let rows = q.build().fetch_all(pool).await.context("reading services")?;
+            rows.iter().map(service_from_row).collect()
+        })
+    }
+
+    /// Services matching `filter`, in id order after `after`, at most `limit`.
+    pub async fn list_services(
+        &self,
+        filter: &ServiceFilter,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<Service>> {
+        on_pool!(self, read, pool => {
+            let mut q = QueryBuilder::new(SERVICE_SELECT);
+            q.push(" WHERE s.id > ");
+            q.push_bind(after.map(|a| a.to_string()).unwrap_or_default());
+            if let Some(org) = filter.organization_id {
+                q.push(" AND s.organization_id = ").push_bind(org.to_string());
+            }
+            if !filter.statuses.is_empty() {
+                q.push(" AND s.status IN (");
+                let mut sep = q.separated(", ");
+                for s in &filter.statuses {
+                    sep.push_bind(s.as_str());
+                }
+                q.push(")");
+            }
+            for c in &filter.categories {
+                q.push(" AND EXISTS (SELECT 1 FROM service_categories c WHERE c.service_id = s.id AND c.category = ")
+                    .push_bind(c.clone())
+                    .push(")");
+            }
+            if let Some(after) = filter.modified_after {
+                q.push(" AND s.last_modified > ").push_bind(ts(&after));
+            }
+            q.push(" ORDER BY s.id LIMIT ").push_bind(i64::from(limit));
+            let rows = q.build().fetch_all(pool).await.context("listing services")?;
+            rows.iter().map(service_from_row).collect()
+        })
+    }
+
+    /// Stores a new service (and its new organisation, if any); returns the change sequence.
+    pub async fn insert_service(
+        &self,
+        svc: &Service,
+        new_org: Option<&Organization>,
+    ) -> Result<i64, StoreError> {
+        let seq;
+        on_pool!(self, write, pool => {
+            let mut tx = begin_write!(pool, self.backend);
+            if let Some(org) = new_org {
+                write_organization!(tx, org, None);
+            }
+            seq = write_service!(tx, svc, None);
+            tx.commit().await.context("committing")?;
+        });
+        Ok(seq)
+    }
+
+    /// Replaces a service if it is still at version `expected`; returns the change sequence.
+    pub async fn update_service(&self, svc: &Service, expected: i64) -> Result<i64, StoreError> {
+        let seq;
+        on_pool!(self, write, pool => {
+            let mut tx = begin_write!(pool, self.backend);
+            seq = write_service!(tx, svc, Some(expected));
+            tx.commit().await.context("committing")?;
+        });
+        Ok(seq)
+    }
+
+    /// Writes records exactly as given (an import of an export): organisations that do
+    /// not exist yet are created, services are inserted or replaced. One transaction.
+    pub async fn restore(
+        &self,
+        orgs: &[Organization],
+        services: &[Service],
+    ) -> Result<Option<i64>, StoreError> {
+        let mut last = None;
+        on_pool!(self, write, pool => {
+            let mut tx = begin_write!(pool, self.backend);
+            for org in orgs {
+                let doc = serde_json::to_string(&org.content).context("serialising an organisation")?;
+                sqlx::query(
+                    "INSERT INTO organizations (id, name, doc, retired, version, created_at, last_modified) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(org.id.to_string())
+                .bind(org.content.name.as_str())
+                .bind(doc)
+                .bind(org.retired)
+                .bind(org.meta.version)
+                .bind(ts(&org.meta.created_at))
+                .bind(ts(&org.meta.last_modified))
+                .execute(&mut *tx)
+                .await
+                .context("restoring an organisation")?;
+            }
+            for svc in services {
+                let current: Option<i64> =
+                    sqlx::query_scalar("SELECT version FROM services WHERE id = $1")
+                        .bind(svc.id.to_string())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .context("reading a service's version")?;
+                last = Some(write_service!(tx, svc, current));
+            }
+            tx.commit().await.context("committing")?;
+        });
+        Ok(last)
+    }
+
+    /// The newest change-log sequence, 0 when nothing was ever written.
+    pub async fn last_change(&self) -> anyhow::Result<i64> {
+        on_pool!(self, read, pool => {
+            let seq: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM change_log")
+                .fetch_one(pool)
+                .await
+                .context("reading the change log")?;
+            Ok(seq.unwrap_or(0))
+        })
+    }
+
+    /// Changes after `seq`, oldest first, at most `limit`: (sequence, service id).
+    pub async fn changes_after(&self, seq: i64, limit: u32) -> anyhow::Result<Vec<(i64, Uuid)>> {
+        on_pool!(self, read, pool => {
+            let rows = sqlx::query("SELECT seq, service_id FROM change_log WHERE seq > $1 ORDER BY seq LIMIT $2")
+                .bind(seq)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await
+                .context("reading the change log")?;
+            rows.iter()
+                .map(|r| Ok((r.try_get::<i64, _>(0)?, parse_uuid(&r.try_get::<String, _>(1)?)?)))
+                .collect()
+        })
+    }
+
+    /// Number of services, for readiness and summaries.
+    pub async fn count_services(&self) -> anyhow::Result<i64> {
+        on_pool!(self, read, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM services")
+                .fetch_one(pool)
+                .await
+                .context("counting services")
+        })
+    }
+
+    /// Closes every pooled connection.
+    pub async fn close(&self) {
+        match &self.backend {
+            Backend::Sqlite(s) => {
+                s.write.close().await;
+                s.read.close().await;
+            }
+            Backend::Postgres(p) => p.close().await,
+        }
+    }
+}
