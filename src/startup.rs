@@ -90,8 +90,30 @@ impl Application {
         self.port
     }
 
+    /// Something that stops this application from elsewhere.
+    pub fn stopper(&self) -> Stopper {
+        Stopper {
+            server: self.server.handle(),
+            directory: self.directory.clone(),
+        }
+    }
+
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+}
+
+/// Stops a running application: the HTTP server, then the index writer, then the pool.
+pub struct Stopper {
+    server: actix_web::dev::ServerHandle,
+    directory: Directory,
+}
+
+impl Stopper {
+    pub async fn stop(self) {
+        self.server.stop(false).await;
+        self.directory.index.shutdown().await;
+        self.directory.store.close().await;
     }
 }
 

@@ -19,6 +19,28 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 const MAX_SEARCH_LIMIT: i64 = 100;
 const MAX_SEARCH_OFFSET: i64 = 1000;
 
+/// Every route, as (method, path); `openapi.yaml` must describe exactly these (a test
+/// checks both the document and the live server against this list).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/health"),
+    ("get", "/ready"),
+    ("get", "/v1/taxonomy"),
+    ("get", "/v1/search"),
+    ("post", "/v1/admin/reindex"),
+    ("get", "/v1/services"),
+    ("post", "/v1/services"),
+    ("get", "/v1/services/{id}"),
+    ("put", "/v1/services/{id}"),
+    ("patch", "/v1/services/{id}"),
+    ("delete", "/v1/services/{id}"),
+    ("get", "/v1/organizations"),
+    ("post", "/v1/organizations"),
+    ("get", "/v1/organizations/{id}"),
+    ("put", "/v1/organizations/{id}"),
+    ("patch", "/v1/organizations/{id}"),
+    ("delete", "/v1/organizations/{id}"),
+];
+
 /// Registers every route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::PayloadConfig::new(MAX_BODY_BYTES))

@@ -84,6 +84,8 @@ struct Shared {
 
 enum Command {
     Rebuild(oneshot::Sender<anyhow::Result<RebuildReport>>),
+    /// Stop the writer and release the index lock.
+    Shutdown(oneshot::Sender<()>),
 }
 
 /// What a rebuild did.
@@ -307,6 +309,12 @@ impl WriterTask {
                             tracing::error!(error = ?e, "index rebuild failed");
                         }
                         let _ = reply.send(result);
+                    }
+                    Some(Command::Shutdown(reply)) => {
+                        let WriterTask { writer, .. } = self;
+                        drop(writer);
+                        let _ = reply.send(());
+                        return;
                     }
                     None => return,
                 },
@@ -657,6 +665,14 @@ impl SearchIndex {
             .await
             .map_err(|_| anyhow::anyhow!("the index writer has stopped"))?;
         rx.await.context("the index writer has stopped")?
+    }
+
+    /// Stops the writer task and releases the index for another process.
+    pub async fn shutdown(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.shared.commands.send(Command::Shutdown(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
     }
 
     /// Number of documents in the live index.

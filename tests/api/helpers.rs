@@ -1,0 +1,167 @@
+//! Starts the real server on port 0 with its own database and index directory.
+
+use serde_json::{Value, json};
+use signpost::search::SearchSettings;
+use signpost::startup::{Application, Settings};
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub const ADMIN_KEY: &str = "test-admin-key-0123456789";
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub database_url: String,
+    pub index_dir: PathBuf,
+    /// Kept so the folder lives as long as the app.
+    pub _dir: tempfile::TempDir,
+    pub stopper: Option<signpost::startup::Stopper>,
+}
+
+/// A fresh database URL: a SQLite file in `dir`, or a new PostgreSQL database when
+/// SIGNPOST_TEST_POSTGRES_URL names a server.
+pub async fn fresh_database(dir: &std::path::Path) -> String {
+    match std::env::var("SIGNPOST_TEST_POSTGRES_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            use sqlx::Connection;
+            let name = format!("signpost_test_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = sqlx::PgConnection::connect(&admin_url).await.expect("connect to PostgreSQL");
+            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
+            let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b);
+            format!("{base}/{name}")
+        }
+        _ => format!("sqlite://{}", dir.join("signpost.db").display()),
+    }
+}
+
+pub fn settings(database_url: &str, index_dir: PathBuf, demo: bool) -> Settings {
+    Settings {
+        bind: "127.0.0.1:0".into(),
+        database_url: database_url.to_string(),
+        index_dir,
+        demo,
+        admin_key: Some(ADMIN_KEY.into()),
+        search: SearchSettings {
+            poll_interval: Duration::from_millis(200),
+            ..SearchSettings::default()
+        },
+        workers: 2,
+    }
+}
+
+pub async fn start(settings: Settings) -> (String, signpost::startup::Stopper) {
+    let app = Application::build(settings).await.expect("build the application");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let stopper = app.stopper();
+    tokio::spawn(async move {
+        let _ = app.run_until_stopped().await;
+    });
+    (address, stopper)
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with(false).await
+}
+
+pub async fn spawn_demo_app() -> TestApp {
+    spawn_with(true).await
+}
+
+async fn spawn_with(demo: bool) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = fresh_database(dir.path()).await;
+    let index_dir = dir.path().join("index");
+    let (address, stopper) = start(settings(&database_url, index_dir.clone(), demo)).await;
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        database_url,
+        index_dir,
+        _dir: dir,
+        stopper: Some(stopper),
+    }
+}
+
+impl TestApp {
+    /// Stops the server and releases its index and database.
+    pub async fn stop(&mut self) {
+        if let Some(s) = self.stopper.take() {
+            s.stop().await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("request")
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        let r = self.get(path).await;
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn send(&self, method: reqwest::Method, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(ADMIN_KEY)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let r = self.send(reqwest::Method::POST, path, body).await;
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn create_organization(&self, name: &str) -> String {
+        let (status, body) = self.post("/v1/organizations", &json!({"name": name})).await;
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().unwrap().to_string()
+    }
+
+    pub async fn create_service(&self, body: &Value) -> Value {
+        let (status, created) = self.post("/v1/services", body).await;
+        assert_eq!(status, 201, "{created}");
+        created
+    }
+
+    pub async fn search(&self, query: &str) -> Value {
+        let (status, body) = self.get_json(&format!("/v1/search?{query}")).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+}
+
+/// A valid service body for `organization_id`, with `name` and `description`.
+pub fn service_body(org: &str, name: &str, description: &str) -> Value {
+    json!({
+        "organization_id": org,
+        "name": name,
+        "description": description,
+        "categories": ["debt"],
+        "delivery_modes": ["in_person", "telephone"],
+        "referral": {"route": "self_referral", "url": "https://example.org/refer"},
+        "url": "https://example.org/",
+        "email": "help@example.org",
+        "phones": [{"number": "0161 234 5678"}],
+        "capacity": {"accepting": "open"},
+        "assured_date": chrono::Utc::now().date_naive().to_string(),
+        "coverage": {"include": [{"type": "district", "value": "M14"}]}
+    })
+}
+
+pub fn names(search: &Value) -> Vec<String> {
+    search["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["service"]["name"].as_str().unwrap().to_string())
+        .collect()
+}

@@ -1,0 +1,7 @@
+//! Integration tests: the real server on port 0, its own database and index.
+
+mod helpers;
+mod ndjson;
+mod openapi;
+mod search;
+mod services;
