@@ -21,10 +21,20 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct StorageArgs {
     /// Database: sqlite:PATH (created on first run) or postgres://user:pass@host/db.
-    #[arg(long, global = true, env = "SIGNPOST_DATABASE_URL", default_value = "sqlite://data/signpost.db")]
+    #[arg(
+        long,
+        global = true,
+        env = "SIGNPOST_DATABASE_URL",
+        default_value = "sqlite://data/signpost.db"
+    )]
     pub database_url: String,
     /// Folder for the search index (rebuilt from the database when missing).
-    #[arg(long, global = true, env = "SIGNPOST_INDEX_DIR", default_value = "index")]
+    #[arg(
+        long,
+        global = true,
+        env = "SIGNPOST_INDEX_DIR",
+        default_value = "index"
+    )]
     pub index_dir: PathBuf,
 }
 
@@ -98,7 +108,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let app = Application::build(settings.clone()).await?;
             tracing::info!(
                 "signpost listening on http://{}:{} (database {}, index {})",
-                settings.bind.rsplit_once(':').map_or("127.0.0.1", |(h, _)| h),
+                settings
+                    .bind
+                    .rsplit_once(':')
+                    .map_or("127.0.0.1", |(h, _)| h),
                 app.port(),
                 app.directory.store.backend_name(),
                 settings.index_dir.display()
@@ -117,18 +130,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let report = if file.as_os_str() == "-" {
                 crate::ndjson::import(&store, std::io::stdin().lock(), None, true).await?
             } else {
-                let f = std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?;
+                let f = std::fs::File::open(&file)
+                    .with_context(|| format!("opening {}", file.display()))?;
                 let size = f.metadata().ok().map(|m| m.len());
                 crate::ndjson::import(&store, BufReader::new(f), size, true).await?
             };
-            eprintln!("imported {} services; rejected {} lines", report.imported, report.rejected.len());
+            eprintln!(
+                "imported {} services; rejected {} lines",
+                report.imported,
+                report.rejected.len()
+            );
             for (line, why) in report.rejected.iter().take(100) {
                 eprintln!("  line {line}: {why}");
             }
             if report.rejected.len() > 100 {
                 eprintln!("  … and {} more", report.rejected.len() - 100);
             }
-            eprintln!("a running server makes them searchable within seconds; otherwise at its next start");
+            eprintln!(
+                "a running server makes them searchable within seconds; otherwise at its next start"
+            );
             if !report.rejected.is_empty() {
                 return Ok(ExitCode::from(2));
             }
@@ -137,10 +157,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store = open_store(&storage.database_url).await?;
             let count = match output {
                 Some(path) => {
-                    let f = std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+                    let f = std::fs::File::create(&path)
+                        .with_context(|| format!("creating {}", path.display()))?;
                     crate::ndjson::export(&store, &mut std::io::BufWriter::new(f)).await?
                 }
-                None => crate::ndjson::export(&store, &mut std::io::BufWriter::new(std::io::stdout().lock())).await?,
+                None => {
+                    crate::ndjson::export(
+                        &store,
+                        &mut std::io::BufWriter::new(std::io::stdout().lock()),
+                    )
+                    .await?
+                }
             };
             eprintln!("exported {count} services");
         }
@@ -154,7 +181,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Reindex => {
             let store = open_store(&storage.database_url).await?;
-            let index = SearchIndex::open(&storage.index_dir, store, SearchSettings::default()).await?;
+            let index =
+                SearchIndex::open(&storage.index_dir, store, SearchSettings::default()).await?;
             let report = index.rebuild().await?;
             eprintln!(
                 "indexed {} services in {:.1}s (change log at {})",

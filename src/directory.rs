@@ -3,8 +3,8 @@
 
 use crate::api::problem::ApiError;
 use crate::domain::{
-    Organization, OrganizationInput, OrganizationRef, RecordMeta, Service,
-    ServiceContent, ServiceInput, ServiceStatus,
+    Organization, OrganizationInput, OrganizationRef, RecordMeta, Service, ServiceContent,
+    ServiceInput, ServiceStatus,
 };
 use crate::search::SearchIndex;
 use crate::storage::{Store, StoreError};
@@ -13,7 +13,15 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 /// How many times an edit without `If-Match` is re-applied when another writer got in first.
-const MAX_EDIT_ATTEMPTS: usize = 8;
+const MAX_EDIT_ATTEMPTS: u32 = 40;
+
+/// A short random pause before re-applying an edit, growing with each attempt, so
+/// writers racing for one record spread out instead of colliding again.
+async fn back_off(attempt: u32) {
+    let ceiling = 2 + u64::from(attempt.min(10)) * 3;
+    let ms = rand::random_range(1..=ceiling);
+    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+}
 
 /// Now, at the precision the database keeps.
 pub fn now() -> DateTime<Utc> {
@@ -46,7 +54,11 @@ pub fn new_organization(input: OrganizationInput, keep_server_fields: bool) -> O
 }
 
 /// Stamps capacity with the time it changed; an unchanged capacity keeps its stamp.
-pub fn stamp_capacity(content: &mut ServiceContent, before: Option<&ServiceContent>, at: DateTime<Utc>) {
+pub fn stamp_capacity(
+    content: &mut ServiceContent,
+    before: Option<&ServiceContent>,
+    at: DateTime<Utc>,
+) {
     let Some(cap) = content.capacity.as_mut() else {
         return;
     };
@@ -127,7 +139,10 @@ impl Directory {
     where
         F: Fn(&Service) -> Result<ServiceContent, ApiError>,
     {
-        for _ in 0..MAX_EDIT_ATTEMPTS {
+        for attempt in 0..MAX_EDIT_ATTEMPTS {
+            if attempt > 0 {
+                back_off(attempt).await;
+            }
             let current = self
                 .store
                 .get_service(id)
@@ -174,7 +189,11 @@ impl Directory {
     }
 
     /// Retires a service: it stays on record as `defunct` and drops out of search.
-    pub async fn retire_service(&self, id: Uuid, if_match: Option<i64>) -> Result<Service, ApiError> {
+    pub async fn retire_service(
+        &self,
+        id: Uuid,
+        if_match: Option<i64>,
+    ) -> Result<Service, ApiError> {
         self.edit_service(id, if_match, |s| {
             let mut c = s.content.clone();
             c.status = ServiceStatus::Defunct;
@@ -184,7 +203,10 @@ impl Directory {
         .await
     }
 
-    pub async fn create_organization(&self, input: OrganizationInput) -> Result<Organization, ApiError> {
+    pub async fn create_organization(
+        &self,
+        input: OrganizationInput,
+    ) -> Result<Organization, ApiError> {
         let org = new_organization(input, false);
         self.store.insert_organization(&org).await?;
         Ok(org)
@@ -201,7 +223,10 @@ impl Directory {
     where
         F: Fn(&Organization) -> Result<crate::domain::OrganizationContent, ApiError>,
     {
-        for _ in 0..MAX_EDIT_ATTEMPTS {
+        for attempt in 0..MAX_EDIT_ATTEMPTS {
+            if attempt > 0 {
+                back_off(attempt).await;
+            }
             let current = self
                 .store
                 .get_organization(id)

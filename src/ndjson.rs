@@ -54,7 +54,10 @@ impl<'a> Importer<'a> {
         }
     }
 
-    async fn organization_for(&mut self, reference: Option<OrganizationRef>) -> Result<Organization, String> {
+    async fn organization_for(
+        &mut self,
+        reference: Option<OrganizationRef>,
+    ) -> Result<Organization, String> {
         let id = match &reference {
             None => return Err("organization_id: say which organisation runs the service".into()),
             Some(OrganizationRef::Existing(id)) => Some(*id),
@@ -64,7 +67,12 @@ impl<'a> Importer<'a> {
             if let Some(org) = self.created.get(&id) {
                 return Ok(org.clone());
             }
-            if let Some(org) = self.store.get_organization(id).await.map_err(|e| e.to_string())? {
+            if let Some(org) = self
+                .store
+                .get_organization(id)
+                .await
+                .map_err(|e| e.to_string())?
+            {
                 return Ok(org);
             }
         }
@@ -101,7 +109,11 @@ impl<'a> Importer<'a> {
         };
         let mut content = input.content;
         let meta = new_meta(&input.server, true);
-        if content.capacity.as_ref().is_some_and(|c| c.updated_at.is_none()) {
+        if content
+            .capacity
+            .as_ref()
+            .is_some_and(|c| c.updated_at.is_none())
+        {
             stamp_capacity(&mut content, None, meta.last_modified);
         }
         self.pending.push(Service {
@@ -133,15 +145,22 @@ impl<'a> Importer<'a> {
 }
 
 /// Imports NDJSON from a reader, showing progress when `progress` is set.
-pub async fn import(store: &Store, reader: impl BufRead, total_bytes: Option<u64>, progress: bool) -> anyhow::Result<ImportReport> {
+pub async fn import(
+    store: &Store,
+    reader: impl BufRead,
+    total_bytes: Option<u64>,
+    progress: bool,
+) -> anyhow::Result<ImportReport> {
     let bar = if progress {
         let bar = match total_bytes {
             Some(n) => ProgressBar::new(n),
             None => ProgressBar::new_spinner(),
         };
         bar.set_style(
-            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         bar
     } else {
@@ -156,7 +175,11 @@ pub async fn import(store: &Store, reader: impl BufRead, total_bytes: Option<u64
         }
         importer.line(i + 1, &line).await?;
         if i % 1000 == 0 {
-            bar.set_message(format!("{} imported, {} rejected", importer.report.imported + importer.pending.len(), importer.report.rejected.len()));
+            bar.set_message(format!(
+                "{} imported, {} rejected",
+                importer.report.imported + importer.pending.len(),
+                importer.report.rejected.len()
+            ));
         }
     }
     importer.flush().await?;
@@ -182,7 +205,9 @@ pub async fn export(store: &Store, out: &mut impl Write) -> anyhow::Result<usize
     let mut after = None;
     let mut count = 0;
     loop {
-        let batch = store.list_services(&ServiceFilter::default(), after, 1000).await?;
+        let batch = store
+            .list_services(&ServiceFilter::default(), after, 1000)
+            .await?;
         let Some(last) = batch.last() else { break };
         after = Some(last.id);
         for s in &batch {

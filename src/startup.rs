@@ -53,7 +53,8 @@ impl Application {
             let report = crate::ndjson::load_demo(&store).await?;
             tracing::info!(services = report.imported, "loaded the demo directory");
         }
-        let index = SearchIndex::open(&settings.index_dir, store.clone(), settings.search.clone()).await?;
+        let index =
+            SearchIndex::open(&settings.index_dir, store.clone(), settings.search.clone()).await?;
         let directory = Directory { store, index };
         let state = web::Data::new(AppState {
             directory: directory.clone(),

@@ -43,7 +43,11 @@ impl Params {
 
     /// The single value of `name`, if given; refuses it given twice.
     pub fn one(&self, name: &str) -> Result<Option<&str>, ApiError> {
-        let mut values = self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        let mut values = self
+            .0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str());
         let first = values.next();
         if values.next().is_some() {
             return Err(ApiError::parameter(
@@ -93,7 +97,9 @@ pub fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| {
         ApiError::parameter(
             "id",
-            format!("'{raw}' is not an id: ids are UUIDs such as 0192f7a4-1c2b-7d3e-8f40-123456789abc"),
+            format!(
+                "'{raw}' is not an id: ids are UUIDs such as 0192f7a4-1c2b-7d3e-8f40-123456789abc"
+            ),
         )
     })
 }
@@ -105,7 +111,12 @@ pub fn require_json(req: &HttpRequest, also: &[&'static str]) -> Result<(), ApiE
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if mime == "application/json" || also.contains(&mime.as_str()) {
         Ok(())
     } else {
@@ -147,15 +158,18 @@ fn presented_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
         let s = v.to_str().map_err(|_| {
             ApiError::Unauthorized("the Authorization header is not readable text".into())
         })?;
-        let key = s.strip_prefix("Bearer ").or_else(|| s.strip_prefix("bearer ")).ok_or_else(|| {
-            ApiError::Unauthorized("use 'Authorization: Bearer <your API key>'".into())
-        })?;
+        let key = s
+            .strip_prefix("Bearer ")
+            .or_else(|| s.strip_prefix("bearer "))
+            .ok_or_else(|| {
+                ApiError::Unauthorized("use 'Authorization: Bearer <your API key>'".into())
+            })?;
         return Ok(Some(key.trim().to_string()));
     }
     if let Some(v) = req.headers().get("x-api-key") {
-        let s = v
-            .to_str()
-            .map_err(|_| ApiError::Unauthorized("the X-Api-Key header is not readable text".into()))?;
+        let s = v.to_str().map_err(|_| {
+            ApiError::Unauthorized("the X-Api-Key header is not readable text".into())
+        })?;
         return Ok(Some(s.trim().to_string()));
     }
     Ok(None)
@@ -183,8 +197,11 @@ fn check_admin(req: &HttpRequest) -> Result<Admin, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| anyhow::anyhow!("application state is missing"))?;
-    let key = presented_key(req)?
-        .ok_or_else(|| ApiError::Unauthorized("this route needs an API key: send 'Authorization: Bearer <key>'".into()))?;
+    let key = presented_key(req)?.ok_or_else(|| {
+        ApiError::Unauthorized(
+            "this route needs an API key: send 'Authorization: Bearer <key>'".into(),
+        )
+    })?;
     let Some(expected) = state.admin_key_digest else {
         return Err(ApiError::Forbidden(
             "writes are disabled: start the server with --admin-key (or SIGNPOST_ADMIN_KEY)".into(),

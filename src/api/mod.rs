@@ -44,38 +44,43 @@ pub const ROUTES: &[(&str, &str)] = &[
 /// Registers every route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
-        .route("/health", web::get().to(health))
-        .route("/ready", web::get().to(ready))
+        .service(resource("/health").route(web::get().to(health)))
+        .service(resource("/ready").route(web::get().to(ready)))
         .service(
             web::scope("/v1")
-                .route("/taxonomy", web::get().to(taxonomy_list))
-                .route("/search", web::get().to(search))
-                .route("/admin/reindex", web::post().to(reindex))
+                .service(resource("/taxonomy").route(web::get().to(taxonomy_list)))
+                .service(resource("/search").route(web::get().to(search)))
+                .service(resource("/admin/reindex").route(web::post().to(reindex)))
                 .service(
-                    web::resource("/services")
+                    resource("/services")
                         .route(web::get().to(services::list_services))
                         .route(web::post().to(services::create_service)),
                 )
                 .service(
-                    web::resource("/services/{id}")
+                    resource("/services/{id}")
                         .route(web::get().to(services::get_service))
                         .route(web::put().to(services::replace_service))
                         .route(web::patch().to(services::patch_service))
                         .route(web::delete().to(services::retire_service)),
                 )
                 .service(
-                    web::resource("/organizations")
+                    resource("/organizations")
                         .route(web::get().to(services::list_organizations))
                         .route(web::post().to(services::create_organization)),
                 )
                 .service(
-                    web::resource("/organizations/{id}")
+                    resource("/organizations/{id}")
                         .route(web::get().to(services::get_organization))
                         .route(web::put().to(services::replace_organization))
                         .route(web::patch().to(services::patch_organization))
                         .route(web::delete().to(services::retire_organization)),
                 ),
         );
+}
+
+/// A resource that answers 405 to methods it does not serve (not the app's 404).
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(HttpResponse::MethodNotAllowed))
 }
 
 /// Turns framework errors (unknown route, wrong method, oversized body) into problems.
@@ -128,10 +133,23 @@ fn parse_each<T>(
 }
 
 /// Reads the search parameters; every bad one is a 400 naming it.
-fn search_request(params: &Params, capacity_stale_after: chrono::Duration) -> Result<SearchRequest, ApiError> {
+fn search_request(
+    params: &Params,
+    capacity_stale_after: chrono::Duration,
+) -> Result<SearchRequest, ApiError> {
     params.allow_only(&[
-        "q", "category", "delivery_mode", "status", "accepting", "referral", "age", "gender",
-        "language", "free", "limit", "offset",
+        "q",
+        "category",
+        "delivery_mode",
+        "status",
+        "accepting",
+        "referral",
+        "age",
+        "gender",
+        "language",
+        "free",
+        "limit",
+        "offset",
     ])?;
     let q = params.one("q")?.unwrap_or("").to_string();
     if q.chars().count() > MAX_QUERY_CHARS {
@@ -149,7 +167,12 @@ fn search_request(params: &Params, capacity_stale_after: chrono::Duration) -> Re
                 .map_err(|e| ApiError::parameter("category", e))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let delivery_modes = parse_each(params, "delivery_mode", "in_person, telephone, online or home_visit", DeliveryMode::parse)?;
+    let delivery_modes = parse_each(
+        params,
+        "delivery_mode",
+        "in_person, telephone, online or home_visit",
+        DeliveryMode::parse,
+    )?;
     let mut statuses = parse_each(
         params,
         "status",

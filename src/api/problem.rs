@@ -63,7 +63,9 @@ impl ApiError {
             ApiError::PreconditionFailed { .. } => ("stale-version", "The record has changed"),
             ApiError::Unauthorized(_) => ("unauthorized", "An API key is required"),
             ApiError::Forbidden(_) => ("forbidden", "Not allowed"),
-            ApiError::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
+            ApiError::UnsupportedMediaType(_) => {
+                ("unsupported-media-type", "Unsupported media type")
+            }
             ApiError::Unavailable(_) => ("unavailable", "Not ready"),
             ApiError::Unexpected(_) => ("internal", "Internal error"),
         }
@@ -168,7 +170,8 @@ impl ResponseError for ApiError {
         if let ApiError::PreconditionFailed { current } = self {
             response.headers_mut().insert(
                 header::ETAG,
-                HeaderValue::from_str(&format!("\"{current}\"")).expect("digits are a valid header"),
+                HeaderValue::from_str(&format!("\"{current}\""))
+                    .expect("digits are a valid header"),
             );
         }
         if let ApiError::Unauthorized(_) = self {

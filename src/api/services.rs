@@ -16,7 +16,11 @@ const DEFAULT_PAGE: i64 = 50;
 const MAX_PAGE: i64 = 500;
 const MERGE_PATCH: &str = "application/merge-patch+json";
 
-fn with_etag(mut builder: actix_web::HttpResponseBuilder, version: i64, body: &impl serde::Serialize) -> HttpResponse {
+fn with_etag(
+    mut builder: actix_web::HttpResponseBuilder,
+    version: i64,
+    body: &impl serde::Serialize,
+) -> HttpResponse {
     builder.insert_header(etag(version)).json(body)
 }
 
@@ -25,7 +29,10 @@ fn page_params(params: &Params) -> Result<(u32, Option<Uuid>), ApiError> {
     let cursor = match params.one("cursor")? {
         None => None,
         Some(c) => Some(Uuid::parse_str(c).map_err(|_| {
-            ApiError::parameter("cursor", "'cursor' must be the next_cursor value from the previous page")
+            ApiError::parameter(
+                "cursor",
+                "'cursor' must be the next_cursor value from the previous page",
+            )
         })?),
     };
     Ok((limit, cursor))
@@ -41,7 +48,10 @@ fn page<T: serde::Serialize>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> U
 /// A service body that must not try to change the id in the path.
 fn check_same_id(input_id: Option<Uuid>, path_id: Uuid) -> Result<(), ApiError> {
     match input_id {
-        Some(id) if id != path_id => Err(ApiError::field("id", "the id in the body differs from the id in the path")),
+        Some(id) if id != path_id => Err(ApiError::field(
+            "id",
+            "the id in the body differs from the id in the path",
+        )),
         _ => Ok(()),
     }
 }
@@ -59,8 +69,10 @@ pub async fn create_service(
     require_json(&req, &[])?;
     let input = parse_service(domain::parse_json(&body)?)?;
     let service = state.directory.create_service(input).await?;
-    Ok(with_etag(HttpResponse::Created(), service.meta.version, &service)
-        .customize_location(&format!("/v1/services/{}", service.id)))
+    Ok(
+        with_etag(HttpResponse::Created(), service.meta.version, &service)
+            .customize_location(&format!("/v1/services/{}", service.id)),
+    )
 }
 
 /// Adds a `Location` header to a built response.
@@ -71,13 +83,17 @@ trait WithLocation {
 impl WithLocation for HttpResponse {
     fn customize_location(mut self, location: &str) -> HttpResponse {
         if let Ok(v) = actix_web::http::header::HeaderValue::from_str(location) {
-            self.headers_mut().insert(actix_web::http::header::LOCATION, v);
+            self.headers_mut()
+                .insert(actix_web::http::header::LOCATION, v);
         }
         self
     }
 }
 
-pub async fn get_service(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get_service(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let service = state
         .directory
@@ -85,16 +101,33 @@ pub async fn get_service(state: web::Data<AppState>, path: web::Path<String>) ->
         .get_service(id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("there is no service {id}")))?;
-    Ok(with_etag(HttpResponse::Ok(), service.meta.version, &service))
+    Ok(with_etag(
+        HttpResponse::Ok(),
+        service.meta.version,
+        &service,
+    ))
 }
 
-pub async fn list_services(state: web::Data<AppState>, params: Params) -> Result<HttpResponse, ApiError> {
-    params.allow_only(&["organization_id", "status", "category", "modified_after", "limit", "cursor"])?;
+pub async fn list_services(
+    state: web::Data<AppState>,
+    params: Params,
+) -> Result<HttpResponse, ApiError> {
+    params.allow_only(&[
+        "organization_id",
+        "status",
+        "category",
+        "modified_after",
+        "limit",
+        "cursor",
+    ])?;
     let (limit, cursor) = page_params(&params)?;
     let organization_id = match params.one("organization_id")? {
         None => None,
         Some(v) => Some(Uuid::parse_str(v).map_err(|_| {
-            ApiError::parameter("organization_id", format!("'{v}' is not an organisation id (a UUID)"))
+            ApiError::parameter(
+                "organization_id",
+                format!("'{v}' is not an organisation id (a UUID)"),
+            )
         })?),
     };
     let statuses = params
@@ -102,20 +135,36 @@ pub async fn list_services(state: web::Data<AppState>, params: Params) -> Result
         .into_iter()
         .map(|s| {
             ServiceStatus::parse(s).ok_or_else(|| {
-                ApiError::parameter("status", format!("'{s}' is not a status: use active, temporarily_closed, inactive or defunct"))
+                ApiError::parameter(
+                    "status",
+                    format!(
+                        "'{s}' is not a status: use active, temporarily_closed, inactive or defunct"
+                    ),
+                )
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
     let categories = params
         .all("category")
         .into_iter()
-        .map(|c| domain::fields::CategoryId::parse(c).map(|c| c.as_str().to_string()).map_err(|e| ApiError::parameter("category", e)))
+        .map(|c| {
+            domain::fields::CategoryId::parse(c)
+                .map(|c| c.as_str().to_string())
+                .map_err(|e| ApiError::parameter("category", e))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let modified_after = match params.one("modified_after")? {
         None => None,
         Some(v) => Some(
             chrono::DateTime::parse_from_rfc3339(v)
-                .map_err(|_| ApiError::parameter("modified_after", format!("'{v}' is not a timestamp: use RFC 3339, such as 2026-11-01T00:00:00Z")))?
+                .map_err(|_| {
+                    ApiError::parameter(
+                        "modified_after",
+                        format!(
+                            "'{v}' is not a timestamp: use RFC 3339, such as 2026-11-01T00:00:00Z"
+                        ),
+                    )
+                })?
                 .with_timezone(&chrono::Utc),
         ),
     };
@@ -125,7 +174,11 @@ pub async fn list_services(state: web::Data<AppState>, params: Params) -> Result
         categories,
         modified_after,
     };
-    let items = state.directory.store.list_services(&filter, cursor, limit + 1).await?;
+    let items = state
+        .directory
+        .store
+        .list_services(&filter, cursor, limit + 1)
+        .await?;
     Ok(HttpResponse::Ok().json(page(items, limit, |s: &Service| s.id)))
 }
 
@@ -159,7 +212,11 @@ pub async fn replace_service(
             Ok(content.clone())
         })
         .await?;
-    Ok(with_etag(HttpResponse::Ok(), service.meta.version, &service))
+    Ok(with_etag(
+        HttpResponse::Ok(),
+        service.meta.version,
+        &service,
+    ))
 }
 
 pub async fn patch_service(
@@ -173,9 +230,19 @@ pub async fn patch_service(
     let expected = if_match(&req)?;
     require_json(&req, &[MERGE_PATCH])?;
     let patch = domain::parse_json(&body)?;
-    for key in ["id", "organization_id", "organization", "version", "created_at", "last_modified"] {
+    for key in [
+        "id",
+        "organization_id",
+        "organization",
+        "version",
+        "created_at",
+        "last_modified",
+    ] {
         if patch.get(key).is_some() {
-            return Err(ApiError::field(key, format!("'{key}' cannot be changed with PATCH")));
+            return Err(ApiError::field(
+                key,
+                format!("'{key}' cannot be changed with PATCH"),
+            ));
         }
     }
     let service = state
@@ -195,7 +262,11 @@ pub async fn patch_service(
             }
         })
         .await?;
-    Ok(with_etag(HttpResponse::Ok(), service.meta.version, &service))
+    Ok(with_etag(
+        HttpResponse::Ok(),
+        service.meta.version,
+        &service,
+    ))
 }
 
 pub async fn retire_service(
@@ -207,7 +278,11 @@ pub async fn retire_service(
     let id = parse_id(&path)?;
     let expected = if_match(&req)?;
     let service = state.directory.retire_service(id, expected).await?;
-    Ok(with_etag(HttpResponse::Ok(), service.meta.version, &service))
+    Ok(with_etag(
+        HttpResponse::Ok(),
+        service.meta.version,
+        &service,
+    ))
 }
 
 pub async fn create_organization(
@@ -223,7 +298,10 @@ pub async fn create_organization(
         .customize_location(&format!("/v1/organizations/{}", org.id)))
 }
 
-pub async fn get_organization(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get_organization(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let org = state
         .directory
@@ -234,10 +312,17 @@ pub async fn get_organization(state: web::Data<AppState>, path: web::Path<String
     Ok(with_etag(HttpResponse::Ok(), org.meta.version, &org))
 }
 
-pub async fn list_organizations(state: web::Data<AppState>, params: Params) -> Result<HttpResponse, ApiError> {
+pub async fn list_organizations(
+    state: web::Data<AppState>,
+    params: Params,
+) -> Result<HttpResponse, ApiError> {
     params.allow_only(&["limit", "cursor"])?;
     let (limit, cursor) = page_params(&params)?;
-    let items = state.directory.store.list_organizations(cursor, limit + 1).await?;
+    let items = state
+        .directory
+        .store
+        .list_organizations(cursor, limit + 1)
+        .await?;
     Ok(HttpResponse::Ok().json(page(items, limit, |o: &Organization| o.id)))
 }
 
@@ -274,7 +359,10 @@ pub async fn patch_organization(
     let patch = domain::parse_json(&body)?;
     for key in ["id", "version", "created_at", "last_modified", "retired"] {
         if patch.get(key).is_some() {
-            return Err(ApiError::field(key, format!("'{key}' cannot be changed with PATCH")));
+            return Err(ApiError::field(
+                key,
+                format!("'{key}' cannot be changed with PATCH"),
+            ));
         }
     }
     let org = state

@@ -53,7 +53,9 @@ fn bounded(raw: &str, what: &str, max: usize) -> Result<String, String> {
     if t.chars().count() > max {
         return Err(format!("{what} must be at most {max} characters"));
     }
-    if t.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+    if t.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
         return Err(format!("{what} must not contain control characters"));
     }
     Ok(t.to_string())
@@ -216,10 +218,23 @@ mod tests {
 
     #[test]
     fn phones() {
-        for ok in ["0161 234 5678", "+44 161 234 5678", "116 123", "111", "(0161) 234-5678", "07700 900123"] {
+        for ok in [
+            "0161 234 5678",
+            "+44 161 234 5678",
+            "116 123",
+            "111",
+            "(0161) 234-5678",
+            "07700 900123",
+        ] {
             assert!(Phone::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["12345", "abc", "0161 234", "+1 555 123 4567", "01612345678901"] {
+        for bad in [
+            "12345",
+            "abc",
+            "0161 234",
+            "+1 555 123 4567",
+            "01612345678901",
+        ] {
             assert!(Phone::parse(bad).is_err(), "{bad}");
         }
     }
@@ -239,7 +254,11 @@ mod tests {
         assert!(Name::parse("   ").is_err());
         assert_eq!(Name::parse(" Age UK ").unwrap().as_str(), "Age UK");
         assert!(CategoryId::parse("Debt").is_ok());
-        assert!(CategoryId::parse("astrology").unwrap_err().contains("bereavement"));
+        assert!(
+            CategoryId::parse("astrology")
+                .unwrap_err()
+                .contains("bereavement")
+        );
         assert_eq!(ClockTime::parse("9:05").unwrap().as_str(), "09:05");
     }
 }

@@ -77,7 +77,8 @@ pub struct ServiceInput {
 
 /// Parses bytes as a JSON object.
 pub fn parse_json(bytes: &[u8]) -> Result<Value, InputError> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| InputError::NotJson(e.to_string()))?;
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| InputError::NotJson(e.to_string()))?;
     if !value.is_object() {
         return Err(InputError::NotJson("expected a JSON object {...}".into()));
     }

@@ -1,10 +1,10 @@
 //! Services and organisations, named after HSDS 3.1 / Open Referral UK fields.
 
+use super::FieldError;
 use super::coverage::Coverage;
 use super::fields::{
     CategoryId, ClockTime, Email, Label, Language, Name, Phone, PostalCode, Text, WebUrl,
 };
-use super::FieldError;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -288,7 +288,10 @@ pub struct ServiceContent {
 
 fn too_many<T>(out: &mut Vec<FieldError>, field: &str, items: &[T], max: usize) {
     if items.len() > max {
-        out.push(FieldError::new(field, format!("at most {max} entries are allowed")));
+        out.push(FieldError::new(
+            field,
+            format!("at most {max} entries are allowed"),
+        ));
     }
 }
 
@@ -315,7 +318,10 @@ impl ServiceContent {
         too_many(&mut out, "languages", &self.languages, 50);
         too_many(&mut out, "opening_hours", &self.opening_hours, 50);
         too_many(&mut out, "locations", &self.locations, 100);
-        for (field, age) in [("minimum_age", self.minimum_age), ("maximum_age", self.maximum_age)] {
+        for (field, age) in [
+            ("minimum_age", self.minimum_age),
+            ("maximum_age", self.maximum_age),
+        ] {
             if age.is_some_and(|a| a > 120) {
                 out.push(FieldError::new(field, "an age must be between 0 and 120"));
             }

@@ -54,8 +54,7 @@ impl Postcode {
         }
         let (outward, inward) = compact.split_at(compact.len() - 3);
         let ib = inward.as_bytes();
-        if !(ib[0].is_ascii_digit() && ib[1].is_ascii_alphabetic() && ib[2].is_ascii_alphabetic())
-        {
+        if !(ib[0].is_ascii_digit() && ib[1].is_ascii_alphabetic() && ib[2].is_ascii_alphabetic()) {
             return Err(format!(
                 "'{shown}' is not a valid postcode: the inward part must be a digit and two letters"
             ));
@@ -70,7 +69,8 @@ impl Postcode {
         let (area_len, district_len) = if pseudo && outward.len() == 4 {
             (2, 4)
         } else {
-            parse_outward(outward).map_err(|why| format!("'{shown}' is not a valid postcode: {why}"))?
+            parse_outward(outward)
+                .map_err(|why| format!("'{shown}' is not a valid postcode: {why}"))?
         };
         Ok(Self {
             outward: outward.to_string(),
@@ -238,7 +238,10 @@ mod tests {
         let e = Postcode::parse("M1 1A").unwrap_err();
         assert!(e.contains("5 to 7"), "{e}");
         let e = Postcode::parse("M1 AAA").unwrap_err();
-        assert!(e.contains("inward part must be a digit and two letters"), "{e}");
+        assert!(
+            e.contains("inward part must be a digit and two letters"),
+            "{e}"
+        );
         let e = Postcode::parse("QA1 1AA").unwrap_err();
         assert!(e.contains("no postcode area starts with Q"), "{e}");
     }

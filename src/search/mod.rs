@@ -21,7 +21,10 @@ use tantivy::columnar::Column;
 use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, Query};
 use tantivy::schema::Value as _;
 use tantivy::snippet::SnippetGenerator;
-use tantivy::{DocAddress, DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentReader, TantivyDocument, Term};
+use tantivy::{
+    DocAddress, DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentReader,
+    TantivyDocument, Term,
+};
 use tokio::sync::{Notify, Semaphore, mpsc, oneshot, watch};
 
 /// Names the live index generation inside the index directory.
@@ -132,10 +135,12 @@ fn remove_other_generations(dir: &Path, keep: &Path) {
         let is_gen = p
             .file_name()
             .is_some_and(|n| n.to_string_lossy().starts_with("gen-"));
-        if is_gen && p != keep && p.is_dir() {
-            if let Err(err) = std::fs::remove_dir_all(&p) {
-                tracing::warn!(path = %p.display(), error = %err, "could not remove an old index generation");
-            }
+        if is_gen
+            && p != keep
+            && p.is_dir()
+            && let Err(err) = std::fs::remove_dir_all(&p)
+        {
+            tracing::warn!(path = %p.display(), error = %err, "could not remove an old index generation");
         }
     }
 }
@@ -193,7 +198,9 @@ fn commit(writer: &mut IndexWriter, seq: i64) -> anyhow::Result<()> {
         schema_version: SCHEMA_VERSION,
         seq,
     })?;
-    let mut prepared = writer.prepare_commit().context("preparing an index commit")?;
+    let mut prepared = writer
+        .prepare_commit()
+        .context("preparing an index commit")?;
     prepared.set_payload(&payload);
     prepared.commit().context("committing the index")?;
     Ok(())
@@ -248,7 +255,10 @@ impl WriterTask {
     async fn catch_up(&mut self) -> anyhow::Result<usize> {
         let mut total = 0;
         loop {
-            let changes = self.store.changes_after(self.applied, CATCH_UP_BATCH).await?;
+            let changes = self
+                .store
+                .changes_after(self.applied, CATCH_UP_BATCH)
+                .await?;
             let Some(&(last_seq, _)) = changes.last() else {
                 return Ok(total);
             };
@@ -269,7 +279,10 @@ impl WriterTask {
                     w.add_document(schema::document(&fields, s))?;
                 }
                 commit(&mut w, last_seq)?;
-                generation.reader.reload().context("reloading the index reader")?;
+                generation
+                    .reader
+                    .reload()
+                    .context("reloading the index reader")?;
                 Ok(())
             })
             .await
@@ -281,7 +294,8 @@ impl WriterTask {
 
     async fn rebuild(&mut self) -> anyhow::Result<RebuildReport> {
         let started = std::time::Instant::now();
-        let (path, generation, writer, seq, count) = build_generation(&self.dir, &self.store).await?;
+        let (path, generation, writer, seq, count) =
+            build_generation(&self.dir, &self.store).await?;
         write_current(&self.dir, &path)?;
         *self.shared.live.write().expect("index lock") = Arc::new(generation);
         // The old writer goes with its generation; searches already running keep their reader.
@@ -470,7 +484,14 @@ impl SegmentCollector for FacetSegment {
 
 /// How much a service's state scales its relevance: open, accepting and recently
 /// verified first; closed and flagged last.
-fn rank_factor(status: u64, accepting: u64, capacity_updated: i64, assured: i64, fresh_capacity: i64, fresh_assured: i64) -> f32 {
+fn rank_factor(
+    status: u64,
+    accepting: u64,
+    capacity_updated: i64,
+    assured: i64,
+    fresh_capacity: i64,
+    fresh_assured: i64,
+) -> f32 {
     let status = match status {
         0 => 1.0,
         1 => 0.5,
@@ -496,7 +517,9 @@ pub fn warnings(summary: &Value, settings: &SearchSettings, now: DateTime<Utc>) 
             let closure = &summary["temporary_closure"];
             let reason = closure["reason"].as_str().unwrap_or("no reason given");
             let message = match closure["reopens_on"].as_str() {
-                Some(date) => format!("Temporarily closed ({reason}); expected to reopen on {date}"),
+                Some(date) => {
+                    format!("Temporarily closed ({reason}); expected to reopen on {date}")
+                }
                 None => format!("Temporarily closed ({reason}); no reopening date given"),
             };
             out.push(Warning {
@@ -574,7 +597,11 @@ impl SearchIndex {
     /// Opens the index in `dir`, rebuilding it when it is missing, from another schema,
     /// corrupt, or ahead of the database; then catches up with the change log and starts
     /// the writer task.
-    pub async fn open(dir: &Path, store: Arc<Store>, settings: SearchSettings) -> anyhow::Result<SearchIndex> {
+    pub async fn open(
+        dir: &Path,
+        store: Arc<Store>,
+        settings: SearchSettings,
+    ) -> anyhow::Result<SearchIndex> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let last_change = store.last_change().await?;
         let mut existing = None;
@@ -605,7 +632,11 @@ impl SearchIndex {
                 let started = std::time::Instant::now();
                 let (path, generation, writer, seq, count) = build_generation(dir, &store).await?;
                 write_current(dir, &path)?;
-                tracing::info!(services = count, seconds = started.elapsed().as_secs_f64(), "index built");
+                tracing::info!(
+                    services = count,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "index built"
+                );
                 (path, generation, writer, seq)
             }
         };
@@ -670,7 +701,13 @@ impl SearchIndex {
     /// Stops the writer task and releases the index for another process.
     pub async fn shutdown(&self) {
         let (tx, rx) = oneshot::channel();
-        if self.shared.commands.send(Command::Shutdown(tx)).await.is_ok() {
+        if self
+            .shared
+            .commands
+            .send(Command::Shutdown(tx))
+            .await
+            .is_ok()
+        {
             let _ = rx.await;
         }
     }
@@ -686,7 +723,12 @@ impl SearchIndex {
 
     /// Runs a search on the blocking pool, at most `max_concurrent_searches` at a time.
     pub async fn search(&self, request: SearchRequest) -> anyhow::Result<SearchResponse> {
-        let _permit = self.shared.permits.acquire().await.context("search closed")?;
+        let _permit = self
+            .shared
+            .permits
+            .acquire()
+            .await
+            .context("search closed")?;
         let this = self.clone();
         tokio::task::spawn_blocking(move || this.search_now(&request, Utc::now()))
             .await
@@ -694,7 +736,11 @@ impl SearchIndex {
     }
 
     /// Runs a search on this thread.
-    pub fn search_now(&self, request: &SearchRequest, now: DateTime<Utc>) -> anyhow::Result<SearchResponse> {
+    pub fn search_now(
+        &self,
+        request: &SearchRequest,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<SearchResponse> {
         let generation = self.generation();
         let f = generation.fields;
         let searcher = generation.reader.searcher();
@@ -723,7 +769,10 @@ impl SearchIndex {
                     let s = status.as_ref().and_then(|c| c.first(doc)).unwrap_or(0);
                     let a = accepting.as_ref().and_then(|c| c.first(doc)).unwrap_or(3);
                     let cu = cap.as_ref().and_then(|c| c.first(doc)).unwrap_or(i64::MIN);
-                    let av = assured.as_ref().and_then(|c| c.first(doc)).unwrap_or(i64::MIN);
+                    let av = assured
+                        .as_ref()
+                        .and_then(|c| c.first(doc))
+                        .unwrap_or(i64::MIN);
                     // With no words, every match scores the same and state alone orders.
                     let base = if score > 0.0 { score } else { 1.0 };
                     base * rank_factor(s, a, cu, av, fresh_capacity, fresh_assured)
@@ -743,26 +792,42 @@ impl SearchIndex {
         };
         let mut hits = Vec::with_capacity(top.len());
         for (score, address) in top {
-            hits.push(self.hit(&searcher, address, score, snippets.as_ref(), &generation, now)?);
+            hits.push(self.hit(
+                &searcher,
+                address,
+                score,
+                snippets.as_ref(),
+                &generation,
+                now,
+            )?);
         }
         let facets = Facets {
             category: taxonomy::CATEGORIES
                 .iter()
                 .zip(tally.category)
                 .filter(|(_, n)| *n > 0)
-                .map(|(c, n)| FacetCount { value: c.id, count: n })
+                .map(|(c, n)| FacetCount {
+                    value: c.id,
+                    count: n,
+                })
                 .collect(),
             delivery_mode: DeliveryMode::ALL
                 .iter()
                 .zip(tally.mode)
                 .filter(|(_, n)| *n > 0)
-                .map(|(m, n)| FacetCount { value: m.as_str(), count: n })
+                .map(|(m, n)| FacetCount {
+                    value: m.as_str(),
+                    count: n,
+                })
                 .collect(),
             status: ServiceStatus::ALL
                 .iter()
                 .zip(tally.status)
                 .filter(|(_, n)| *n > 0)
-                .map(|(s, n)| FacetCount { value: s.as_str(), count: n })
+                .map(|(s, n)| FacetCount {
+                    value: s.as_str(),
+                    count: n,
+                })
                 .collect(),
         };
         Ok(SearchResponse {
@@ -817,7 +882,9 @@ fn escape_start(text: &str) -> String {
     if s.len() < text.len() {
         s.push('…');
     }
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Groups facet counts by value, for tests and callers that want a map.

@@ -19,15 +19,109 @@ const MAX_WORDS: usize = 24;
 
 /// Words that carry no need on their own ("I can't get to see my…").
 const STOP_WORDS: &[&str] = &[
-    "a", "about", "after", "all", "am", "an", "and", "any", "anyone", "anything", "are", "as",
-    "at", "be", "been", "being", "but", "by", "can", "cannot", "cant", "could", "did", "do",
-    "does", "dont", "feel", "feeling", "for", "from", "get", "getting", "got", "had", "has",
-    "have", "he", "help", "her", "him", "his", "how", "i", "im", "if", "in", "into", "is", "it",
-    "its", "ive", "just", "lot", "lots", "me", "much", "my", "need", "needs", "no", "not", "of",
-    "on", "or", "our", "really", "she", "so", "some", "someone", "something", "since", "that",
-    "the", "their", "them", "there", "they", "this", "to", "very", "want", "wants", "was", "we",
-    "were", "what", "when", "where", "which", "who", "will", "with", "wont", "would", "you",
-    "your", "support", "service", "services", "please", "looking", "find",
+    "a",
+    "about",
+    "after",
+    "all",
+    "am",
+    "an",
+    "and",
+    "any",
+    "anyone",
+    "anything",
+    "are",
+    "as",
+    "at",
+    "be",
+    "been",
+    "being",
+    "but",
+    "by",
+    "can",
+    "cannot",
+    "cant",
+    "could",
+    "did",
+    "do",
+    "does",
+    "dont",
+    "feel",
+    "feeling",
+    "for",
+    "from",
+    "get",
+    "getting",
+    "got",
+    "had",
+    "has",
+    "have",
+    "he",
+    "help",
+    "her",
+    "him",
+    "his",
+    "how",
+    "i",
+    "im",
+    "if",
+    "in",
+    "into",
+    "is",
+    "it",
+    "its",
+    "ive",
+    "just",
+    "lot",
+    "lots",
+    "me",
+    "much",
+    "my",
+    "need",
+    "needs",
+    "no",
+    "not",
+    "of",
+    "on",
+    "or",
+    "our",
+    "really",
+    "she",
+    "so",
+    "some",
+    "someone",
+    "something",
+    "since",
+    "that",
+    "the",
+    "their",
+    "them",
+    "there",
+    "they",
+    "this",
+    "to",
+    "very",
+    "want",
+    "wants",
+    "was",
+    "we",
+    "were",
+    "what",
+    "when",
+    "where",
+    "which",
+    "who",
+    "will",
+    "with",
+    "wont",
+    "would",
+    "you",
+    "your",
+    "support",
+    "service",
+    "services",
+    "please",
+    "looking",
+    "find",
 ];
 
 /// One line of the synonym list.
@@ -45,7 +139,13 @@ pub fn normalise(q: &str) -> Vec<String> {
     let cleaned: String = q
         .chars()
         .filter(|c| !matches!(c, '\'' | '\u{2019}' | '`'))
-        .map(|c| if c.is_alphanumeric() { c.to_ascii_lowercase() } else { ' ' })
+        .map(|c| {
+            if c.is_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                ' '
+            }
+        })
         .collect();
     cleaned.split_whitespace().map(str::to_string).collect()
 }
@@ -271,7 +371,10 @@ pub fn filter_clauses(f: &Fields, filters: &Filters) -> Vec<Box<dyn Query>> {
     if let Some(a) = filters.accepting {
         out.push(term_query(f.accepting, a.as_str()));
         out.push(Box::new(RangeQuery::new(
-            Bound::Included(Term::from_field_i64(f.capacity_updated, filters.capacity_fresh_after)),
+            Bound::Included(Term::from_field_i64(
+                f.capacity_updated,
+                filters.capacity_fresh_after,
+            )),
             Bound::Unbounded,
         )));
     }
@@ -328,6 +431,9 @@ mod tests {
 
     #[test]
     fn query_syntax_is_just_text() {
-        assert_eq!(normalise("debt AND (\"food\") -bank* ~2"), vec!["debt", "and", "food", "bank", "2"]);
+        assert_eq!(
+            normalise("debt AND (\"food\") -bank* ~2"),
+            vec!["debt", "and", "food", "bank", "2"]
+        );
     }
 }

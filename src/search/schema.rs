@@ -3,8 +3,7 @@
 use crate::domain::{Accepting, DeliveryMode, Service, ServiceStatus, taxonomy};
 use serde_json::Value;
 use tantivy::schema::{
-    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
-    TextOptions,
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{
     AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
@@ -56,7 +55,11 @@ fn text(tokenizer: &str, stored: bool) -> TextOptions {
             .set_tokenizer(tokenizer)
             .set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
-    if stored { options.set_stored() } else { options }
+    if stored {
+        options.set_stored()
+    } else {
+        options
+    }
 }
 
 /// Builds the schema and hands out its fields.
@@ -144,7 +147,10 @@ pub fn mode_ord(m: DeliveryMode) -> u64 {
 }
 
 pub fn category_ord(id: &str) -> Option<u64> {
-    taxonomy::CATEGORIES.iter().position(|c| c.id == id).map(|p| p as u64)
+    taxonomy::CATEGORIES
+        .iter()
+        .position(|c| c.id == id)
+        .map(|p| p as u64)
 }
 
 /// `accepting_ord`: 0 open, 1 waitlist, 2 closed, 3 not stated.
@@ -167,14 +173,21 @@ pub fn document(f: &Fields, s: &Service) -> TantivyDocument {
     let mut extra = vec![s.organization.content.name.as_str().to_string()];
     extra.extend(c.alternate_name.iter().map(|n| n.as_str().to_string()));
     extra.extend(c.keywords.iter().map(|k| k.as_str().to_string()));
-    extra.extend(c.eligibility_description.iter().map(|k| k.as_str().to_string()));
+    extra.extend(
+        c.eligibility_description
+            .iter()
+            .map(|k| k.as_str().to_string()),
+    );
     d.add_text(f.extra, extra.join(". "));
     let mut plain = vec![c.name.as_str(), c.description.as_str()];
     plain.extend(extra.iter().map(String::as_str));
     for cat in &c.categories {
         d.add_text(f.category, cat.as_str());
         if let Some(found) = taxonomy::find(cat.as_str()) {
-            d.add_text(f.category_text, format!("{}. {}", found.name, found.description));
+            d.add_text(
+                f.category_text,
+                format!("{}. {}", found.name, found.description),
+            );
             plain.push(found.name);
         }
         if let Some(ord) = category_ord(cat.as_str()) {

@@ -7,7 +7,9 @@ use crate::domain::{
 use anyhow::Context;
 use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{QueryBuilder, Row};
 use std::str::FromStr;
 use std::time::Duration;
@@ -18,7 +20,7 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 
 /// Serialises writers on PostgreSQL so change-log sequence order is commit order and a
 /// replica following the log never skips a write that committed late.
-const CHANGE_LOG_LOCK: i64 = 0x5167_6e70_6f73_74;
+const CHANGE_LOG_LOCK: i64 = 0x0051_676e_706f_7374;
 
 /// What can go wrong with a write that the caller should answer differently.
 #[derive(Debug, thiserror::Error)]

@@ -25,9 +25,16 @@ pub async fn fresh_database(dir: &std::path::Path) -> String {
         Ok(admin_url) if !admin_url.is_empty() => {
             use sqlx::Connection;
             let name = format!("signpost_test_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = sqlx::PgConnection::connect(&admin_url).await.expect("connect to PostgreSQL");
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
-            let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b);
+            let mut conn = sqlx::PgConnection::connect(&admin_url)
+                .await
+                .expect("connect to PostgreSQL");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .expect("create database");
+            let base = admin_url
+                .rsplit_once('/')
+                .map_or(admin_url.as_str(), |(b, _)| b);
             format!("{base}/{name}")
         }
         _ => format!("sqlite://{}", dir.join("signpost.db").display()),
@@ -50,7 +57,9 @@ pub fn settings(database_url: &str, index_dir: PathBuf, demo: bool) -> Settings 
 }
 
 pub async fn start(settings: Settings) -> (String, signpost::startup::Stopper) {
-    let app = Application::build(settings).await.expect("build the application");
+    let app = Application::build(settings)
+        .await
+        .expect("build the application");
     let address = format!("http://127.0.0.1:{}", app.port());
     let stopper = app.stopper();
     tokio::spawn(async move {
@@ -95,7 +104,11 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).send().await.expect("request")
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, Value) {
@@ -104,7 +117,12 @@ impl TestApp {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
-    pub async fn send(&self, method: reqwest::Method, path: &str, body: &Value) -> reqwest::Response {
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+    ) -> reqwest::Response {
         self.client
             .request(method, self.url(path))
             .bearer_auth(ADMIN_KEY)

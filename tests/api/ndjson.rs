@@ -5,8 +5,11 @@ use serde_json::json;
 async fn export_then_import_round_trips_exactly() {
     let app = spawn_demo_app().await;
     let org = app.create_organization("Extra org").await;
-    app.create_service(&service_body(&org, "Extra service", "Text.")).await;
-    let store = signpost::startup::open_store(&app.database_url).await.unwrap();
+    app.create_service(&service_body(&org, "Extra service", "Text."))
+        .await;
+    let store = signpost::startup::open_store(&app.database_url)
+        .await
+        .unwrap();
     let mut first = Vec::new();
     let count = signpost::ndjson::export(&store, &mut first).await.unwrap();
     assert!(count > 300);
@@ -14,12 +17,17 @@ async fn export_then_import_round_trips_exactly() {
     let other = tempfile::tempdir().unwrap();
     let url = fresh_database(other.path()).await;
     let fresh = signpost::startup::open_store(&url).await.unwrap();
-    let report = signpost::ndjson::import(&fresh, first.as_slice(), None, false).await.unwrap();
+    let report = signpost::ndjson::import(&fresh, first.as_slice(), None, false)
+        .await
+        .unwrap();
     assert_eq!(report.imported, count);
     assert!(report.rejected.is_empty(), "{:?}", report.rejected);
     let mut second = Vec::new();
     signpost::ndjson::export(&fresh, &mut second).await.unwrap();
-    assert_eq!(String::from_utf8(first).unwrap(), String::from_utf8(second).unwrap());
+    assert_eq!(
+        String::from_utf8(first).unwrap(),
+        String::from_utf8(second).unwrap()
+    );
 
     // Importing the same export again changes nothing.
     let mut third = Vec::new();
@@ -28,7 +36,9 @@ async fn export_then_import_round_trips_exactly() {
         signpost::ndjson::export(&fresh, &mut v).await.unwrap();
         v
     };
-    signpost::ndjson::import(&fresh, again.as_slice(), None, false).await.unwrap();
+    signpost::ndjson::import(&fresh, again.as_slice(), None, false)
+        .await
+        .unwrap();
     signpost::ndjson::export(&fresh, &mut third).await.unwrap();
     assert_eq!(again.len(), third.len());
 }
@@ -36,7 +46,9 @@ async fn export_then_import_round_trips_exactly() {
 #[tokio::test]
 async fn import_keeps_valid_lines_and_reports_the_rest() {
     let app = spawn_app().await;
-    let store = signpost::startup::open_store(&app.database_url).await.unwrap();
+    let store = signpost::startup::open_store(&app.database_url)
+        .await
+        .unwrap();
     let org = json!({"id": "0192f7a4-0000-7000-8000-0000000000aa", "name": "Imported org"});
     let mut good = service_body("", "Good one", "Text.");
     good.as_object_mut().unwrap().remove("organization_id");
@@ -46,11 +58,21 @@ async fn import_keeps_valid_lines_and_reports_the_rest() {
     let mut good_two = good.clone();
     good_two["name"] = json!("Good two");
     let input = format!("{good}\nnot json\n\n{bad_phone}\n{good_two}\n");
-    let report = signpost::ndjson::import(&store, input.as_bytes(), None, false).await.unwrap();
+    let report = signpost::ndjson::import(&store, input.as_bytes(), None, false)
+        .await
+        .unwrap();
     assert_eq!(report.imported, 2);
     let lines: Vec<usize> = report.rejected.iter().map(|(l, _)| *l).collect();
     assert_eq!(lines, vec![2, 4]);
-    assert!(report.rejected[1].1.contains("phones[0].number"), "{:?}", report.rejected);
+    assert!(
+        report.rejected[1].1.contains("phones[0].number"),
+        "{:?}",
+        report.rejected
+    );
     let (_, list) = app.get_json("/v1/organizations").await;
-    assert_eq!(list["items"].as_array().unwrap().len(), 1, "one organisation shared by both services");
+    assert_eq!(
+        list["items"].as_array().unwrap().len(),
+        1,
+        "one organisation shared by both services"
+    );
 }

@@ -4,7 +4,8 @@ use std::collections::BTreeSet;
 const METHODS: &[&str] = &["get", "put", "post", "delete", "patch", "head", "options"];
 
 fn documented() -> BTreeSet<(String, String)> {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml")).expect("openapi.yaml");
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml"))
+        .expect("openapi.yaml");
     let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).expect("openapi.yaml is YAML");
     let paths = doc["paths"].as_mapping().expect("paths");
     let mut out = BTreeSet::new();
@@ -21,11 +22,17 @@ fn documented() -> BTreeSet<(String, String)> {
 
 #[test]
 fn openapi_describes_exactly_the_routes() {
-    let code: BTreeSet<(String, String)> = signpost::api::ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    let code: BTreeSet<(String, String)> = signpost::api::ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
     let doc = documented();
     let missing: Vec<_> = code.difference(&doc).collect();
     let extra: Vec<_> = doc.difference(&code).collect();
-    assert!(missing.is_empty() && extra.is_empty(), "undocumented routes: {missing:?}; documented but not served: {extra:?}");
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "undocumented routes: {missing:?}; documented but not served: {extra:?}"
+    );
 }
 
 /// Every listed route is really served: it never answers "no such route" or "wrong method".
@@ -35,11 +42,19 @@ async fn every_listed_route_is_served() {
     for (method, path) in signpost::api::ROUTES {
         let path = path.replace("{id}", "0192f7a4-0000-7000-8000-000000000001");
         let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-        let r = app.client.request(method.clone(), app.url(&path)).send().await.unwrap();
+        let r = app
+            .client
+            .request(method.clone(), app.url(&path))
+            .send()
+            .await
+            .unwrap();
         let status = r.status().as_u16();
         let body: serde_json::Value = r.json().await.unwrap_or_default();
         assert_ne!(status, 405, "{method} {path}");
-        assert_ne!(body["type"], "/problems/http-404", "{method} {path} is not routed");
+        assert_ne!(
+            body["type"], "/problems/http-404",
+            "{method} {path} is not routed"
+        );
         assert!(status < 500, "{method} {path}: {status}");
     }
 }

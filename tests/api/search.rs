@@ -3,9 +3,20 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 fn categories_of_top(search: &Value, n: usize) -> Vec<Vec<String>> {
-    search["hits"].as_array().unwrap().iter().take(n).map(|h| {
-        h["service"]["categories"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect()
-    }).collect()
+    search["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(n)
+        .map(|h| {
+            h["service"]["categories"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap().to_string())
+                .collect()
+        })
+        .collect()
 }
 
 #[tokio::test]
@@ -31,7 +42,10 @@ async fn callers_words_find_the_right_kind_of_service() {
         let result = app.search(&format!("q={}&limit=5", urlencode(q))).await;
         let top = categories_of_top(&result, 5);
         assert!(!top.is_empty(), "{q}: no results");
-        assert!(top.iter().all(|cats| cats.iter().any(|c| c == category)), "{q}: top 5 {top:?} should all be {category}");
+        assert!(
+            top.iter().all(|cats| cats.iter().any(|c| c == category)),
+            "{q}: top 5 {top:?} should all be {category}"
+        );
     }
 }
 
@@ -43,7 +57,12 @@ fn urlencode(s: &str) -> String {
 async fn stemming_matches_word_forms() {
     let app = spawn_app().await;
     let org = app.create_organization("Org").await;
-    app.create_service(&service_body(&org, "Riverside walks", "Volunteers lead gentle walks for grieving families.")).await;
+    app.create_service(&service_body(
+        &org,
+        "Riverside walks",
+        "Volunteers lead gentle walks for grieving families.",
+    ))
+    .await;
     for q in ["walking", "walk", "grief%20walk", "grieve"] {
         let result = app.search(&format!("q={q}")).await;
         assert_eq!(names(&result), vec!["Riverside walks"], "{q}");
@@ -54,17 +73,36 @@ async fn stemming_matches_word_forms() {
 async fn writes_are_searchable_in_the_next_request() {
     let app = spawn_app().await;
     let org = app.create_organization("Org").await;
-    let s = app.create_service(&service_body(&org, "Zebra crossing club", "A club.")).await;
+    let s = app
+        .create_service(&service_body(&org, "Zebra crossing club", "A club."))
+        .await;
     let id = s["id"].as_str().unwrap();
-    assert_eq!(names(&app.search("q=zebra").await), vec!["Zebra crossing club"]);
-    let r = app.send(Method::PATCH, &format!("/v1/services/{id}"), &json!({"name": "Giraffe club"})).await;
+    assert_eq!(
+        names(&app.search("q=zebra").await),
+        vec!["Zebra crossing club"]
+    );
+    let r = app
+        .send(
+            Method::PATCH,
+            &format!("/v1/services/{id}"),
+            &json!({"name": "Giraffe club"}),
+        )
+        .await;
     assert_eq!(r.status(), 200);
     assert!(names(&app.search("q=zebra").await).is_empty());
     assert_eq!(names(&app.search("q=giraffe").await), vec!["Giraffe club"]);
-    let r = app.send(Method::DELETE, &format!("/v1/services/{id}"), &json!({})).await;
+    let r = app
+        .send(Method::DELETE, &format!("/v1/services/{id}"), &json!({}))
+        .await;
     assert_eq!(r.status(), 200);
-    assert!(names(&app.search("q=giraffe").await).is_empty(), "retired services are hidden by default");
-    assert_eq!(names(&app.search("q=giraffe&status=defunct").await), vec!["Giraffe club"]);
+    assert!(
+        names(&app.search("q=giraffe").await).is_empty(),
+        "retired services are hidden by default"
+    );
+    assert_eq!(
+        names(&app.search("q=giraffe&status=defunct").await),
+        vec!["Giraffe club"]
+    );
 }
 
 #[tokio::test]
@@ -73,18 +111,42 @@ async fn filters_combine_and_facets_add_up() {
     let all = app.search("limit=1").await;
     let total = all["total"].as_u64().unwrap();
     assert!(total > 250, "{total}");
-    let status_sum: u64 = all["facets"]["status"].as_array().unwrap().iter().map(|f| f["count"].as_u64().unwrap()).sum();
+    let status_sum: u64 = all["facets"]["status"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["count"].as_u64().unwrap())
+        .sum();
     assert_eq!(status_sum, total, "every service has one status");
     let debt = app.search("category=debt&limit=100").await;
-    let debt_facet = debt["facets"]["category"].as_array().unwrap().iter().find(|f| f["value"] == "debt").unwrap()["count"].as_u64().unwrap();
+    let debt_facet = debt["facets"]["category"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["value"] == "debt")
+        .unwrap()["count"]
+        .as_u64()
+        .unwrap();
     assert_eq!(debt_facet, debt["total"].as_u64().unwrap());
     for hit in debt["hits"].as_array().unwrap() {
-        assert!(hit["service"]["categories"].as_array().unwrap().contains(&json!("debt")));
+        assert!(
+            hit["service"]["categories"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("debt"))
+        );
     }
-    let phone = app.search("category=debt&delivery_mode=telephone&limit=100").await;
+    let phone = app
+        .search("category=debt&delivery_mode=telephone&limit=100")
+        .await;
     assert!(phone["total"].as_u64().unwrap() <= debt["total"].as_u64().unwrap());
     for hit in phone["hits"].as_array().unwrap() {
-        assert!(hit["service"]["delivery_modes"].as_array().unwrap().contains(&json!("telephone")));
+        assert!(
+            hit["service"]["delivery_modes"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("telephone"))
+        );
     }
     let young = app.search("age=15&limit=100").await;
     for hit in young["hits"].as_array().unwrap() {
@@ -99,9 +161,18 @@ async fn filters_combine_and_facets_add_up() {
     let open = app.search("accepting=open&limit=100").await;
     for hit in open["hits"].as_array().unwrap() {
         assert_eq!(hit["service"]["capacity"]["accepting"], "open");
-        assert!(!hit["warnings"].as_array().unwrap().iter().any(|w| w["code"] == "capacity_unknown"), "stale capacity is not 'open'");
+        assert!(
+            !hit["warnings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|w| w["code"] == "capacity_unknown"),
+            "stale capacity is not 'open'"
+        );
     }
-    let urdu = app.search("language=ur&referral=self&free=true&limit=100").await;
+    let urdu = app
+        .search("language=ur&referral=self&free=true&limit=100")
+        .await;
     assert!(urdu["total"].as_u64().unwrap() > 0);
     for hit in urdu["hits"].as_array().unwrap() {
         let s = &hit["service"];
@@ -111,7 +182,12 @@ async fn filters_combine_and_facets_add_up() {
     }
     let hidden = app.search("status=inactive&limit=100").await;
     assert!(hidden["total"].as_u64().unwrap() > 0);
-    let default_statuses: Vec<&str> = all["facets"]["status"].as_array().unwrap().iter().map(|f| f["value"].as_str().unwrap()).collect();
+    let default_statuses: Vec<&str> = all["facets"]["status"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["value"].as_str().unwrap())
+        .collect();
     assert!(!default_statuses.contains(&"inactive") && !default_statuses.contains(&"defunct"));
 }
 
@@ -125,14 +201,38 @@ async fn warnings_show_closure_capacity_and_verification() {
     body["capacity"] = json!({"accepting": "waitlist", "waiting_weeks": 8});
     body["assured_date"] = json!("2024-01-01");
     app.create_service(&body).await;
-    let open = app.create_service(&service_body(&org, "Summer open club", "Open all summer.")).await;
+    let open = app
+        .create_service(&service_body(&org, "Summer open club", "Open all summer."))
+        .await;
     let result = app.search("q=summer%20club").await;
-    assert_eq!(names(&result)[0], "Summer open club", "open services rank first");
+    assert_eq!(
+        names(&result)[0],
+        "Summer open club",
+        "open services rank first"
+    );
     assert_eq!(result["hits"][0]["warnings"], json!([]));
-    let codes: Vec<&str> = result["hits"][1]["warnings"].as_array().unwrap().iter().map(|w| w["code"].as_str().unwrap()).collect();
-    assert_eq!(codes, vec!["temporarily_closed", "waiting_list", "not_verified"]);
-    assert!(result["hits"][1]["warnings"][0]["message"].as_str().unwrap().contains("2027-09-01"));
-    assert!(result["hits"][0]["snippet"].as_str().unwrap().contains("<b>"));
+    let codes: Vec<&str> = result["hits"][1]["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        vec!["temporarily_closed", "waiting_list", "not_verified"]
+    );
+    assert!(
+        result["hits"][1]["warnings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("2027-09-01")
+    );
+    assert!(
+        result["hits"][0]["snippet"]
+            .as_str()
+            .unwrap()
+            .contains("<b>")
+    );
     let _ = open;
 }
 
@@ -161,7 +261,17 @@ async fn bad_search_parameters_are_named() {
     let long = "a".repeat(301);
     let (status, problem) = app.get_json(&format!("/v1/search?q={long}")).await;
     assert_eq!((status, problem["parameter"].as_str()), (400, Some("q")));
-    for q in ["debt AND (", "\"unterminated", "title:foo", "*", "~~~", "-", "a:b:c", "%5B%5D%7B%7D", "%E2%9C%93"] {
+    for q in [
+        "debt AND (",
+        "\"unterminated",
+        "title:foo",
+        "*",
+        "~~~",
+        "-",
+        "a:b:c",
+        "%5B%5D%7B%7D",
+        "%E2%9C%93",
+    ] {
         let (status, body) = app.get_json(&format!("/v1/search?q={q}")).await;
         assert_eq!(status, 200, "{q}: {body}");
     }
@@ -171,33 +281,63 @@ async fn bad_search_parameters_are_named() {
 async fn restart_repairs_a_missing_or_behind_index() {
     let mut app = spawn_app().await;
     let org = app.create_organization("Org").await;
-    app.create_service(&service_body(&org, "Kingfisher project", "Text.")).await;
+    app.create_service(&service_body(&org, "Kingfisher project", "Text."))
+        .await;
     app.stop().await;
 
     // The index is deleted: rebuilt at startup.
     std::fs::remove_dir_all(&app.index_dir).unwrap();
     let (address, server) = start(settings(&app.database_url, app.index_dir.clone(), false)).await;
     let client = reqwest::Client::new();
-    let hits: Value = client.get(format!("{address}/v1/search?q=kingfisher")).send().await.unwrap().json().await.unwrap();
+    let hits: Value = client
+        .get(format!("{address}/v1/search?q=kingfisher"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(hits["total"], 1);
     server.stop().await;
 
     // The database moves on while no server runs (an import): caught up at startup.
-    let store = signpost::startup::open_store(&app.database_url).await.unwrap();
+    let store = signpost::startup::open_store(&app.database_url)
+        .await
+        .unwrap();
     let line = service_body(&org, "Heron project", "Text.").to_string();
-    let report = signpost::ndjson::import(&store, line.as_bytes(), None, false).await.unwrap();
+    let report = signpost::ndjson::import(&store, line.as_bytes(), None, false)
+        .await
+        .unwrap();
     assert_eq!(report.imported, 1);
     store.close().await;
     let (address, server) = start(settings(&app.database_url, app.index_dir.clone(), false)).await;
-    let hits: Value = client.get(format!("{address}/v1/search?q=heron")).send().await.unwrap().json().await.unwrap();
+    let hits: Value = client
+        .get(format!("{address}/v1/search?q=heron"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(hits["total"], 1);
     server.stop().await;
 
     // A corrupt index is rebuilt too.
     let current = std::fs::read_to_string(app.index_dir.join("CURRENT")).unwrap();
-    std::fs::write(app.index_dir.join(current.trim()).join("meta.json"), "garbage").unwrap();
+    std::fs::write(
+        app.index_dir.join(current.trim()).join("meta.json"),
+        "garbage",
+    )
+    .unwrap();
     let (address, server) = start(settings(&app.database_url, app.index_dir.clone(), false)).await;
-    let hits: Value = client.get(format!("{address}/v1/search?q=heron%20kingfisher")).send().await.unwrap().json().await.unwrap();
+    let hits: Value = client
+        .get(format!("{address}/v1/search?q=heron%20kingfisher"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(hits["total"], 2);
     server.stop().await;
 }
@@ -207,15 +347,22 @@ async fn a_running_server_picks_up_writes_it_did_not_make() {
     let app = spawn_app().await;
     let org = app.create_organization("Org").await;
     // Another process (here: an import) writes to the same database.
-    let store = signpost::startup::open_store(&app.database_url).await.unwrap();
+    let store = signpost::startup::open_store(&app.database_url)
+        .await
+        .unwrap();
     let line = service_body(&org, "Otter project", "Text.").to_string();
-    signpost::ndjson::import(&store, line.as_bytes(), None, false).await.unwrap();
+    signpost::ndjson::import(&store, line.as_bytes(), None, false)
+        .await
+        .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         if app.search("q=otter").await["total"] == 1 {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "the change log was not followed");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the change log was not followed"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
@@ -224,7 +371,11 @@ async fn a_running_server_picks_up_writes_it_did_not_make() {
 async fn admin_reindex_keeps_search_working() {
     let app = spawn_demo_app().await;
     let before = app.search("q=debt").await["total"].clone();
-    let reindex = app.client.post(app.url("/v1/admin/reindex")).bearer_auth(ADMIN_KEY).send();
+    let reindex = app
+        .client
+        .post(app.url("/v1/admin/reindex"))
+        .bearer_auth(ADMIN_KEY)
+        .send();
     let during = app.search("q=debt");
     let (reindex, during) = tokio::join!(reindex, during);
     let report: Value = reindex.unwrap().json().await.unwrap();
