@@ -383,3 +383,34 @@ async fn admin_reindex_keeps_search_working() {
     assert_eq!(during["total"], before);
     assert_eq!(app.search("q=debt").await["total"], before);
 }
+
+#[tokio::test]
+async fn two_servers_on_one_database_see_each_others_writes() {
+    let app = spawn_app().await;
+    let other_index = app._dir.path().join("index-b");
+    let (other, stopper) = start(settings(&app.database_url, other_index, false)).await;
+    let org = app.create_organization("Org").await;
+    app.create_service(&service_body(&org, "Badger project", "Text."))
+        .await;
+    let client = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let found: Value = client
+            .get(format!("{other}/v1/search?q=badger"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if found["total"] == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second server never saw the write"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    stopper.stop().await;
+}
