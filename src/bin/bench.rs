@@ -1,0 +1,437 @@
+//! Search benchmark: signpost over HTTP against PostgreSQL full-text search on the same
+//! services and the same navigator query mix. See README ("Benchmark").
+
+use anyhow::Context;
+use clap::Parser;
+use serde_json::{Value, json};
+use sqlx::Row;
+use std::io::Write;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Parser, Debug)]
+struct Args {
+    /// Directory sizes to measure.
+    #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
+    services: Vec<usize>,
+    /// Concurrent clients.
+    #[arg(long, value_delimiter = ',', default_value = "1,4,16")]
+    concurrency: Vec<usize>,
+    /// Seconds per measurement.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// PostgreSQL to compare with (a database the benchmark may fill).
+    #[arg(long, env = "SIGNPOST_BENCH_POSTGRES_URL")]
+    postgres_url: String,
+    /// The signpost binary to serve with.
+    #[arg(long, default_value = "target/release/signpost")]
+    binary: String,
+}
+
+/// (query string, the category a right answer has; empty for filter-only queries)
+const MIX: &[(&str, &str)] = &[
+    ("q=money+worries", "debt"),
+    ("q=my+wife+died", "bereavement"),
+    ("q=cant+sleep", "mental_wellbeing"),
+    ("q=lonely", "befriending"),
+    ("q=lost+my+job", "employment"),
+    ("q=bereavment+counselling", "bereavement"),
+    ("q=exercize", "physical_activity"),
+    ("q=food+bank", "food"),
+    ("q=bailiffs", "debt"),
+    ("q=drinking+too+much", "drugs_alcohol"),
+    ("q=debt+advice&delivery_mode=telephone", "debt"),
+    ("q=befriending&age=75", "befriending"),
+    ("q=housing&accepting=open", "housing"),
+    ("q=carers&referral=self&free=true", "carers"),
+    ("category=food&delivery_mode=in_person", "food"),
+    ("q=domestic+abuse&gender=female", "domestic_abuse"),
+];
+
+const WORDS: &[&str] = &[
+    "friendly",
+    "local",
+    "weekly",
+    "confidential",
+    "volunteers",
+    "trained",
+    "drop-in",
+    "appointments",
+    "community",
+    "centre",
+    "support",
+    "advice",
+    "group",
+    "families",
+    "evenings",
+    "weekends",
+    "accessible",
+    "free",
+    "telephone",
+    "online",
+];
+
+fn generate(n: usize) -> Vec<Value> {
+    let base = signpost::demo::services();
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut s = base[i % base.len()].clone();
+        let copy = i / base.len();
+        s["id"] = json!(uuid::Uuid::from_u128(
+            0xbe00_0000_0000_7000_8000_0000_0000_0000u128 | i as u128
+        ));
+        let org = s["organization"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        s["organization"]["id"] = json!(format!("{}{:04x}", &org[..32], copy % 0xffff));
+        s["name"] = json!(format!(
+            "{} {}",
+            s["name"].as_str().unwrap_or_default(),
+            copy + 1
+        ));
+        let extra: Vec<&str> = (0..6)
+            .map(|k| WORDS[(i * 7 + k * 13) % WORDS.len()])
+            .collect();
+        s["description"] = json!(format!(
+            "{} {}.",
+            s["description"].as_str().unwrap_or_default(),
+            extra.join(" ")
+        ));
+        out.push(s);
+    }
+    out
+}
+
+struct Stats {
+    requests: usize,
+    seconds: f64,
+    p50: f64,
+    p95: f64,
+    p99: f64,
+}
+
+fn stats(mut latencies: Vec<f64>, seconds: f64) -> Stats {
+    latencies.sort_by(|a, b| a.total_cmp(b));
+    let at = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0.0)
+    };
+    Stats {
+        requests: latencies.len(),
+        seconds,
+        p50: at(0.50),
+        p95: at(0.95),
+        p99: at(0.99),
+    }
+}
+
+async fn drive<F, Fut>(concurrency: usize, seconds: u64, one: F) -> Stats
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let one = Arc::new(one);
+    let end = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|c| {
+            let one = one.clone();
+            tokio::spawn(async move {
+                let mut lat = Vec::new();
+                let mut i = c * 5;
+                while Instant::now() < end {
+                    let t = Instant::now();
+                    one(i).await;
+                    lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                    i += 1;
+                }
+                lat
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap_or_default());
+    }
+    stats(all, started.elapsed().as_secs_f64())
+}
+
+fn peak_rss_mib(child: &Child) -> f64 {
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+const PG_SCHEMA: &str = "
+DROP TABLE IF EXISTS bench_services;
+CREATE TABLE bench_services (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, description TEXT NOT NULL, organization TEXT NOT NULL,
+    categories TEXT[] NOT NULL, category_text TEXT NOT NULL, delivery_modes TEXT[] NOT NULL, status TEXT NOT NULL,
+    accepting TEXT, self_referral BOOLEAN NOT NULL, free BOOLEAN, gender TEXT NOT NULL,
+    min_age INT NOT NULL, max_age INT NOT NULL,
+    tsv tsvector GENERATED ALWAYS AS (
+        setweight(to_tsvector('english', name), 'A') ||
+        setweight(to_tsvector('english', organization), 'B') ||
+        setweight(to_tsvector('english', category_text), 'B') ||
+        setweight(to_tsvector('english', description), 'C')) STORED
+);
+CREATE INDEX bench_services_tsv ON bench_services USING GIN (tsv);
+CREATE INDEX bench_services_categories ON bench_services USING GIN (categories);
+";
+
+async fn load_postgres(pool: &sqlx::PgPool, services: &[Value]) -> anyhow::Result<f64> {
+    let started = Instant::now();
+    sqlx::raw_sql(PG_SCHEMA).execute(pool).await?;
+    for chunk in services.chunks(1000) {
+        let mut q = sqlx::QueryBuilder::new(
+            "INSERT INTO bench_services (id, name, description, organization, categories, category_text, delivery_modes, status, accepting, self_referral, free, gender, min_age, max_age) ",
+        );
+        q.push_values(chunk, |mut b, s| {
+            let strings = |v: &Value| -> Vec<String> {
+                v.as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.as_str().map(String::from))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            let cats = strings(&s["categories"]);
+            let cat_text: Vec<String> = cats
+                .iter()
+                .filter_map(|c| signpost::domain::taxonomy::find(c))
+                .map(|c| format!("{} {}", c.name, c.description))
+                .collect();
+            b.push_bind(s["id"].as_str().unwrap_or_default().to_string())
+                .push_bind(s["name"].as_str().unwrap_or_default().to_string())
+                .push_bind(s["description"].as_str().unwrap_or_default().to_string())
+                .push_bind(
+                    s["organization"]["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                )
+                .push_bind(cats)
+                .push_bind(cat_text.join(". "))
+                .push_bind(strings(&s["delivery_modes"]))
+                .push_bind(s["status"].as_str().unwrap_or("active").to_string())
+                .push_bind(s["capacity"]["accepting"].as_str().map(String::from))
+                .push_bind(s["referral"]["route"].as_str() != Some("professional_referral"))
+                .push_bind(s["cost"]["free"].as_bool())
+                .push_bind(s["gender"].as_str().unwrap_or("any").to_string())
+                .push_bind(s["minimum_age"].as_i64().unwrap_or(0) as i32)
+                .push_bind(s["maximum_age"].as_i64().unwrap_or(255) as i32);
+        });
+        q.build().execute(pool).await?;
+    }
+    sqlx::query("ANALYZE bench_services").execute(pool).await?;
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// The same query as PostgreSQL full-text search the way open directories do it.
+async fn pg_search(pool: &sqlx::PgPool, query: &str) -> anyhow::Result<Vec<Vec<String>>> {
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let mut q = sqlx::QueryBuilder::new("SELECT categories FROM bench_services");
+    let text = get("q");
+    if let Some(t) = &text {
+        q.push(", plainto_tsquery('english', ")
+            .push_bind(t.clone())
+            .push(") query WHERE tsv @@ query");
+    } else {
+        q.push(" WHERE TRUE");
+    }
+    q.push(" AND status IN ('active', 'temporarily_closed')");
+    if let Some(c) = get("category") {
+        q.push(" AND ").push_bind(c).push(" = ANY(categories)");
+    }
+    if let Some(m) = get("delivery_mode") {
+        q.push(" AND ").push_bind(m).push(" = ANY(delivery_modes)");
+    }
+    if let Some(a) = get("age") {
+        let a: i32 = a.parse().unwrap_or(0);
+        q.push(" AND min_age <= ")
+            .push_bind(a)
+            .push(" AND max_age >= ")
+            .push_bind(a);
+    }
+    if get("accepting").is_some() {
+        q.push(" AND accepting = 'open'");
+    }
+    if get("referral").is_some() {
+        q.push(" AND self_referral");
+    }
+    if get("free").is_some() {
+        q.push(" AND free");
+    }
+    if get("gender").is_some() {
+        q.push(" AND gender IN ('any', 'female')");
+    }
+    if text.is_some() {
+        q.push(" ORDER BY ts_rank(tsv, query) DESC");
+    }
+    q.push(" LIMIT 20");
+    let rows = q.build().fetch_all(pool).await?;
+    Ok(rows
+        .iter()
+        .map(|r| r.try_get::<Vec<String>, _>(0).unwrap_or_default())
+        .collect())
+}
+
+fn top5_right(categories: &[Vec<String>], expected: &str) -> bool {
+    !categories.is_empty()
+        && categories
+            .iter()
+            .take(5)
+            .any(|c| c.iter().any(|x| x == expected))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(32)
+        .connect(&args.postgres_url)
+        .await
+        .context("connecting to PostgreSQL")?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()?;
+    println!("| services | system | concurrency | req/s | p50 ms | p95 ms | p99 ms |");
+    println!("|---:|---|---:|---:|---:|---:|---:|");
+    let mut notes = Vec::new();
+    for &n in &args.services {
+        let dir = tempfile::tempdir()?;
+        let services = generate(n);
+        let file = dir.path().join("services.ndjson");
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&file)?);
+        for s in &services {
+            writeln!(w, "{s}")?;
+        }
+        w.flush()?;
+        let db = format!("sqlite://{}", dir.path().join("bench.db").display());
+        let t = Instant::now();
+        let status = Command::new(&args.binary)
+            .args(["--database-url", &db, "import"])
+            .arg(&file)
+            .stderr(Stdio::null())
+            .status()?;
+        anyhow::ensure!(status.success(), "import failed");
+        let import_s = t.elapsed().as_secs_f64();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let t = Instant::now();
+        let mut child = Command::new(&args.binary)
+            .args(["--database-url", &db, "--index-dir"])
+            .arg(dir.path().join("index"))
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .stderr(Stdio::null())
+            .spawn()?;
+        let base = format!("http://127.0.0.1:{port}");
+        while http.get(format!("{base}/health")).send().await.is_err() {
+            anyhow::ensure!(
+                t.elapsed() < Duration::from_secs(600),
+                "server did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let startup_s = t.elapsed().as_secs_f64();
+        let pg_load_s = load_postgres(&pool, &services).await?;
+
+        let mut sp_right = 0;
+        let mut pg_right = 0;
+        let mut pg_empty = 0;
+        for (q, expected) in MIX {
+            let r: Value = http
+                .get(format!("{base}/v1/search?{q}&limit=5"))
+                .send()
+                .await?
+                .json()
+                .await?;
+            let cats: Vec<Vec<String>> = r["hits"]
+                .as_array()
+                .map(|h| {
+                    h.iter()
+                        .map(|h| {
+                            h["service"]["categories"]
+                                .as_array()
+                                .map(|c| {
+                                    c.iter()
+                                        .filter_map(|x| x.as_str().map(String::from))
+                                        .collect()
+                                })
+                                .unwrap_or_default()
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            sp_right += usize::from(top5_right(&cats, expected));
+            let pg = pg_search(&pool, q).await?;
+            pg_right += usize::from(top5_right(&pg, expected));
+            pg_empty += usize::from(pg.is_empty());
+        }
+        notes.push(format!(
+            "{n} services: import {import_s:.1}s, server start incl. index build {startup_s:.1}s, PostgreSQL load+index {pg_load_s:.1}s; right kind of service in top 5: signpost {sp_right}/{}, PostgreSQL {pg_right}/{} (no result at all for {pg_empty})",
+            MIX.len(), MIX.len()
+        ));
+
+        for &c in &args.concurrency {
+            let client = http.clone();
+            let b = base.clone();
+            let sp = drive(c, args.seconds, move |i| {
+                let client = client.clone();
+                let url = format!("{b}/v1/search?{}", MIX[i % MIX.len()].0);
+                async move {
+                    if let Ok(r) = client.get(url).send().await {
+                        let _ = r.bytes().await;
+                    }
+                }
+            })
+            .await;
+            let p = pool.clone();
+            let pg = drive(c, args.seconds, move |i| {
+                let p = p.clone();
+                async move {
+                    let _ = pg_search(&p, MIX[i % MIX.len()].0).await;
+                }
+            })
+            .await;
+            for (name, s) in [("signpost (HTTP)", &sp), ("PostgreSQL FTS (SQL)", &pg)] {
+                println!(
+                    "| {n} | {name} | {c} | {:.0} | {:.2} | {:.2} | {:.2} |",
+                    s.requests as f64 / s.seconds,
+                    s.p50,
+                    s.p95,
+                    s.p99
+                );
+            }
+            println!(
+                "| {n} | ratio | {c} | {:.1}× | | | |",
+                (sp.requests as f64 / sp.seconds) / (pg.requests as f64 / pg.seconds).max(0.001)
+            );
+        }
+        notes.push(format!(
+            "{n} services: signpost server peak memory {:.0} MiB",
+            peak_rss_mib(&child)
+        ));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    println!();
+    for n in notes {
+        println!("- {n}");
+    }
+    Ok(())
+}
