@@ -24,6 +24,10 @@ struct Args {
     /// PostgreSQL to compare with (a database the benchmark may fill).
     #[arg(long, env = "SIGNPOST_BENCH_POSTGRES_URL")]
     postgres_url: String,
+    /// Keep each directory's database and index under this folder and reuse them on the
+    /// next run (skips the import); a fresh temporary folder when absent.
+    #[arg(long)]
+    data_dir: Option<std::path::PathBuf>,
     /// The signpost binary to serve with.
     #[arg(long, default_value = "target/release/signpost")]
     binary: String,
@@ -312,30 +316,40 @@ async fn main() -> anyhow::Result<()> {
     println!("|---:|---|---:|---:|---:|---:|---:|");
     let mut notes = Vec::new();
     for &n in &args.services {
-        let dir = tempfile::tempdir()?;
+        let temp = tempfile::tempdir()?;
+        let dir = match &args.data_dir {
+            Some(d) => d.join(n.to_string()),
+            None => temp.path().to_path_buf(),
+        };
+        std::fs::create_dir_all(&dir)?;
         let services = generate(n);
-        let file = dir.path().join("services.ndjson");
-        let mut w = std::io::BufWriter::new(std::fs::File::create(&file)?);
-        for s in &services {
-            writeln!(w, "{s}")?;
-        }
-        w.flush()?;
-        let db = format!("sqlite://{}", dir.path().join("bench.db").display());
-        let t = Instant::now();
-        let status = Command::new(&args.binary)
-            .args(["--database-url", &db, "import"])
-            .arg(&file)
-            .stderr(Stdio::null())
-            .status()?;
-        anyhow::ensure!(status.success(), "import failed");
-        let import_s = t.elapsed().as_secs_f64();
+        let db_file = dir.join("bench.db");
+        let db = format!("sqlite://{}", db_file.display());
+        let import_s = if db_file.exists() {
+            None
+        } else {
+            let file = dir.join("services.ndjson");
+            let mut w = std::io::BufWriter::new(std::fs::File::create(&file)?);
+            for s in &services {
+                writeln!(w, "{s}")?;
+            }
+            w.flush()?;
+            let t = Instant::now();
+            let status = Command::new(&args.binary)
+                .args(["--database-url", &db, "import"])
+                .arg(&file)
+                .stderr(Stdio::null())
+                .status()?;
+            anyhow::ensure!(status.success(), "import failed");
+            Some(t.elapsed().as_secs_f64())
+        };
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
         let t = Instant::now();
         let mut child = Command::new(&args.binary)
             .args(["--database-url", &db, "--index-dir"])
-            .arg(dir.path().join("index"))
+            .arg(dir.join("index"))
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
             .stderr(Stdio::null())
             .spawn()?;
@@ -383,8 +397,10 @@ async fn main() -> anyhow::Result<()> {
             pg_empty += usize::from(pg.is_empty());
         }
         notes.push(format!(
-            "{n} services: import {import_s:.1}s, server start incl. index build {startup_s:.1}s, PostgreSQL load+index {pg_load_s:.1}s; right kind of service in top 5: signpost {sp_right}/{}, PostgreSQL {pg_right}/{} (no result at all for {pg_empty})",
-            MIX.len(), MIX.len()
+            "{n} services: import {}, server start incl. index build {startup_s:.1}s, PostgreSQL load+index {pg_load_s:.1}s; right kind of service in top 5: signpost {sp_right}/{}, PostgreSQL {pg_right}/{} (no result at all for {pg_empty})",
+            import_s.map_or("reused".to_string(), |s| format!("{s:.1}s")),
+            MIX.len(),
+            MIX.len(),
         ));
 
         for &c in &args.concurrency {

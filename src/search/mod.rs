@@ -4,14 +4,14 @@
 pub mod query;
 pub mod schema;
 
-use crate::domain::{DeliveryMode, ServiceStatus, taxonomy};
+use crate::domain::{Accepting, Capacity, DeliveryMode, ServiceStatus, TemporaryClosure, taxonomy};
 use crate::storage::{ServiceFilter, Store};
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 use query::Filters;
-use schema::{Fields, SCHEMA_VERSION};
+use schema::{Fields, SCHEMA_VERSION, State};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::value::RawValue;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -364,7 +364,8 @@ pub struct Warning {
 /// One result.
 #[derive(Debug, Serialize)]
 pub struct Hit {
-    pub service: Value,
+    /// The service summary as stored in the index, passed through unparsed.
+    pub service: Box<RawValue>,
     pub score: f32,
     pub snippet: String,
     pub warnings: Vec<Warning>,
@@ -398,9 +399,8 @@ pub struct SearchResponse {
 struct FacetCollector;
 
 struct FacetSegment {
-    category: Column<u64>,
-    mode: Column<u64>,
-    status: Column<u64>,
+    categories: Column<u64>,
+    state: Column<u64>,
     counts: FacetTally,
 }
 
@@ -421,9 +421,20 @@ impl FacetTally {
     }
 }
 
-fn bump(counts: &mut [u64], ord: u64) {
-    if let Some(c) = counts.get_mut(ord as usize) {
-        *c += 1;
+/// Adds one to `counts[i]` for every bit `i` set in `mask`.
+fn bump_bits(counts: &mut [u64], mut mask: u64) {
+    while mask != 0 {
+        let i = mask.trailing_zeros() as usize;
+        if let Some(c) = counts.get_mut(i) {
+            *c += 1;
+        }
+        mask &= mask - 1;
+    }
+}
+
+fn add_counts(total: &mut [u64], part: &[u64]) {
+    for (t, v) in total.iter_mut().zip(part) {
+        *t += v;
     }
 }
 
@@ -434,9 +445,8 @@ impl Collector for FacetCollector {
     fn for_segment(&self, _: u32, segment: &SegmentReader) -> tantivy::Result<FacetSegment> {
         let ff = segment.fast_fields();
         Ok(FacetSegment {
-            category: ff.u64("category_ord")?,
-            mode: ff.u64("mode_ord")?,
-            status: ff.u64("status_ord")?,
+            categories: ff.u64(schema::CATEGORY_MASK)?,
+            state: ff.u64(schema::STATE)?,
             counts: FacetTally::new(),
         })
     }
@@ -448,15 +458,9 @@ impl Collector for FacetCollector {
     fn merge_fruits(&self, fruits: Vec<FacetTally>) -> tantivy::Result<FacetTally> {
         let mut total = FacetTally::new();
         for f in fruits {
-            for (t, v) in total.category.iter_mut().zip(f.category) {
-                *t += v;
-            }
-            for (t, v) in total.mode.iter_mut().zip(f.mode) {
-                *t += v;
-            }
-            for (t, v) in total.status.iter_mut().zip(f.status) {
-                *t += v;
-            }
+            add_counts(&mut total.category, &f.category);
+            add_counts(&mut total.mode, &f.mode);
+            add_counts(&mut total.status, &f.status);
         }
         Ok(total)
     }
@@ -466,15 +470,13 @@ impl SegmentCollector for FacetSegment {
     type Fruit = FacetTally;
 
     fn collect(&mut self, doc: DocId, _: Score) {
-        for ord in self.category.values_for_doc(doc) {
-            bump(&mut self.counts.category, ord);
-        }
-        for ord in self.mode.values_for_doc(doc) {
-            bump(&mut self.counts.mode, ord);
-        }
-        if let Some(ord) = self.status.first(doc) {
-            bump(&mut self.counts.status, ord);
-        }
+        bump_bits(
+            &mut self.counts.category,
+            self.categories.first(doc).unwrap_or(0),
+        );
+        let state = State::unpack(self.state.first(doc).unwrap_or(0));
+        bump_bits(&mut self.counts.mode, state.modes);
+        bump_bits(&mut self.counts.status, 1 << state.status);
     }
 
     fn harvest(self) -> FacetTally {
@@ -484,110 +486,115 @@ impl SegmentCollector for FacetSegment {
 
 /// How much a service's state scales its relevance: open, accepting and recently
 /// verified first; closed and flagged last.
-fn rank_factor(
-    status: u64,
-    accepting: u64,
-    capacity_updated: i64,
-    assured: i64,
-    fresh_capacity: i64,
-    fresh_assured: i64,
-) -> f32 {
-    let status = match status {
+/// `fresh_capacity` and `fresh_assured` are the first [`State`] days that still count as
+/// recent.
+fn rank_factor(state: State, fresh_capacity: u64, fresh_assured: u64) -> f32 {
+    let status = match state.status {
         0 => 1.0,
         1 => 0.5,
         _ => 0.2,
     };
-    let capacity = match accepting {
-        _ if capacity_updated < fresh_capacity => 0.85,
+    let capacity = match state.accepting {
+        _ if state.capacity_day < fresh_capacity => 0.85,
         0 => 1.0,
         1 => 0.9,
         2 => 0.6,
         _ => 0.85,
     };
-    let verified = if assured >= fresh_assured { 1.0 } else { 0.9 };
+    let verified = if state.assured_day >= fresh_assured {
+        1.0
+    } else {
+        0.9
+    };
     status * capacity * verified
 }
 
-/// The warnings a navigator must see for this service summary.
-pub fn warnings(summary: &Value, settings: &SearchSettings, now: DateTime<Utc>) -> Vec<Warning> {
+/// The parts of a stored summary that warnings and snippets read.
+#[derive(Debug, Default, Deserialize)]
+pub struct Vitals {
+    #[serde(default)]
+    pub description: String,
+    pub status: Option<ServiceStatus>,
+    pub temporary_closure: Option<TemporaryClosure>,
+    pub capacity: Option<Capacity>,
+    pub assured_date: Option<NaiveDate>,
+}
+
+fn warning(code: &'static str, message: impl Into<String>) -> Warning {
+    Warning {
+        code,
+        message: message.into(),
+    }
+}
+
+/// The warnings a navigator must see for this service.
+pub fn warnings(v: &Vitals, settings: &SearchSettings, now: DateTime<Utc>) -> Vec<Warning> {
     let mut out = Vec::new();
-    let status = summary["status"].as_str().unwrap_or("active");
-    match status {
-        "temporarily_closed" => {
-            let closure = &summary["temporary_closure"];
-            let reason = closure["reason"].as_str().unwrap_or("no reason given");
-            let message = match closure["reopens_on"].as_str() {
+    match v.status.unwrap_or(ServiceStatus::Active) {
+        ServiceStatus::TemporarilyClosed => {
+            let reason = v
+                .temporary_closure
+                .as_ref()
+                .map_or("no reason given", |c| c.reason.as_str());
+            let message = match v.temporary_closure.as_ref().and_then(|c| c.reopens_on) {
                 Some(date) => {
                     format!("Temporarily closed ({reason}); expected to reopen on {date}")
                 }
                 None => format!("Temporarily closed ({reason}); no reopening date given"),
             };
-            out.push(Warning {
-                code: "temporarily_closed",
-                message,
-            });
+            out.push(warning("temporarily_closed", message));
         }
-        "inactive" => out.push(Warning {
-            code: "inactive",
-            message: "Not running at the moment (inactive)".into(),
-        }),
-        "defunct" => out.push(Warning {
-            code: "defunct",
-            message: "This service has closed for good".into(),
-        }),
-        _ => {}
+        ServiceStatus::Inactive => {
+            out.push(warning("inactive", "Not running at the moment (inactive)"))
+        }
+        ServiceStatus::Defunct => out.push(warning("defunct", "This service has closed for good")),
+        ServiceStatus::Active => {}
     }
-    let capacity = &summary["capacity"];
-    if capacity.is_object() {
-        let updated = capacity["updated_at"]
-            .as_str()
-            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-            .map(|t| t.with_timezone(&Utc));
-        let stale = updated.is_none_or(|t| now - t > settings.capacity_stale_after);
-        if stale {
-            let when = updated.map_or("never".to_string(), |t| t.format("%-d %B %Y").to_string());
-            out.push(Warning {
-                code: "capacity_unknown",
-                message: format!("Capacity unknown: last updated {when}; check before referring"),
-            });
-        } else {
-            match capacity["accepting"].as_str() {
-                Some("closed") => out.push(Warning {
-                    code: "not_accepting",
-                    message: "Not taking referrals at the moment".into(),
-                }),
-                Some("waitlist") => out.push(Warning {
-                    code: "waiting_list",
-                    message: match capacity["waiting_weeks"].as_u64() {
-                        Some(w) => format!("Waiting list: about {w} weeks"),
-                        None => "Waiting list: length not given".into(),
-                    },
-                }),
-                _ => {}
+    match &v.capacity {
+        Some(capacity) => {
+            let updated = capacity.updated_at;
+            if updated.is_none_or(|t| now - t > settings.capacity_stale_after) {
+                let when =
+                    updated.map_or("never".to_string(), |t| t.format("%-d %B %Y").to_string());
+                out.push(warning(
+                    "capacity_unknown",
+                    format!("Capacity unknown: last updated {when}; check before referring"),
+                ));
+            } else {
+                match capacity.accepting {
+                    Accepting::Closed => out.push(warning(
+                        "not_accepting",
+                        "Not taking referrals at the moment",
+                    )),
+                    Accepting::Waitlist => out.push(warning(
+                        "waiting_list",
+                        match capacity.waiting_weeks {
+                            Some(w) => format!("Waiting list: about {w} weeks"),
+                            None => "Waiting list: length not given".into(),
+                        },
+                    )),
+                    Accepting::Open => {}
+                }
             }
         }
-    } else {
-        out.push(Warning {
-            code: "capacity_unknown",
-            message: "Capacity not stated; check before referring".into(),
-        });
+        None => out.push(warning(
+            "capacity_unknown",
+            "Capacity not stated; check before referring",
+        )),
     }
-    let assured = summary["assured_date"]
-        .as_str()
-        .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
-    match assured {
-        None => out.push(Warning {
-            code: "not_verified",
-            message: "Never confirmed as accurate by the provider".into(),
-        }),
-        Some(d) if now.date_naive() - d > settings.verify_stale_after => out.push(Warning {
-            code: "not_verified",
-            message: format!(
+    match v.assured_date {
+        None => out.push(warning(
+            "not_verified",
+            "Never confirmed as accurate by the provider",
+        )),
+        Some(d) if now.date_naive() - d > settings.verify_stale_after => out.push(warning(
+            "not_verified",
+            format!(
                 "Not confirmed as accurate for {} months (last {})",
                 (now.date_naive() - d).num_days() / 30,
                 d.format("%-d %B %Y")
             ),
-        }),
+        )),
         Some(_) => {}
     }
     out
@@ -744,46 +751,45 @@ impl SearchIndex {
         let generation = self.generation();
         let f = generation.fields;
         let searcher = generation.reader.searcher();
-        let text = query::text_query(&f, &request.q);
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        match &text {
-            Some(t) => clauses.push((Occur::Must, t.box_clone())),
-            None => clauses.push((Occur::Must, Box::new(AllQuery))),
-        }
-        for filter in query::filter_clauses(&f, &request.filters) {
-            clauses.push((Occur::Must, Box::new(BoostQuery::new(filter, 0.0))));
-        }
-        let query = BooleanQuery::new(clauses);
+        let text = query::text_query(&f, &request.q, |word| {
+            searcher
+                .doc_freq(&Term::from_field_text(f.plain, word))
+                .is_ok_and(|n| n >= 2)
+        });
+        let filters = query::filter_clauses(&f, &request.filters);
         let settings = &self.shared.settings;
-        let fresh_capacity = (now - settings.capacity_stale_after).timestamp();
-        let fresh_assured = (now - settings.verify_stale_after).timestamp();
-        let top = TopDocs::with_limit(request.limit.max(1))
-            .and_offset(request.offset)
-            .tweak_score(move |segment: &SegmentReader| {
-                let ff = segment.fast_fields();
-                let status = ff.u64("status_ord").ok();
-                let accepting = ff.u64("accepting_ord").ok();
-                let cap = ff.i64("capacity_updated").ok();
-                let assured = ff.i64("assured").ok();
-                move |doc: DocId, score: Score| {
-                    let s = status.as_ref().and_then(|c| c.first(doc)).unwrap_or(0);
-                    let a = accepting.as_ref().and_then(|c| c.first(doc)).unwrap_or(3);
-                    let cu = cap.as_ref().and_then(|c| c.first(doc)).unwrap_or(i64::MIN);
-                    let av = assured
-                        .as_ref()
-                        .and_then(|c| c.first(doc))
-                        .unwrap_or(i64::MIN);
-                    // With no words, every match scores the same and state alone orders.
-                    let base = if score > 0.0 { score } else { 1.0 };
-                    base * rank_factor(s, a, cu, av, fresh_capacity, fresh_assured)
-                }
-            });
-        let (top, total, tally) = searcher
-            .search(&query, &(top, Count, FacetCollector))
-            .context("running the search")?;
+        let fresh_capacity = schema::day_number((now - settings.capacity_stale_after).timestamp());
+        let fresh_assured = schema::day_number((now - settings.verify_stale_after).timestamp());
+        let run = |words: Box<dyn Query>| {
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, words)];
+            for (occur, filter) in &filters {
+                clauses.push((*occur, Box::new(BoostQuery::new(filter.box_clone(), 0.0))));
+            }
+            let top = TopDocs::with_limit(request.limit.max(1))
+                .and_offset(request.offset)
+                .tweak_score(move |segment: &SegmentReader| {
+                    let state = segment.fast_fields().u64(schema::STATE).ok();
+                    move |doc: DocId, score: Score| {
+                        let packed = state.as_ref().and_then(|c| c.first(doc)).unwrap_or(0);
+                        // With no words, every match scores the same and state alone orders.
+                        let base = if score > 0.0 { score } else { 1.0 };
+                        base * rank_factor(State::unpack(packed), fresh_capacity, fresh_assured)
+                    }
+                });
+            searcher
+                .search(&BooleanQuery::new(clauses), &(top, Count, FacetCollector))
+                .context("running the search")
+        };
+        let (top, total, tally) = match &text {
+            None => run(Box::new(AllQuery))?,
+            Some(t) => match run(t.strict.box_clone())? {
+                (_, 0, _) => run(t.loose.box_clone())?,
+                found => found,
+            },
+        };
         let snippets = match &text {
             Some(t) => {
-                let mut g = SnippetGenerator::create(&searcher, t.as_ref(), f.description)
+                let mut g = SnippetGenerator::create(&searcher, t.loose.as_ref(), f.description)
                     .context("preparing snippets")?;
                 g.set_max_num_chars(180);
                 Some(g)
@@ -853,8 +859,9 @@ impl SearchIndex {
             .get_first(generation.fields.summary)
             .and_then(|v| v.as_str())
             .unwrap_or("{}");
-        let service: Value = serde_json::from_str(raw).context("stored summary is not JSON")?;
-        let description = service["description"].as_str().unwrap_or("");
+        let vitals: Vitals = serde_json::from_str(raw).context("stored summary")?;
+        let service = RawValue::from_string(raw.to_string()).context("stored summary")?;
+        let description = vitals.description.as_str();
         let snippet = match snippets {
             Some(g) => {
                 let s = g.snippet(description);
@@ -866,7 +873,7 @@ impl SearchIndex {
             }
             None => escape_start(description),
         };
-        let warnings = warnings(&service, &self.shared.settings, now);
+        let warnings = warnings(&vitals, &self.shared.settings, now);
         Ok(Hit {
             service,
             score,
@@ -895,8 +902,11 @@ pub fn facet_map(counts: &[FacetCount]) -> HashMap<&'static str, u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Accepting;
     use serde_json::json;
+
+    fn vitals(v: serde_json::Value) -> Vitals {
+        serde_json::from_value(v).expect("vitals")
+    }
 
     #[test]
     fn warnings_for_closed_full_and_stale() {
@@ -904,9 +914,11 @@ mod tests {
         let now = Utc::now();
         let fresh = now.to_rfc3339();
         let w = warnings(
-            &json!({"status": "temporarily_closed", "temporary_closure": {"reason": "summer break", "reopens_on": "2026-09-01"},
+            &vitals(
+                json!({"status": "temporarily_closed", "temporary_closure": {"reason": "summer break", "reopens_on": "2026-09-01"},
                     "capacity": {"accepting": "waitlist", "waiting_weeks": 6, "updated_at": fresh},
                     "assured_date": now.date_naive().to_string()}),
+            ),
             &settings,
             now,
         );
@@ -914,7 +926,9 @@ mod tests {
         assert_eq!(codes, vec!["temporarily_closed", "waiting_list"]);
         assert!(w[1].message.contains("6 weeks"));
         let w = warnings(
-            &json!({"status": "active", "capacity": {"accepting": "open", "updated_at": "2020-01-01T00:00:00Z"}, "assured_date": "2020-01-01"}),
+            &vitals(
+                json!({"status": "active", "capacity": {"accepting": "open", "updated_at": "2020-01-01T00:00:00Z"}, "assured_date": "2020-01-01"}),
+            ),
             &settings,
             now,
         );
@@ -924,10 +938,17 @@ mod tests {
 
     #[test]
     fn ranking_prefers_open_and_verified() {
-        let open = rank_factor(0, 0, 10, 10, 0, 0);
-        let closed = rank_factor(1, 0, 10, 10, 0, 0);
-        let full = rank_factor(0, 2, 10, 10, 0, 0);
-        let unverified = rank_factor(0, 0, 10, -10, 0, 0);
+        let state = |status, accepting, assured_day| State {
+            status,
+            accepting,
+            modes: 1,
+            capacity_day: 10,
+            assured_day,
+        };
+        let open = rank_factor(state(0, 0, 10), 5, 5);
+        let closed = rank_factor(state(1, 0, 10), 5, 5);
+        let full = rank_factor(state(0, 2, 10), 5, 5);
+        let unverified = rank_factor(state(0, 0, 1), 5, 5);
         assert!(open > unverified && unverified > full && full > closed);
     }
 

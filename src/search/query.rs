@@ -7,8 +7,8 @@ use std::ops::Bound;
 use std::sync::LazyLock;
 use tantivy::Term;
 use tantivy::query::{
-    BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
-    RangeQuery, TermQuery,
+    BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, FuzzyTermQuery, Occur, PhraseQuery,
+    Query, RangeQuery, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 
@@ -264,8 +264,45 @@ fn boosted(q: Box<dyn Query>, boost: f32) -> (Occur, Box<dyn Query>) {
     (Occur::Should, Box::new(BoostQuery::new(q, boost)))
 }
 
-/// The scored part of a search: `None` when the question has no words.
-pub fn text_query(f: &Fields, q: &str) -> Option<Box<dyn Query>> {
+/// The scored part of a search, in two strengths.
+pub struct TextQuery {
+    /// Services that match every word of the question (each word by its stem in any
+    /// text field, or with a typo), or are in a category the synonym list maps the
+    /// question to. Phrases and synonym words only add to the score.
+    pub strict: Box<dyn Query>,
+    /// Services that match any word: asked when nothing matches `strict`.
+    pub loose: Box<dyn Query>,
+}
+
+/// How one word of the question may match: its stem in any text field, or, for a word
+/// the directory does not contain (`plain` is `Some` only then), the word with up to one
+/// or two typos.
+fn word_clauses(f: &Fields, stem: &str, plain: Option<&str>) -> Vec<(Occur, Box<dyn Query>)> {
+    let mut out = vec![
+        boosted(term_query(f.name, stem), 3.0),
+        boosted(term_query(f.description, stem), 1.0),
+        boosted(term_query(f.extra, stem), 1.5),
+        boosted(term_query(f.category_text, stem), 0.7),
+    ];
+    if let Some(word) = plain {
+        let distance = match word.chars().count() {
+            0..=3 => None,
+            4..=8 => Some(1),
+            _ => Some(2),
+        };
+        if let Some(d) = distance {
+            let fuzzy = FuzzyTermQuery::new(Term::from_field_text(f.plain, word), d, true);
+            out.push(boosted(Box::new(fuzzy), 0.8));
+        }
+    }
+    out
+}
+
+/// The scored part of a search: `None` when the question has no words. `known` tells
+/// whether the directory contains a word as typed; only other words are matched with
+/// typos, as looking for near spellings of a correctly spelled word costs time and
+/// mostly finds noise.
+pub fn text_query(f: &Fields, q: &str, known: impl Fn(&str) -> bool) -> Option<TextQuery> {
     let mut words = normalise(q);
     words.truncate(MAX_WORDS);
     if words.is_empty() {
@@ -282,43 +319,75 @@ pub fn text_query(f: &Fields, q: &str) -> Option<Box<dyn Query>> {
     } else {
         content
     };
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    let joined = content.join(" ");
-    let stems = analyse(&joined, true);
-    for stem in &stems {
-        clauses.push(boosted(term_query(f.name, stem), 3.0));
-        clauses.push(boosted(term_query(f.description, stem), 1.0));
-        clauses.push(boosted(term_query(f.extra, stem), 1.5));
-        clauses.push(boosted(term_query(f.category_text, stem), 0.7));
-    }
-    for word in analyse(&joined, false) {
-        let distance = match word.chars().count() {
-            0..=3 => continue,
-            4..=8 => 1,
-            _ => 2,
+    // Each content word once, with its stem and, when the analyser keeps it, the word.
+    let mut pairs: Vec<(String, Option<String>)> = Vec::new();
+    for word in &content {
+        let plain = analyse(word, false);
+        let Some(stem) = analyse(word, true).into_iter().next() else {
+            continue;
         };
-        let fuzzy = FuzzyTermQuery::new(Term::from_field_text(f.plain, &word), distance, true);
-        clauses.push(boosted(Box::new(fuzzy), 0.8));
+        if !pairs.iter().any(|(s, _)| *s == stem) {
+            let typo_prone = plain.into_iter().next().filter(|p| !known(p));
+            pairs.push((stem, typo_prone));
+        }
     }
+    let stems: Vec<&str> = pairs.iter().map(|(s, _)| s.as_str()).collect();
+
+    // Matches on their own: every word, or a synonym category.
+    let mut matches: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let mut any_word: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    if !pairs.is_empty() {
+        let every_word = pairs
+            .iter()
+            .map(|(stem, plain)| {
+                let clauses = word_clauses(f, stem, plain.as_deref());
+                let q: Box<dyn Query> = Box::new(BooleanQuery::new(clauses));
+                (Occur::Must, q)
+            })
+            .collect();
+        matches.push((Occur::Should, Box::new(BooleanQuery::new(every_word))));
+        for (stem, plain) in &pairs {
+            any_word.extend(word_clauses(f, stem, plain.as_deref()));
+        }
+    }
+    for c in &expansion.categories {
+        let q = ConstScoreQuery::new(term_query(f.category, c), 2.5);
+        matches.push((Occur::Should, Box::new(q.clone())));
+        any_word.push((Occur::Should, Box::new(q)));
+    }
+
+    // Only add to the score of what matches anyway.
+    let mut boosts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     if stems.len() >= 2 {
         for (field, boost) in [(f.name, 4.0), (f.description, 2.0)] {
             let terms: Vec<Term> = stems
                 .iter()
                 .map(|s| Term::from_field_text(field, s))
                 .collect();
-            clauses.push(boosted(Box::new(PhraseQuery::new(terms)), boost));
+            boosts.push(boosted(Box::new(PhraseQuery::new(terms)), boost));
         }
     }
-    for c in &expansion.categories {
-        let q = ConstScoreQuery::new(term_query(f.category, c), 2.5);
-        clauses.push((Occur::Should, Box::new(q)));
-    }
     for stem in analyse(&expansion.words.join(" "), true) {
-        clauses.push(boosted(term_query(f.name, &stem), 1.5));
-        clauses.push(boosted(term_query(f.description, &stem), 0.8));
-        clauses.push(boosted(term_query(f.extra, &stem), 0.8));
+        boosts.push(boosted(term_query(f.name, &stem), 1.5));
+        boosts.push(boosted(term_query(f.description, &stem), 0.8));
     }
-    Some(Box::new(BooleanQuery::new(clauses)))
+    if matches.is_empty() {
+        // Words the analysers drop entirely (say, one 50 letters long) match nothing.
+        return Some(TextQuery {
+            strict: Box::new(EmptyQuery),
+            loose: Box::new(EmptyQuery),
+        });
+    }
+    let with_boosts = |required: Vec<(Occur, Box<dyn Query>)>| -> Box<dyn Query> {
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> =
+            vec![(Occur::Must, Box::new(BooleanQuery::new(required)))];
+        clauses.extend(boosts.iter().map(|(o, q)| (*o, q.box_clone())));
+        Box::new(BooleanQuery::new(clauses))
+    };
+    Some(TextQuery {
+        strict: with_boosts(matches),
+        loose: with_boosts(any_word),
+    })
 }
 
 /// Filters a search can apply; each is AND-ed, values within one are OR-ed.
@@ -353,24 +422,22 @@ fn u64_range(field: Field, lo: u64, hi: u64) -> Box<dyn Query> {
     ))
 }
 
-/// Non-scoring clauses for the filters.
-pub fn filter_clauses(f: &Fields, filters: &Filters) -> Vec<Box<dyn Query>> {
-    let mut out: Vec<Box<dyn Query>> = Vec::new();
+/// Non-scoring clauses for the filters: each must match, or with `MustNot`, must not.
+pub fn filter_clauses(f: &Fields, filters: &Filters) -> Vec<(Occur, Box<dyn Query>)> {
+    let mut out: Vec<(Occur, Box<dyn Query>)> =
+        status_clause(f, &filters.statuses).into_iter().collect();
+    let mut out_must: Vec<Box<dyn Query>> = Vec::new();
     if !filters.categories.is_empty() {
         let v: Vec<&str> = filters.categories.iter().map(String::as_str).collect();
-        out.push(any_of(f.category, &v));
+        out_must.push(any_of(f.category, &v));
     }
     if !filters.delivery_modes.is_empty() {
         let v: Vec<&str> = filters.delivery_modes.iter().map(|m| m.as_str()).collect();
-        out.push(any_of(f.delivery_mode, &v));
-    }
-    if !filters.statuses.is_empty() {
-        let v: Vec<&str> = filters.statuses.iter().map(|s| s.as_str()).collect();
-        out.push(any_of(f.status, &v));
+        out_must.push(any_of(f.delivery_mode, &v));
     }
     if let Some(a) = filters.accepting {
-        out.push(term_query(f.accepting, a.as_str()));
-        out.push(Box::new(RangeQuery::new(
+        out_must.push(term_query(f.accepting, a.as_str()));
+        out_must.push(Box::new(RangeQuery::new(
             Bound::Included(Term::from_field_i64(
                 f.capacity_updated,
                 filters.capacity_fresh_after,
@@ -379,25 +446,44 @@ pub fn filter_clauses(f: &Fields, filters: &Filters) -> Vec<Box<dyn Query>> {
         )));
     }
     if filters.self_referral {
-        out.push(term_query(f.self_referral, "yes"));
+        out_must.push(term_query(f.self_referral, "yes"));
     }
     if let Some(age) = filters.age {
-        out.push(u64_range(f.min_age, 0, u64::from(age)));
-        out.push(u64_range(f.max_age, u64::from(age), u64::from(u8::MAX)));
+        out_must.push(u64_range(f.min_age, 0, u64::from(age)));
+        out_must.push(u64_range(f.max_age, u64::from(age), u64::from(u8::MAX)));
     }
     if let Some(g) = filters.gender
         && g != Gender::Any
     {
-        out.push(any_of(f.gender, &["any", g.as_str()]));
+        out_must.push(any_of(f.gender, &["any", g.as_str()]));
     }
     if !filters.languages.is_empty() {
         let v: Vec<&str> = filters.languages.iter().map(String::as_str).collect();
-        out.push(any_of(f.language, &v));
+        out_must.push(any_of(f.language, &v));
     }
     if let Some(free) = filters.free {
-        out.push(term_query(f.free, if free { "yes" } else { "no" }));
+        out_must.push(term_query(f.free, if free { "yes" } else { "no" }));
     }
+    out.extend(out_must.into_iter().map(|q| (Occur::Must, q)));
     out
+}
+
+/// Every service has exactly one status, so "not one of the others" selects the same
+/// services; it is the cheaper query when the wanted statuses are the common ones.
+fn status_clause(f: &Fields, wanted: &[ServiceStatus]) -> Option<(Occur, Box<dyn Query>)> {
+    if wanted.is_empty() {
+        return None;
+    }
+    if wanted.contains(&ServiceStatus::Active) {
+        let others: Vec<&str> = ServiceStatus::ALL
+            .iter()
+            .filter(|s| !wanted.contains(s))
+            .map(|s| s.as_str())
+            .collect();
+        return (!others.is_empty()).then(|| (Occur::MustNot, any_of(f.status, &others)));
+    }
+    let v: Vec<&str> = wanted.iter().map(|s| s.as_str()).collect();
+    Some((Occur::Must, any_of(f.status, &v)))
 }
 
 #[cfg(test)]

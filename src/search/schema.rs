@@ -13,12 +13,63 @@ use tantivy::{Index, TantivyDocument};
 
 /// Bumped whenever the schema or the way documents are built changes: an index of
 /// another version is rebuilt at startup.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// English words, lower-cased, folded to ASCII and stemmed.
 pub const STEMMED: &str = "signpost_stemmed";
 /// The same without stemming, for typo-tolerant matching of what people type.
 pub const PLAIN: &str = "signpost_plain";
+
+/// Fast field: bit `i` set when the service is in `taxonomy::CATEGORIES[i]`.
+pub const CATEGORY_MASK: &str = "category_mask";
+/// Fast field: a packed [`State`].
+pub const STATE: &str = "state";
+
+const _: () = assert!(taxonomy::CATEGORIES.len() <= 64 && DeliveryMode::ALL.len() <= 8);
+
+/// What ranking and facets need to know of a match, packed into one fast-field value
+/// so that each match costs one read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct State {
+    /// Position in `ServiceStatus::ALL`.
+    pub status: u64,
+    /// See [`accepting_ord`].
+    pub accepting: u64,
+    /// Bit `i` set for `DeliveryMode::ALL[i]`.
+    pub modes: u64,
+    /// Days since 1970-01-01 plus one when capacity was last updated; 0 for never.
+    pub capacity_day: u64,
+    /// Days since 1970-01-01 plus one of the assured date; 0 for never.
+    pub assured_day: u64,
+}
+
+const DAY_BITS: u32 = 25;
+const DAY_MASK: u64 = (1 << DAY_BITS) - 1;
+
+impl State {
+    pub fn pack(self) -> u64 {
+        (self.status & 0b111)
+            | (self.accepting & 0b111) << 3
+            | (self.modes & 0xff) << 6
+            | (self.capacity_day & DAY_MASK) << 14
+            | (self.assured_day & DAY_MASK) << (14 + DAY_BITS)
+    }
+
+    pub fn unpack(v: u64) -> Self {
+        Self {
+            status: v & 0b111,
+            accepting: (v >> 3) & 0b111,
+            modes: (v >> 6) & 0xff,
+            capacity_day: (v >> 14) & DAY_MASK,
+            assured_day: (v >> (14 + DAY_BITS)) & DAY_MASK,
+        }
+    }
+}
+
+/// The [`State`] day number of a unix time; times before 1970 count as day 1.
+pub fn day_number(unix_seconds: i64) -> u64 {
+    (unix_seconds.div_euclid(86_400).max(0) as u64 + 1).min(DAY_MASK)
+}
 
 /// Every field, by name.
 #[derive(Clone, Copy)]
@@ -30,15 +81,12 @@ pub struct Fields {
     pub category_text: Field,
     pub plain: Field,
     pub category: Field,
-    pub category_ord: Field,
+    pub category_mask: Field,
     pub delivery_mode: Field,
-    pub mode_ord: Field,
     pub status: Field,
-    pub status_ord: Field,
     pub accepting: Field,
-    pub accepting_ord: Field,
     pub capacity_updated: Field,
-    pub assured: Field,
+    pub state: Field,
     pub self_referral: Field,
     pub free: Field,
     pub gender: Field,
@@ -73,15 +121,12 @@ pub fn build() -> (Schema, Fields) {
         category_text: b.add_text_field("category_text", text(STEMMED, false)),
         plain: b.add_text_field("plain", text(PLAIN, false)),
         category: b.add_text_field("category", STRING),
-        category_ord: b.add_u64_field("category_ord", FAST),
+        category_mask: b.add_u64_field(CATEGORY_MASK, FAST),
         delivery_mode: b.add_text_field("delivery_mode", STRING),
-        mode_ord: b.add_u64_field("mode_ord", FAST),
         status: b.add_text_field("status", STRING),
-        status_ord: b.add_u64_field("status_ord", FAST),
         accepting: b.add_text_field("accepting", STRING),
-        accepting_ord: b.add_u64_field("accepting_ord", FAST),
-        capacity_updated: b.add_i64_field("capacity_updated", INDEXED | FAST),
-        assured: b.add_i64_field("assured", FAST),
+        capacity_updated: b.add_i64_field("capacity_updated", INDEXED),
+        state: b.add_u64_field(STATE, FAST),
         self_referral: b.add_text_field("self_referral", STRING),
         free: b.add_text_field("free", STRING),
         gender: b.add_text_field("gender", STRING),
@@ -138,15 +183,15 @@ pub fn summary(service: &Service) -> Value {
     v
 }
 
-pub fn status_ord(s: ServiceStatus) -> u64 {
+fn status_ord(s: ServiceStatus) -> u64 {
     ServiceStatus::ALL.iter().position(|x| *x == s).unwrap_or(0) as u64
 }
 
-pub fn mode_ord(m: DeliveryMode) -> u64 {
+fn mode_ord(m: DeliveryMode) -> u64 {
     DeliveryMode::ALL.iter().position(|x| *x == m).unwrap_or(0) as u64
 }
 
-pub fn category_ord(id: &str) -> Option<u64> {
+fn category_ord(id: &str) -> Option<u64> {
     taxonomy::CATEGORIES
         .iter()
         .position(|c| c.id == id)
@@ -181,6 +226,7 @@ pub fn document(f: &Fields, s: &Service) -> TantivyDocument {
     d.add_text(f.extra, extra.join(". "));
     let mut plain = vec![c.name.as_str(), c.description.as_str()];
     plain.extend(extra.iter().map(String::as_str));
+    let mut category_mask = 0u64;
     for cat in &c.categories {
         d.add_text(f.category, cat.as_str());
         if let Some(found) = taxonomy::find(cat.as_str()) {
@@ -191,30 +237,36 @@ pub fn document(f: &Fields, s: &Service) -> TantivyDocument {
             plain.push(found.name);
         }
         if let Some(ord) = category_ord(cat.as_str()) {
-            d.add_u64(f.category_ord, ord);
+            category_mask |= 1 << ord;
         }
     }
+    d.add_u64(f.category_mask, category_mask);
     d.add_text(f.plain, plain.join(". "));
+    let mut modes = 0u64;
     for m in &c.delivery_modes {
         d.add_text(f.delivery_mode, m.as_str());
-        d.add_u64(f.mode_ord, mode_ord(*m));
+        modes |= 1 << mode_ord(*m);
     }
     d.add_text(f.status, c.status.as_str());
-    d.add_u64(f.status_ord, status_ord(c.status));
     let accepting = c.capacity.as_ref().map(|cap| cap.accepting);
     d.add_text(f.accepting, accepting.map_or("unknown", |a| a.as_str()));
-    d.add_u64(f.accepting_ord, accepting_ord(accepting));
-    let updated = c
-        .capacity
-        .as_ref()
-        .and_then(|cap| cap.updated_at)
-        .map_or(i64::MIN, |t| t.timestamp());
-    d.add_i64(f.capacity_updated, updated);
+    let updated = c.capacity.as_ref().and_then(|cap| cap.updated_at);
+    d.add_i64(
+        f.capacity_updated,
+        updated.map_or(i64::MIN, |t| t.timestamp()),
+    );
     let assured = c
         .assured_date
         .and_then(|date| date.and_hms_opt(0, 0, 0))
-        .map_or(i64::MIN, |t| t.and_utc().timestamp());
-    d.add_i64(f.assured, assured);
+        .map(|t| t.and_utc().timestamp());
+    let state = State {
+        status: status_ord(c.status),
+        accepting: accepting_ord(accepting),
+        modes,
+        capacity_day: updated.map_or(0, |t| day_number(t.timestamp())),
+        assured_day: assured.map_or(0, day_number),
+    };
+    d.add_u64(f.state, state.pack());
     let self_referral = matches!(
         c.referral.route,
         crate::domain::ReferralRoute::SelfReferral | crate::domain::ReferralRoute::Both
@@ -239,4 +291,23 @@ pub fn document(f: &Fields, s: &Service) -> TantivyDocument {
     d.add_text(f.organization_id, s.organization.id.to_string());
     d.add_text(f.summary, summary(s).to_string());
     d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_round_trips() {
+        let s = State {
+            status: 3,
+            accepting: 2,
+            modes: 0b101,
+            capacity_day: day_number(1_790_000_000),
+            assured_day: day_number(-5),
+        };
+        assert_eq!(State::unpack(s.pack()), s);
+        assert_eq!(s.assured_day, 1);
+        assert_eq!(State::unpack(State::default().pack()), State::default());
+    }
 }

@@ -70,6 +70,30 @@ async fn stemming_matches_word_forms() {
 }
 
 #[tokio::test]
+async fn every_word_must_match_unless_nothing_does() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Org").await;
+    for (name, description) in [
+        ("Tuesday knitting circle", "Knitting and a cup of tea."),
+        ("Tuesday chess club", "Chess for all levels."),
+        ("Knitting for charity", "Knit blankets for the hospice."),
+    ] {
+        app.create_service(&service_body(&org, name, description))
+            .await;
+    }
+    // Both words: only the service that has both.
+    let result = app.search("q=tuesday+knitting").await;
+    assert_eq!(names(&result), vec!["Tuesday knitting circle"]);
+    assert_eq!(result["total"], 1);
+    // No service has every word: the services with any of them, best first.
+    let result = app.search("q=knitting+zeppelin").await;
+    assert_eq!(result["total"], 2, "{result}");
+    // A typo in a word the directory does not contain still finds it.
+    let result = app.search("q=tuesdy+chess").await;
+    assert_eq!(names(&result), vec!["Tuesday chess club"]);
+}
+
+#[tokio::test]
 async fn writes_are_searchable_in_the_next_request() {
     let app = spawn_app().await;
     let org = app.create_organization("Org").await;
