@@ -1,5 +1,7 @@
-//! The command line: serve, migrate, import, export, demo, reindex.
+//! The command line: serve, migrate, import, export, demo, reindex, geo.
 
+use crate::geo::reference::GeoKind;
+use crate::reference_data;
 use crate::search::{SearchIndex, SearchSettings};
 use crate::startup::{Application, Settings, open_store};
 use anyhow::Context;
@@ -59,6 +61,28 @@ pub enum Command {
     /// Rebuild the search index from the database (the server must be stopped; a running
     /// server rebuilds with POST /v1/admin/reindex).
     Reindex,
+    /// Reference data for eligibility: GP practices, networks, postcodes.
+    #[command(subcommand)]
+    Geo(GeoCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GeoCommand {
+    /// Replace one kind of reference data with a file's contents (one transaction).
+    Import {
+        /// What the file holds.
+        #[arg(value_enum)]
+        kind: GeoKind,
+        /// The file, as NHS ODS / ONS publish it.
+        file: PathBuf,
+    },
+    /// Import every reference file found in a folder laid out like ../shared/data/geo.
+    ImportDir {
+        /// The folder.
+        dir: PathBuf,
+    },
+    /// List the reference data loaded.
+    Status,
 }
 
 #[derive(Debug, Args)]
@@ -188,6 +212,37 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "indexed {} services in {:.1}s (change log at {})",
                 report.services, report.seconds, report.seq
             );
+        }
+        Command::Geo(geo) => {
+            let store = open_store(&storage.database_url).await?;
+            let summaries = match geo {
+                GeoCommand::Import { kind, file } => {
+                    vec![reference_data::import_file(&store, kind, &file, true).await?]
+                }
+                GeoCommand::ImportDir { dir } => {
+                    reference_data::import_dir(&store, &dir, true).await?
+                }
+                GeoCommand::Status => {
+                    let releases = store.geo_releases().await?;
+                    if releases.is_empty() {
+                        eprintln!("no reference data loaded: eligibility by GP and local authority answers 'unknown'");
+                    }
+                    for r in releases {
+                        println!("{:<10} {:>9} rows  {}  {}", r.kind, r.rows, r.imported_at, r.source);
+                    }
+                    Vec::new()
+                }
+            };
+            for s in summaries {
+                eprintln!(
+                    "{:<10} {:>9} rows from {} ({} passed over){}",
+                    s.kind.as_str(),
+                    s.written,
+                    s.source,
+                    s.skipped,
+                    s.note.map(|n| format!("; {n}")).unwrap_or_default()
+                );
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

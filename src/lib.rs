@@ -8,6 +8,7 @@ pub mod directory;
 pub mod domain;
 pub mod geo;
 pub mod ndjson;
+pub mod reference_data;
 pub mod search;
 pub mod startup;
 pub mod storage;

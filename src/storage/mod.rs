@@ -277,6 +277,9 @@ macro_rules! begin_write {
     }};
 }
 
+// After the macros, which it uses.
+pub mod geo;
+
 impl Store {
     /// Connects to `sqlite://…` (creating the file and its folder) or `postgres://…`.
     pub async fn connect(url: &str) -> anyhow::Result<Store> {

@@ -1,0 +1,364 @@
+//! Reference data for eligibility: replaced a kind at a time, read a row at a time.
+
+use super::{Backend, Store, ts};
+use crate::geo::eligibility::{PostcodeInfo, PracticeInfo};
+use crate::geo::reference::{
+    DistrictCentroid, GeoKind, PcnLink, PostcodeRecord, Practice, PracticeStatus, SubIcb,
+};
+use anyhow::Context;
+use chrono::Utc;
+use sqlx::{QueryBuilder, Row};
+
+/// One column value of a reference row.
+pub enum Cell {
+    Text(Option<String>),
+    Real(Option<f64>),
+    Bool(bool),
+}
+
+/// A reference row and the table it lives in.
+pub trait GeoRow {
+    const TABLE: &'static str;
+    const COLUMNS: &'static [&'static str];
+    fn cells(self) -> Vec<Cell>;
+}
+
+impl GeoRow for Practice {
+    const TABLE: &'static str = "gp_practices";
+    const COLUMNS: &'static [&'static str] = &[
+        "code", "name", "address", "postcode", "status", "icb", "sub_icb", "search",
+    ];
+    fn cells(self) -> Vec<Cell> {
+        let search = format!(
+            "{} {} {} {} {}",
+            self.name,
+            self.address,
+            self.postcode,
+            self.postcode.replace(' ', ""),
+            self.code
+        )
+        .to_lowercase();
+        vec![
+            Cell::Text(Some(self.code)),
+            Cell::Text(Some(self.name)),
+            Cell::Text(Some(self.address)),
+            Cell::Text(Some(self.postcode)),
+            Cell::Text(Some(self.status.as_str().to_string())),
+            Cell::Text(self.icb),
+            Cell::Text(self.sub_icb),
+            Cell::Text(Some(search)),
+        ]
+    }
+}
+
+impl GeoRow for PcnLink {
+    const TABLE: &'static str = "practice_pcns";
+    const COLUMNS: &'static [&'static str] = &["practice", "pcn", "pcn_name", "started"];
+    fn cells(self) -> Vec<Cell> {
+        vec![
+            Cell::Text(Some(self.practice)),
+            Cell::Text(Some(self.pcn)),
+            Cell::Text(Some(self.pcn_name)),
+            Cell::Text(self.started.map(|d| d.to_string())),
+        ]
+    }
+}
+
+impl GeoRow for DistrictCentroid {
+    const TABLE: &'static str = "postcode_districts";
+    const COLUMNS: &'static [&'static str] =
+        &["outcode", "latitude", "longitude", "non_geographic"];
+    fn cells(self) -> Vec<Cell> {
+        vec![
+            Cell::Text(Some(self.outcode)),
+            Cell::Real(Some(self.latitude)),
+            Cell::Real(Some(self.longitude)),
+            Cell::Bool(self.non_geographic),
+        ]
+    }
+}
+
+impl GeoRow for PostcodeRecord {
+    const TABLE: &'static str = "postcodes";
+    const COLUMNS: &'static [&'static str] = &[
+        "postcode",
+        "latitude",
+        "longitude",
+        "local_authority",
+        "sub_icb",
+        "icb",
+        "terminated",
+    ];
+    fn cells(self) -> Vec<Cell> {
+        vec![
+            Cell::Text(Some(self.postcode)),
+            Cell::Real(self.latitude),
+            Cell::Real(self.longitude),
+            Cell::Text(self.local_authority),
+            Cell::Text(self.sub_icb),
+            Cell::Text(self.icb),
+            Cell::Text(self.terminated),
+        ]
+    }
+}
+
+impl GeoRow for SubIcb {
+    const TABLE: &'static str = "sub_icbs";
+    const COLUMNS: &'static [&'static str] = &["ons", "ods", "name"];
+    fn cells(self) -> Vec<Cell> {
+        vec![
+            Cell::Text(Some(self.ons)),
+            Cell::Text(Some(self.ods)),
+            Cell::Text(Some(self.name)),
+        ]
+    }
+}
+
+/// Rows per INSERT: well under SQLite's limit on bound parameters.
+const BATCH: usize = 1000;
+
+/// A release of one kind of reference data.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GeoRelease {
+    pub kind: String,
+    pub source: String,
+    pub rows: i64,
+    pub imported_at: String,
+}
+
+/// A practice as the finder lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PracticeSummary {
+    pub code: String,
+    pub name: String,
+    pub address: String,
+    pub postcode: String,
+    pub status: String,
+    pub pcn: Option<String>,
+    pub pcn_name: Option<String>,
+    pub sub_icb: Option<String>,
+    pub icb: Option<String>,
+}
+
+const PRACTICE_SELECT: &str = "SELECT p.code, p.name, p.address, p.postcode, p.status, \
+     n.pcn, n.pcn_name, p.sub_icb, p.icb FROM gp_practices p \
+     LEFT JOIN practice_pcns n ON n.practice = p.code";
+
+fn practice_from_row<R: Row>(row: &R) -> anyhow::Result<PracticeSummary>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(PracticeSummary {
+        code: row.try_get(0)?,
+        name: row.try_get(1)?,
+        address: row.try_get(2)?,
+        postcode: row.try_get(3)?,
+        status: row.try_get(4)?,
+        pcn: row.try_get(5)?,
+        pcn_name: row.try_get(6)?,
+        sub_icb: row.try_get(7)?,
+        icb: row.try_get(8)?,
+    })
+}
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern with `ESCAPE '\'`.
+fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+impl Store {
+    /// Replaces all reference data of `kind` with `rows`, in one transaction: readers see
+    /// the old release or the new one, never a mixture. Returns the rows written.
+    pub async fn replace_geo<T: GeoRow>(
+        &self,
+        kind: GeoKind,
+        source: &str,
+        rows: impl IntoIterator<Item = anyhow::Result<T>>,
+        mut progress: impl FnMut(usize),
+    ) -> anyhow::Result<usize> {
+        let mut written = 0usize;
+        let mut rows = rows.into_iter().peekable();
+        on_pool!(self, write, pool => {
+            let mut tx = pool.begin().await.context("starting a transaction")?;
+            sqlx::query(&format!("DELETE FROM {}", T::TABLE))
+                .execute(&mut *tx)
+                .await
+                .with_context(|| format!("clearing {}", T::TABLE))?;
+            while rows.peek().is_some() {
+                let batch: Vec<Vec<Cell>> = rows
+                    .by_ref()
+                    .take(BATCH)
+                    .map(|r| r.map(GeoRow::cells))
+                    .collect::<anyhow::Result<_>>()?;
+                let n = batch.len();
+                let mut q = QueryBuilder::new(format!(
+                    "INSERT INTO {} ({}) ",
+                    T::TABLE,
+                    T::COLUMNS.join(", ")
+                ));
+                q.push_values(batch, |mut b, cells| {
+                    for cell in cells {
+                        match cell {
+                            Cell::Text(v) => b.push_bind(v),
+                            Cell::Real(v) => b.push_bind(v),
+                            Cell::Bool(v) => b.push_bind(v),
+                        };
+                    }
+                });
+                q.push(format!(" ON CONFLICT ({}) DO NOTHING", T::COLUMNS[0]));
+                q.build()
+                    .execute(&mut *tx)
+                    .await
+                    .with_context(|| format!("writing {}", T::TABLE))?;
+                written += n;
+                progress(n);
+            }
+            sqlx::query(
+                "INSERT INTO geo_releases (kind, source, rows, imported_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (kind) DO UPDATE SET source = excluded.source, rows = excluded.rows, \
+                 imported_at = excluded.imported_at",
+            )
+            .bind(kind.as_str())
+            .bind(source)
+            .bind(written as i64)
+            .bind(ts(&Utc::now()))
+            .execute(&mut *tx)
+            .await
+            .context("recording the release")?;
+            tx.commit().await.context("committing")?;
+        });
+        Ok(written)
+    }
+
+    /// The reference data loaded, one release per kind.
+    pub async fn geo_releases(&self) -> anyhow::Result<Vec<GeoRelease>> {
+        on_pool!(self, read, pool => {
+            let rows = sqlx::query("SELECT kind, source, rows, imported_at FROM geo_releases ORDER BY kind")
+                .fetch_all(pool)
+                .await
+                .context("reading releases")?;
+            rows.iter()
+                .map(|r| {
+                    Ok(GeoRelease {
+                        kind: r.try_get(0)?,
+                        source: r.try_get(1)?,
+                        rows: r.try_get(2)?,
+                        imported_at: r.try_get(3)?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// A practice with its network and, where ONSPD knows its postcode, the ONS codes of
+    /// its sub-ICB and ICB.
+    pub async fn practice(&self, code: &str) -> anyhow::Result<Option<PracticeInfo>> {
+        let found = on_pool!(self, read, pool => {
+            let row = sqlx::query(&format!("{PRACTICE_SELECT} WHERE p.code = $1"))
+                .bind(code)
+                .fetch_optional(pool)
+                .await
+                .context("reading a GP practice")?;
+            row.as_ref().map(practice_from_row).transpose()?
+        });
+        let Some(p) = found else {
+            return Ok(None);
+        };
+        let sub_icb_ons = match &p.sub_icb {
+            Some(ods) => on_pool!(self, read, pool => {
+                sqlx::query_scalar::<_, String>("SELECT ons FROM sub_icbs WHERE ods = $1 ORDER BY ons")
+                    .bind(ods)
+                    .fetch_all(pool)
+                    .await
+                    .context("reading sub-ICB codes")?
+            }),
+            None => Vec::new(),
+        };
+        let icb_ons = self.postcode(&p.postcode).await?.and_then(|pc| pc.icb);
+        Ok(Some(PracticeInfo {
+            status: PracticeStatus::parse(&p.status).unwrap_or(PracticeStatus::Active),
+            code: p.code,
+            name: p.name,
+            postcode: p.postcode,
+            pcn: p.pcn,
+            pcn_name: p.pcn_name,
+            sub_icb: p.sub_icb,
+            sub_icb_ons,
+            icb: p.icb,
+            icb_ons,
+        }))
+    }
+
+    /// Practices whose name, address, postcode or code contain every word of `q`,
+    /// active ones first.
+    pub async fn find_practices(
+        &self,
+        q: &str,
+        limit: u32,
+    ) -> anyhow::Result<Vec<PracticeSummary>> {
+        let words: Vec<String> = q
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|w| !w.is_empty())
+            .take(8)
+            .map(|w| format!("%{}%", like_escape(&w.to_lowercase())))
+            .collect();
+        on_pool!(self, read, pool => {
+            let mut b = QueryBuilder::new(PRACTICE_SELECT);
+            b.push(" WHERE TRUE");
+            for w in &words {
+                b.push(" AND p.search LIKE ").push_bind(w.clone()).push(" ESCAPE '\\'");
+            }
+            b.push(" ORDER BY CASE WHEN p.code = ")
+                .push_bind(q.trim().to_uppercase())
+                .push(" THEN 0 WHEN p.status = 'active' THEN 1 ELSE 2 END, p.name LIMIT ")
+                .push_bind(i64::from(limit));
+            let rows = b.build().fetch_all(pool).await.context("finding GP practices")?;
+            rows.iter().map(practice_from_row).collect()
+        })
+    }
+
+    /// What ONSPD says of a postcode, if loaded.
+    pub async fn postcode(&self, postcode: &str) -> anyhow::Result<Option<PostcodeInfo>> {
+        on_pool!(self, read, pool => {
+            let row = sqlx::query(
+                "SELECT latitude, longitude, local_authority, sub_icb, icb, terminated \
+                 FROM postcodes WHERE postcode = $1",
+            )
+            .bind(postcode)
+            .fetch_optional(pool)
+            .await
+            .context("reading a postcode")?;
+            row.map(|r| -> anyhow::Result<PostcodeInfo> {
+                let lat: Option<f64> = r.try_get(0)?;
+                let lon: Option<f64> = r.try_get(1)?;
+                Ok(PostcodeInfo {
+                    location: lat.zip(lon),
+                    local_authority: r.try_get(2)?,
+                    sub_icb: r.try_get(3)?,
+                    icb: r.try_get(4)?,
+                    terminated: r.try_get(5)?,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    /// The centroid of a postcode district (outward code), if loaded.
+    pub async fn district_centroid(&self, outcode: &str) -> anyhow::Result<Option<(f64, f64)>> {
+        on_pool!(self, read, pool => {
+            let row = sqlx::query(
+                "SELECT latitude, longitude FROM postcode_districts WHERE outcode = $1 AND NOT non_geographic",
+            )
+            .bind(outcode)
+            .fetch_optional(pool)
+            .await
+            .context("reading a postcode district")?;
+            row.map(|r| -> anyhow::Result<(f64, f64)> { Ok((r.try_get(0)?, r.try_get(1)?)) })
+                .transpose()
+        })
+    }
+}
