@@ -93,6 +93,10 @@ pub struct ServeArgs {
     /// Load the demo directory when the database has no services.
     #[arg(long, env = "SIGNPOST_DEMO")]
     pub demo: bool,
+    /// With --demo: load GP practice and postcode reference files from this folder when
+    /// none are loaded (see `signpost geo import-dir`).
+    #[arg(long, env = "SIGNPOST_GEO_DIR", default_value = "../shared/data/geo")]
+    pub geo_dir: PathBuf,
     /// The administrator API key for writes; without one, writes are refused.
     #[arg(long, env = "SIGNPOST_ADMIN_KEY", hide_env_values = true)]
     pub admin_key: Option<String>,
@@ -120,6 +124,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 database_url: storage.database_url,
                 index_dir: storage.index_dir,
                 demo: args.demo,
+                geo_dir: Some(args.geo_dir),
                 admin_key: args.admin_key,
                 workers: args.workers,
                 search: SearchSettings {
@@ -225,10 +230,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 GeoCommand::Status => {
                     let releases = store.geo_releases().await?;
                     if releases.is_empty() {
-                        eprintln!("no reference data loaded: eligibility by GP and local authority answers 'unknown'");
+                        eprintln!(
+                            "no reference data loaded: eligibility by GP and local authority answers 'unknown'"
+                        );
                     }
                     for r in releases {
-                        println!("{:<10} {:>9} rows  {}  {}", r.kind, r.rows, r.imported_at, r.source);
+                        println!(
+                            "{:<10} {:>9} rows  {}  {}",
+                            r.kind, r.rows, r.imported_at, r.source
+                        );
                     }
                     Vec::new()
                 }

@@ -15,6 +15,8 @@ struct Borough {
     practices: &'static [(&'static str, &'static str, &'static str)],
     pcn: &'static str,
     town_centre: &'static str,
+    /// Roughly where the borough's hub is (latitude, longitude).
+    hub: (f64, f64),
 }
 
 const BOROUGHS: &[Borough] = &[
@@ -31,6 +33,7 @@ const BOROUGHS: &[Borough] = &[
         ],
         pcn: "U79938",
         town_centre: "BL1 1RU",
+        hub: (53.5780, -2.4290),
     },
     Borough {
         name: "Bury",
@@ -45,6 +48,7 @@ const BOROUGHS: &[Borough] = &[
         ],
         pcn: "U73478",
         town_centre: "BL9 0EJ",
+        hub: (53.5933, -2.2966),
     },
     Borough {
         name: "Manchester",
@@ -62,6 +66,7 @@ const BOROUGHS: &[Borough] = &[
         ],
         pcn: "U49529",
         town_centre: "M1 1AD",
+        hub: (53.4808, -2.2426),
     },
     Borough {
         name: "Oldham",
@@ -76,6 +81,7 @@ const BOROUGHS: &[Borough] = &[
         ],
         pcn: "U55161",
         town_centre: "OL1 1NL",
+        hub: (53.5409, -2.1114),
     },
     Borough {
         name: "Rochdale",
@@ -90,6 +96,7 @@ const BOROUGHS: &[Borough] = &[
         ],
         pcn: "U55161",
         town_centre: "OL16 1AB",
+        hub: (53.6097, -2.1561),
     },
     Borough {
         name: "Salford",
@@ -104,6 +111,7 @@ const BOROUGHS: &[Borough] = &[
         ],
         pcn: "U57786",
         town_centre: "M6 5FX",
+        hub: (53.4875, -2.2901),
     },
     Borough {
         name: "Stockport",
@@ -118,6 +126,7 @@ const BOROUGHS: &[Borough] = &[
         ],
         pcn: "U64597",
         town_centre: "SK1 1AA",
+        hub: (53.4106, -2.1575),
     },
     Borough {
         name: "Tameside",
@@ -132,6 +141,7 @@ const BOROUGHS: &[Borough] = &[
         ],
         pcn: "U02275",
         town_centre: "OL6 6HF",
+        hub: (53.4897, -2.0952),
     },
     Borough {
         name: "Trafford",
@@ -146,6 +156,7 @@ const BOROUGHS: &[Borough] = &[
         ],
         pcn: "U95344",
         town_centre: "M33 7ZZ",
+        hub: (53.4246, -2.3220),
     },
     Borough {
         name: "Wigan",
@@ -160,6 +171,7 @@ const BOROUGHS: &[Borough] = &[
         ],
         pcn: "U69052",
         town_centre: "WN1 1XL",
+        hub: (53.5450, -2.6325),
     },
 ];
 
@@ -848,7 +860,13 @@ pub fn services() -> Vec<Value> {
                 "coverage": coverage(t.reach, b, seed),
                 "capacity": capacity,
                 "assured_date": assured,
-                "locations": [{"name": format!("{} hub", b.name), "city": b.name, "postal_code": postcode}],
+                "locations": [{
+                    "name": format!("{} hub", b.name),
+                    "city": b.name,
+                    "postal_code": postcode,
+                    "latitude": b.hub.0 + (seed % 7) as f64 * 0.004,
+                    "longitude": b.hub.1 - (seed % 5) as f64 * 0.006,
+                }],
             });
             if let Some(min) = t.ages.0 {
                 svc["minimum_age"] = json!(min);

@@ -45,9 +45,10 @@ pub async fn import_file(
     let bar = progress_bar(size, show_progress);
     bar.set_message(kind.as_str());
     let input = BufReader::new(bar.wrap_read(file));
-    let source = path
-        .file_name()
-        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into());
+    let source = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into(),
+    );
     let summary = import_reader(store, kind, &source, input).await;
     bar.finish_and_clear();
     summary.with_context(|| format!("importing {} from {}", kind.as_str(), path.display()))
@@ -67,19 +68,31 @@ pub async fn import_reader(
     let (written, report): (usize, ReadReport) = match kind {
         GeoKind::Practices => {
             let (rows, report) = reference::read_epraccur(input)?;
-            (store.replace_geo(kind, source, ok(rows), none).await?, report)
+            (
+                store.replace_geo(kind, source, ok(rows), none).await?,
+                report,
+            )
         }
         GeoKind::Pcns => {
             let (rows, report) = reference::read_pcn_links(input)?;
-            (store.replace_geo(kind, source, ok(rows), none).await?, report)
+            (
+                store.replace_geo(kind, source, ok(rows), none).await?,
+                report,
+            )
         }
         GeoKind::Districts => {
             let (rows, report) = reference::read_districts(input)?;
-            (store.replace_geo(kind, source, ok(rows), none).await?, report)
+            (
+                store.replace_geo(kind, source, ok(rows), none).await?,
+                report,
+            )
         }
         GeoKind::SubIcbs => {
             let (rows, report) = reference::read_sub_icbs(input)?;
-            (store.replace_geo(kind, source, ok(rows), none).await?, report)
+            (
+                store.replace_geo(kind, source, ok(rows), none).await?,
+                report,
+            )
         }
         GeoKind::Postcodes => {
             let skipped = Arc::new(AtomicUsize::new(0));

@@ -19,6 +19,8 @@ pub struct Settings {
     pub database_url: String,
     pub index_dir: PathBuf,
     pub demo: bool,
+    /// With `demo`: a folder of reference files to load when none are loaded yet.
+    pub geo_dir: Option<PathBuf>,
     pub admin_key: Option<String>,
     pub search: SearchSettings,
     /// HTTP worker threads; 0 means one per core.
@@ -46,12 +48,35 @@ pub async fn open_store(database_url: &str) -> anyhow::Result<Arc<Store>> {
     Ok(Arc::new(store))
 }
 
+/// Loads reference data for the demo from `dir` unless some is loaded already.
+async fn load_demo_geo(store: &Store, dir: &std::path::Path) -> anyhow::Result<()> {
+    if !store.geo_releases().await?.is_empty() {
+        return Ok(());
+    }
+    if crate::reference_data::files_in(dir).is_empty() {
+        tracing::warn!(
+            "no reference files in {}: eligibility by GP practice and local authority will answer 'unknown' (see `signpost geo import`)",
+            dir.display()
+        );
+        return Ok(());
+    }
+    for s in crate::reference_data::import_dir(store, dir, false).await? {
+        tracing::info!(kind = s.kind.as_str(), rows = s.written, source = %s.source, "loaded reference data");
+    }
+    Ok(())
+}
+
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let store = open_store(&settings.database_url).await?;
         if settings.demo && store.count_services().await? == 0 {
             let report = crate::ndjson::load_demo(&store).await?;
             tracing::info!(services = report.imported, "loaded the demo directory");
+        }
+        if settings.demo
+            && let Some(dir) = &settings.geo_dir
+        {
+            load_demo_geo(&store, dir).await?;
         }
         let index =
             SearchIndex::open(&settings.index_dir, store.clone(), settings.search.clone()).await?;

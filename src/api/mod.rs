@@ -1,12 +1,13 @@
 //! The HTTP API: routes, extractors, handlers and the one error body.
 
 pub mod extract;
+pub mod geo;
 pub mod problem;
 pub mod services;
 
-use crate::domain::{Accepting, DeliveryMode, Gender, ServiceStatus, fields, taxonomy};
-use crate::search::SearchRequest;
-use crate::search::query::{Filters, MAX_QUERY_CHARS};
+use crate::domain::{Accepting, DeliveryMode, ServiceStatus, fields, taxonomy};
+use crate::search::query::{EligibilityFilter, Filters, MAX_QUERY_CHARS};
+use crate::search::{SearchRequest, Sort};
 use crate::startup::AppState;
 use actix_web::middleware::ErrorHandlers;
 use actix_web::{HttpResponse, web};
@@ -26,6 +27,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/ready"),
     ("get", "/v1/taxonomy"),
     ("get", "/v1/search"),
+    ("get", "/v1/gp-practices"),
     ("post", "/v1/admin/reindex"),
     ("get", "/v1/services"),
     ("post", "/v1/services"),
@@ -33,6 +35,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("put", "/v1/services/{id}"),
     ("patch", "/v1/services/{id}"),
     ("delete", "/v1/services/{id}"),
+    ("get", "/v1/services/{id}/eligibility"),
     ("get", "/v1/organizations"),
     ("post", "/v1/organizations"),
     ("get", "/v1/organizations/{id}"),
@@ -50,6 +53,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::scope("/v1")
                 .service(resource("/taxonomy").route(web::get().to(taxonomy_list)))
                 .service(resource("/search").route(web::get().to(search)))
+                .service(resource("/gp-practices").route(web::get().to(geo::find_practices)))
                 .service(resource("/admin/reindex").route(web::post().to(reindex)))
                 .service(
                     resource("/services")
@@ -62,6 +66,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(web::put().to(services::replace_service))
                         .route(web::patch().to(services::patch_service))
                         .route(web::delete().to(services::retire_service)),
+                )
+                .service(
+                    resource("/services/{id}/eligibility")
+                        .route(web::get().to(geo::service_eligibility)),
                 )
                 .service(
                     resource("/organizations")
@@ -132,11 +140,19 @@ fn parse_each<T>(
         .collect()
 }
 
+/// The caller and place parts of a search.
+struct PlaceParams {
+    who: geo::CallerParams,
+    include_unknown: bool,
+    by_distance: bool,
+    within_km: Option<f64>,
+}
+
 /// Reads the search parameters; every bad one is a 400 naming it.
 fn search_request(
     params: &Params,
     capacity_stale_after: chrono::Duration,
-) -> Result<SearchRequest, ApiError> {
+) -> Result<(SearchRequest, PlaceParams), ApiError> {
     params.allow_only(&[
         "q",
         "category",
@@ -148,6 +164,11 @@ fn search_request(
         "gender",
         "language",
         "free",
+        "postcode",
+        "gp",
+        "include_unknown",
+        "sort",
+        "within_km",
         "limit",
         "offset",
     ])?;
@@ -203,19 +224,35 @@ fn search_request(
             ));
         }
     };
-    let age = params.int_in("age", 0, 120)?.map(|a| a as u8);
-    let gender = match params.one("gender")? {
-        None => None,
-        Some("any") => Some(Gender::Any),
-        Some("female") => Some(Gender::Female),
-        Some("male") => Some(Gender::Male),
+    let who = geo::CallerParams::parse(params)?;
+    let include_unknown = params
+        .parse::<bool>("include_unknown", "true or false")?
+        .unwrap_or(false);
+    let by_distance = match params.one("sort")? {
+        None | Some("relevance") => false,
+        Some("distance") => true,
         Some(v) => {
             return Err(ApiError::parameter(
-                "gender",
-                format!("'{v}' is not a valid gender: use female, male or any"),
+                "sort",
+                format!("'{v}' is not a valid sort: use relevance or distance"),
             ));
         }
     };
+    let within_km = match params.parse::<f64>("within_km", "a distance in kilometres")? {
+        Some(km) if !(km > 0.0 && km <= 1000.0) => {
+            return Err(ApiError::parameter(
+                "within_km",
+                format!("'within_km' must be more than 0 and at most 1000; got {km}"),
+            ));
+        }
+        other => other,
+    };
+    if (by_distance || within_km.is_some()) && who.postcode.is_none() {
+        return Err(ApiError::parameter(
+            "postcode",
+            "sorting or limiting by distance needs the caller's 'postcode'",
+        ));
+    }
     let languages = params
         .all("language")
         .into_iter()
@@ -228,7 +265,8 @@ fn search_request(
     let free = params.parse::<bool>("free", "true or false")?;
     let limit = params.int_in("limit", 1, MAX_SEARCH_LIMIT)?.unwrap_or(20) as usize;
     let offset = params.int_in("offset", 0, MAX_SEARCH_OFFSET)?.unwrap_or(0) as usize;
-    Ok(SearchRequest {
+    let (age, gender) = (who.age, who.gender);
+    let request = SearchRequest {
         q,
         filters: Filters {
             categories,
@@ -241,14 +279,59 @@ fn search_request(
             gender,
             languages,
             free,
+            eligibility: None,
+            within: None,
         },
         limit,
         offset,
-    })
+        caller: None,
+        sort: Sort::Relevance,
+    };
+    let place = PlaceParams {
+        who,
+        include_unknown,
+        by_distance,
+        within_km,
+    };
+    Ok((request, place))
 }
 
 async fn search(state: web::Data<AppState>, params: Params) -> Result<HttpResponse, ApiError> {
-    let request = search_request(&params, state.search_settings.capacity_stale_after)?;
+    let (mut request, place) = search_request(&params, state.search_settings.capacity_stale_after)?;
+    if !place.who.has_place() {
+        let response = state.directory.index.search(request).await?;
+        return Ok(HttpResponse::Ok().json(response));
+    }
+    let caller = place.who.resolve(&state).await?;
+    let origin = state.directory.origin(&caller).await?;
+    if place.by_distance || place.within_km.is_some() {
+        let Some(o) = origin else {
+            let p = caller
+                .postcode
+                .as_ref()
+                .map(|p| p.to_string())
+                .unwrap_or_default();
+            return Err(ApiError::parameter(
+                "postcode",
+                format!(
+                    "no location is known for '{p}' (a pseudo-postcode, or neither the postcode nor its district is in the loaded reference data), so results cannot be sorted or limited by distance"
+                ),
+            ));
+        };
+        let point = (o.latitude, o.longitude);
+        if place.by_distance {
+            request.sort = Sort::Distance(point);
+        }
+        request.filters.within = place.within_km.map(|km| (point, km));
+    }
+    request.filters.eligibility = Some(EligibilityFilter::for_caller(
+        &caller,
+        place.include_unknown,
+    ));
+    let view = serde_json::to_value(geo::caller_view(&caller, origin)).unwrap_or_default();
+    request.caller = Some(caller);
     let response = state.directory.index.search(request).await?;
-    Ok(HttpResponse::Ok().json(response))
+    let mut body = serde_json::to_value(response).map_err(anyhow::Error::from)?;
+    body["caller"] = view;
+    Ok(HttpResponse::Ok().json(body))
 }

@@ -129,7 +129,10 @@ pub fn rule_token(rule: &CoverageRule) -> String {
 }
 
 fn is_residence(kind: &str) -> bool {
-    matches!(kind, "area" | "district" | "sector" | "unit" | "local_authority")
+    matches!(
+        kind,
+        "area" | "district" | "sector" | "unit" | "local_authority"
+    )
 }
 
 impl Caller {
@@ -149,7 +152,11 @@ impl Caller {
             }
             out.push(format!("sector:{}", p.sector()));
             out.push(format!("unit:{p}"));
-            if let Some(la) = self.postcode_info.as_ref().and_then(|i| i.local_authority.as_ref()) {
+            if let Some(la) = self
+                .postcode_info
+                .as_ref()
+                .and_then(|i| i.local_authority.as_ref())
+            {
                 out.push(format!("local_authority:{la}"));
             }
         }
@@ -321,19 +328,21 @@ fn describe(rule: &CoverageRule, caller: &Caller) -> String {
         CoverageRule::Unit(u) => format!("residents of postcode {u}"),
         CoverageRule::LocalAuthority(la) => format!("residents of local authority {la}"),
         CoverageRule::GpPractice(code) => match practice.filter(|p| &p.code == code) {
-            Some(p) => format!(
-                "patients registered with {} ({code})",
-                title_case(&p.name)
-            ),
+            Some(p) => format!("patients registered with {} ({code})", title_case(&p.name)),
             None => format!("patients registered with practice {code}"),
         },
         CoverageRule::Pcn(code) => {
-            match practice.filter(|p| p.pcn.as_ref() == Some(code)).and_then(|p| p.pcn_name.as_ref()) {
+            match practice
+                .filter(|p| p.pcn.as_ref() == Some(code))
+                .and_then(|p| p.pcn_name.as_ref())
+            {
                 Some(name) => format!(
                     "patients registered with practices in {} ({code})",
                     title_case(name)
                 ),
-                None => format!("patients registered with practices in Primary Care Network {code}"),
+                None => {
+                    format!("patients registered with practices in Primary Care Network {code}")
+                }
             }
         }
         CoverageRule::SubIcb(code) => {
@@ -363,7 +372,7 @@ fn test(rule: &CoverageRule, caller: &Caller, tokens: &[String]) -> Outcome {
         return Outcome::Unknown(why);
     }
     let token = rule_token(rule);
-    if tokens.iter().any(|t| *t == token) {
+    if tokens.contains(&token) {
         Outcome::Met
     } else {
         Outcome::NotMet
@@ -562,28 +571,30 @@ mod tests {
     }
 
     fn verdict(include: Vec<CoverageRule>, exclude: Vec<CoverageRule>, c: &Caller) -> Verdict {
-        assess(
-            &Coverage { include, exclude },
-            None,
-            None,
-            Gender::Any,
-            c,
-        )
-        .verdict
+        assess(&Coverage { include, exclude }, None, None, Gender::Any, c).verdict
     }
 
     #[test]
     fn districts_compare_by_parts_not_prefixes() {
         let m1 = vec![rule("district", "M1")];
-        assert_eq!(verdict(m1.clone(), vec![], &at("M1 1AD")), Verdict::Eligible);
+        assert_eq!(
+            verdict(m1.clone(), vec![], &at("M1 1AD")),
+            Verdict::Eligible
+        );
         assert_eq!(verdict(m1, vec![], &at("M11 1AA")), Verdict::NotEligible);
         let ec1 = vec![rule("district", "EC1")];
         assert_eq!(verdict(ec1, vec![], &at("EC1A 1BB")), Verdict::Eligible);
         let ec1a = vec![rule("district", "EC1A")];
-        assert_eq!(verdict(ec1a.clone(), vec![], &at("EC1A 1BB")), Verdict::Eligible);
+        assert_eq!(
+            verdict(ec1a.clone(), vec![], &at("EC1A 1BB")),
+            Verdict::Eligible
+        );
         assert_eq!(verdict(ec1a, vec![], &at("EC1M 6BQ")), Verdict::NotEligible);
         let sector = vec![rule("sector", "M1 1")];
-        assert_eq!(verdict(sector, vec![], &at("M11 1AA")), Verdict::NotEligible);
+        assert_eq!(
+            verdict(sector, vec![], &at("M11 1AA")),
+            Verdict::NotEligible
+        );
     }
 
     #[test]
@@ -616,7 +627,11 @@ mod tests {
             &c,
         );
         assert_eq!(answer.verdict, Verdict::Unknown);
-        assert!(answer.reason.ends_with("no GP practice given"), "{}", answer.reason);
+        assert!(
+            answer.reason.ends_with("no GP practice given"),
+            "{}",
+            answer.reason
+        );
         let pseudo = at("ZZ99 3VZ");
         assert_eq!(
             verdict(vec![rule("area", "M")], vec![], &pseudo),

@@ -47,6 +47,19 @@ impl Postcode {
                 district_len: 3,
             });
         }
+        // Written with a space, the part after it is the inward code: say what is wrong
+        // with that part rather than with the length.
+        if let Some((_, inward)) = shown.rsplit_once(char::is_whitespace) {
+            let ib = inward.as_bytes();
+            let shaped = ib.len() == 3
+                && ib[0].is_ascii_digit()
+                && ib[1..].iter().all(u8::is_ascii_alphabetic);
+            if !shaped && compact.len() >= 4 {
+                return Err(format!(
+                    "'{shown}' is not a valid postcode: the inward part must be a digit and two letters, like the '1AE' of 'M1 1AE'"
+                ));
+            }
+        }
         if compact.len() < 5 || compact.len() > 7 {
             return Err(format!(
                 "'{shown}' is not a valid postcode: a postcode has 5 to 7 letters and digits, like 'M1 1AE' or 'EC1A 1BB'"
@@ -236,6 +249,13 @@ mod tests {
     #[test]
     fn errors_say_what_is_wrong() {
         let e = Postcode::parse("M1 1A").unwrap_err();
+        assert!(
+            e.starts_with(
+                "'M1 1A' is not a valid postcode: the inward part must be a digit and two letters"
+            ),
+            "{e}"
+        );
+        let e = Postcode::parse("M11A").unwrap_err();
         assert!(e.contains("5 to 7"), "{e}");
         let e = Postcode::parse("M1 AAA").unwrap_err();
         assert!(

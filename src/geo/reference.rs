@@ -338,7 +338,9 @@ pub fn read_postcodes<R: Read>(
         .filter_map(move |(i, record)| {
             let record = match record {
                 Ok(r) => r,
-                Err(e) => return Some(Err(anyhow::Error::new(e).context(format!("line {}", i + 2)))),
+                Err(e) => {
+                    return Some(Err(anyhow::Error::new(e).context(format!("line {}", i + 2))));
+                }
             };
             let Ok(postcode) = Postcode::parse(field(&record, pc)) else {
                 skipped.fetch_add(1, Ordering::Relaxed);

@@ -4,7 +4,11 @@
 pub mod query;
 pub mod schema;
 
-use crate::domain::{Accepting, Capacity, DeliveryMode, ServiceStatus, TemporaryClosure, taxonomy};
+use crate::domain::{
+    Accepting, Capacity, Coverage, DeliveryMode, Gender, Location, ServiceStatus, TemporaryClosure,
+    taxonomy,
+};
+use crate::geo::eligibility::{self, Answer, Caller};
 use crate::storage::{ServiceFilter, Store};
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -22,8 +26,8 @@ use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, Query};
 use tantivy::schema::Value as _;
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{
-    DocAddress, DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentReader,
-    TantivyDocument, Term,
+    DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentReader, TantivyDocument,
+    Term,
 };
 use tokio::sync::{Notify, Semaphore, mpsc, oneshot, watch};
 
@@ -352,6 +356,20 @@ pub struct SearchRequest {
     pub filters: Filters,
     pub limit: usize,
     pub offset: usize,
+    /// Who the services are for: each hit is assessed against them.
+    pub caller: Option<Caller>,
+    pub sort: Sort,
+}
+
+/// The order of hits.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub enum Sort {
+    /// Relevance scaled by state (open, accepting, verified first).
+    #[default]
+    Relevance,
+    /// Nearest first from this point; services without a location last, those that work
+    /// remotely before the rest.
+    Distance((f64, f64)),
 }
 
 /// Something a navigator must see before referring.
@@ -369,6 +387,12 @@ pub struct Hit {
     pub score: f32,
     pub snippet: String,
     pub warnings: Vec<Warning>,
+    /// Whether the service can see the caller, when the search said who they are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eligibility: Option<Answer>,
+    /// Kilometres from the caller to the service's nearest location with coordinates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distance_km: Option<f64>,
 }
 
 /// Counts of matching services by value.
@@ -514,6 +538,12 @@ fn rank_factor(state: State, fresh_capacity: u64, fresh_assured: u64) -> f32 {
 pub struct Vitals {
     #[serde(default)]
     pub description: String,
+    pub minimum_age: Option<u8>,
+    pub maximum_age: Option<u8>,
+    #[serde(default)]
+    pub gender: Gender,
+    #[serde(default)]
+    pub locations: Vec<Location>,
     pub status: Option<ServiceStatus>,
     pub temporary_closure: Option<TemporaryClosure>,
     pub capacity: Option<Capacity>,
@@ -760,6 +790,7 @@ impl SearchIndex {
         let settings = &self.shared.settings;
         let fresh_capacity = schema::day_number((now - settings.capacity_stale_after).timestamp());
         let fresh_assured = schema::day_number((now - settings.verify_stale_after).timestamp());
+        let sort = request.sort;
         let run = |words: Box<dyn Query>| {
             let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, words)];
             for (occur, filter) in &filters {
@@ -768,12 +799,32 @@ impl SearchIndex {
             let top = TopDocs::with_limit(request.limit.max(1))
                 .and_offset(request.offset)
                 .tweak_score(move |segment: &SegmentReader| {
-                    let state = segment.fast_fields().u64(schema::STATE).ok();
+                    let ff = segment.fast_fields();
+                    let state = ff.u64(schema::STATE).ok();
+                    let lat = ff.f64(schema::LATITUDE).ok();
+                    let lon = ff.f64(schema::LONGITUDE).ok();
                     move |doc: DocId, score: Score| {
-                        let packed = state.as_ref().and_then(|c| c.first(doc)).unwrap_or(0);
+                        let state =
+                            State::unpack(state.as_ref().and_then(|c| c.first(doc)).unwrap_or(0));
                         // With no words, every match scores the same and state alone orders.
                         let base = if score > 0.0 { score } else { 1.0 };
-                        base * rank_factor(State::unpack(packed), fresh_capacity, fresh_assured)
+                        let relevance = base * rank_factor(state, fresh_capacity, fresh_assured);
+                        let Sort::Distance(origin) = sort else {
+                            return relevance;
+                        };
+                        let here = lat
+                            .as_ref()
+                            .and_then(|c| c.first(doc))
+                            .zip(lon.as_ref().and_then(|c| c.first(doc)));
+                        // Higher is better: nearest first, then remote, then the rest;
+                        // relevance breaks ties within the last two.
+                        match here {
+                            Some(p) => -(eligibility::distance_km(origin, p) as f32),
+                            None if state.modes & schema::REMOTE_MODES != 0 => {
+                                -1.0e6 + relevance.min(1.0e3)
+                            }
+                            None => -2.0e6 + relevance.min(1.0e3),
+                        }
                     }
                 });
             searcher
@@ -798,14 +849,9 @@ impl SearchIndex {
         };
         let mut hits = Vec::with_capacity(top.len());
         for (score, address) in top {
-            hits.push(self.hit(
-                &searcher,
-                address,
-                score,
-                snippets.as_ref(),
-                &generation,
-                now,
-            )?);
+            let doc: TantivyDocument =
+                searcher.doc(address).context("reading a stored document")?;
+            hits.push(self.hit(&doc, score, snippets.as_ref(), &f, request, now)?);
         }
         let facets = Facets {
             category: taxonomy::CATEGORIES
@@ -847,16 +893,15 @@ impl SearchIndex {
 
     fn hit(
         &self,
-        searcher: &tantivy::Searcher,
-        address: DocAddress,
+        doc: &TantivyDocument,
         score: f32,
         snippets: Option<&SnippetGenerator>,
-        generation: &Generation,
+        fields: &Fields,
+        request: &SearchRequest,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Hit> {
-        let doc: TantivyDocument = searcher.doc(address).context("reading a stored document")?;
         let raw = doc
-            .get_first(generation.fields.summary)
+            .get_first(fields.summary)
             .and_then(|v| v.as_str())
             .unwrap_or("{}");
         let vitals: Vitals = serde_json::from_str(raw).context("stored summary")?;
@@ -874,11 +919,40 @@ impl SearchIndex {
             None => escape_start(description),
         };
         let warnings = warnings(&vitals, &self.shared.settings, now);
+        let eligibility = match &request.caller {
+            Some(caller) => {
+                let coverage: Coverage =
+                    match doc.get_first(fields.coverage_doc).and_then(|v| v.as_str()) {
+                        Some(json) => serde_json::from_str(json).context("stored coverage")?,
+                        None => Coverage::default(),
+                    };
+                Some(eligibility::assess(
+                    &coverage,
+                    vitals.minimum_age,
+                    vitals.maximum_age,
+                    vitals.gender,
+                    caller,
+                ))
+            }
+            None => None,
+        };
+        let distance_km = match request.sort {
+            Sort::Distance(origin) => vitals
+                .locations
+                .iter()
+                .filter_map(|l| l.latitude.zip(l.longitude))
+                .map(|p| eligibility::distance_km(origin, p))
+                .min_by(f64::total_cmp)
+                .map(|d| (d * 10.0).round() / 10.0),
+            Sort::Relevance => None,
+        };
         Ok(Hit {
             service,
             score,
             snippet,
             warnings,
+            eligibility,
+            distance_km,
         })
     }
 }

@@ -1,16 +1,21 @@
 //! From what a navigator types to a tantivy query: words, stems, typos, phrases and the
 //! synonym list; and from filters to non-scoring clauses.
 
-use super::schema::{Fields, plain_analyzer, stemmed_analyzer};
+use super::schema::{
+    Fields, LATITUDE, LONGITUDE, REMOTE_MODES, STATE, State, plain_analyzer, stemmed_analyzer,
+};
 use crate::domain::{Accepting, DeliveryMode, Gender, ServiceStatus};
+use crate::geo::eligibility::{Caller, RULE_KINDS, distance_km};
 use std::ops::Bound;
 use std::sync::LazyLock;
 use tantivy::Term;
+use tantivy::query::doc_predicate_query::{DocPredicateQuery, FunctionPredicate};
 use tantivy::query::{
     BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, FuzzyTermQuery, Occur, PhraseQuery,
     Query, RangeQuery, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{DocId, SegmentReader};
 
 /// The longest question accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 300;
@@ -404,6 +409,81 @@ pub struct Filters {
     pub gender: Option<Gender>,
     pub languages: Vec<String>,
     pub free: Option<bool>,
+    /// Keep services that can see this caller.
+    pub eligibility: Option<EligibilityFilter>,
+    /// Keep services within this many kilometres of this point, and remote ones.
+    pub within: Option<((f64, f64), f64)>,
+}
+
+/// Who can be seen, as index terms: see `geo::eligibility`.
+#[derive(Debug, Clone, Default)]
+pub struct EligibilityFilter {
+    /// Tokens of the rules the caller meets.
+    pub tokens: Vec<String>,
+    /// Rule kinds the caller cannot be checked against.
+    pub unknown_kinds: Vec<&'static str>,
+    /// Also keep services whose answer is `unknown`.
+    pub include_unknown: bool,
+}
+
+impl EligibilityFilter {
+    pub fn for_caller(caller: &Caller, include_unknown: bool) -> Self {
+        let mut unknown_kinds: Vec<&'static str> = RULE_KINDS
+            .iter()
+            .copied()
+            .filter(|k| caller.why_unknown(k).is_some())
+            .collect();
+        unknown_kinds.push("none");
+        Self {
+            tokens: caller.tokens(),
+            unknown_kinds,
+            include_unknown,
+        }
+    }
+
+    /// Eligible: some include rule met, no exclude rule met, and no exclude rule that
+    /// cannot be checked. With unknowns: some include rule met or not checkable, and no
+    /// exclude rule met.
+    fn clauses(&self, f: &Fields) -> Vec<(Occur, Box<dyn Query>)> {
+        let mut include: Vec<String> = self.tokens.iter().map(|t| format!("in:{t}")).collect();
+        let mut exclude: Vec<String> = self.tokens.iter().map(|t| format!("ex:{t}")).collect();
+        for k in &self.unknown_kinds {
+            if self.include_unknown {
+                include.push(format!("inkind:{k}"));
+            } else {
+                exclude.push(format!("exkind:{k}"));
+            }
+        }
+        fn strs(v: &[String]) -> Vec<&str> {
+            v.iter().map(String::as_str).collect()
+        }
+        vec![
+            (Occur::Must, any_of(f.coverage, &strs(&include))),
+            (Occur::MustNot, any_of(f.coverage, &strs(&exclude))),
+        ]
+    }
+}
+
+/// Services within `km` of `origin`, and those that work by telephone or online.
+fn within_clause(origin: (f64, f64), km: f64) -> Box<dyn Query> {
+    let predicate = FunctionPredicate::from(move |segment: &SegmentReader| {
+        let ff = segment.fast_fields();
+        let lat = ff.f64(LATITUDE).ok();
+        let lon = ff.f64(LONGITUDE).ok();
+        let state = ff.u64(STATE)?;
+        Ok(move |doc: DocId| {
+            let modes = State::unpack(state.first(doc).unwrap_or(0)).modes;
+            if modes & REMOTE_MODES != 0 {
+                return true;
+            }
+            let here = lat
+                .as_ref()
+                .and_then(|c| c.first(doc))
+                .zip(lon.as_ref().and_then(|c| c.first(doc)));
+            here.is_some_and(|p| distance_km(origin, p) <= km)
+        })
+    });
+    Box::new(DocPredicateQuery::from(predicate))
 }
 
 fn any_of(field: Field, values: &[&str]) -> Box<dyn Query> {
@@ -465,6 +545,12 @@ pub fn filter_clauses(f: &Fields, filters: &Filters) -> Vec<(Occur, Box<dyn Quer
         out_must.push(term_query(f.free, if free { "yes" } else { "no" }));
     }
     out.extend(out_must.into_iter().map(|q| (Occur::Must, q)));
+    if let Some(e) = &filters.eligibility {
+        out.extend(e.clauses(f));
+    }
+    if let Some((origin, km)) = filters.within {
+        out.push((Occur::Must, within_clause(origin, km)));
+    }
     out
 }
 

@@ -1,6 +1,8 @@
 //! The index schema, its version, and how a service becomes an index document.
 
+use crate::domain::coverage::Coverage;
 use crate::domain::{Accepting, DeliveryMode, Service, ServiceStatus, taxonomy};
+use crate::geo::eligibility::{rule_kind, rule_token};
 use serde_json::Value;
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
@@ -13,7 +15,7 @@ use tantivy::{Index, TantivyDocument};
 
 /// Bumped whenever the schema or the way documents are built changes: an index of
 /// another version is rebuilt at startup.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// English words, lower-cased, folded to ASCII and stemmed.
 pub const STEMMED: &str = "signpost_stemmed";
@@ -24,6 +26,13 @@ pub const PLAIN: &str = "signpost_plain";
 pub const CATEGORY_MASK: &str = "category_mask";
 /// Fast field: a packed [`State`].
 pub const STATE: &str = "state";
+/// Fast fields: where the service is, from its first location with coordinates.
+pub const LATITUDE: &str = "latitude";
+pub const LONGITUDE: &str = "longitude";
+
+/// Delivery modes that reach people wherever they are, so distance does not exclude them.
+pub const REMOTE_MODES: u64 =
+    1 << DeliveryMode::Telephone as u64 | 1 << DeliveryMode::Online as u64;
 
 const _: () = assert!(taxonomy::CATEGORIES.len() <= 64 && DeliveryMode::ALL.len() <= 8);
 
@@ -95,6 +104,12 @@ pub struct Fields {
     pub language: Field,
     pub organization_id: Field,
     pub summary: Field,
+    /// `in:`/`ex:` + rule token for each coverage rule, `inkind:`/`exkind:` + its kind.
+    pub coverage: Field,
+    /// The coverage rules as JSON, to explain each hit's eligibility.
+    pub coverage_doc: Field,
+    pub latitude: Field,
+    pub longitude: Field,
 }
 
 fn text(tokenizer: &str, stored: bool) -> TextOptions {
@@ -135,6 +150,10 @@ pub fn build() -> (Schema, Fields) {
         language: b.add_text_field("language", STRING),
         organization_id: b.add_text_field("organization_id", STRING),
         summary: b.add_text_field("summary", STORED),
+        coverage: b.add_text_field("coverage", STRING),
+        coverage_doc: b.add_text_field("coverage_doc", STORED),
+        latitude: b.add_f64_field(LATITUDE, FAST),
+        longitude: b.add_f64_field(LONGITUDE, FAST),
     };
     (b.build(), fields)
 }
@@ -290,7 +309,30 @@ pub fn document(f: &Fields, s: &Service) -> TantivyDocument {
     }
     d.add_text(f.organization_id, s.organization.id.to_string());
     d.add_text(f.summary, summary(s).to_string());
+    add_coverage(&mut d, f, &c.coverage);
+    if let Some((lat, lon)) = c.locations.iter().find_map(|l| l.latitude.zip(l.longitude)) {
+        d.add_f64(f.latitude, lat);
+        d.add_f64(f.longitude, lon);
+    }
     d
+}
+
+/// Indexes coverage so that a caller's eligibility is a term query (see
+/// `geo::eligibility`): a service with no include rules has the kind `none`.
+fn add_coverage(d: &mut TantivyDocument, f: &Fields, coverage: &Coverage) {
+    for (prefix, rules) in [("in", &coverage.include), ("ex", &coverage.exclude)] {
+        for rule in rules.iter() {
+            d.add_text(f.coverage, format!("{prefix}:{}", rule_token(rule)));
+            d.add_text(f.coverage, format!("{prefix}kind:{}", rule_kind(rule)));
+        }
+    }
+    if coverage.include.is_empty() {
+        d.add_text(f.coverage, "inkind:none");
+    }
+    d.add_text(
+        f.coverage_doc,
+        serde_json::to_string(coverage).unwrap_or_default(),
+    );
 }
 
 #[cfg(test)]

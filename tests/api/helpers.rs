@@ -41,12 +41,28 @@ pub async fn fresh_database(dir: &std::path::Path) -> String {
     }
 }
 
+/// The real reference files beside the project (`../shared/data/geo`).
+pub fn shared_geo_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/geo")
+}
+
+/// True when the shared reference files are present; tests that need them skip, saying
+/// why, when they are not.
+pub fn have_shared_geo() -> bool {
+    let ok = shared_geo_dir().join("epraccur_dse_2026-02.csv").exists();
+    if !ok {
+        eprintln!("skipped: ../shared/data/geo is not present");
+    }
+    ok
+}
+
 pub fn settings(database_url: &str, index_dir: PathBuf, demo: bool) -> Settings {
     Settings {
         bind: "127.0.0.1:0".into(),
         database_url: database_url.to_string(),
         index_dir,
         demo,
+        geo_dir: Some(shared_geo_dir()),
         admin_key: Some(ADMIN_KEY.into()),
         search: SearchSettings {
             poll_interval: Duration::from_millis(200),
@@ -76,9 +92,27 @@ pub async fn spawn_demo_app() -> TestApp {
     spawn_with(true).await
 }
 
+/// A server whose database holds the real reference files from ../shared/data/geo.
+pub async fn spawn_geo_app(demo: bool) -> TestApp {
+    spawn_inner(demo, true).await
+}
+
 async fn spawn_with(demo: bool) -> TestApp {
+    spawn_inner(demo, false).await
+}
+
+async fn spawn_inner(demo: bool, geo: bool) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let database_url = fresh_database(dir.path()).await;
+    if geo {
+        let store = signpost::startup::open_store(&database_url)
+            .await
+            .expect("open the database");
+        signpost::reference_data::import_dir(&store, &shared_geo_dir(), false)
+            .await
+            .expect("import reference data");
+        store.close().await;
+    }
     let index_dir = dir.path().join("index");
     let (address, stopper) = start(settings(&database_url, index_dir.clone(), demo)).await;
     TestApp {
