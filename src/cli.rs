@@ -109,6 +109,9 @@ pub struct ServeArgs {
     /// Days after which an entry not confirmed as accurate gets a warning.
     #[arg(long, env = "SIGNPOST_VERIFY_STALE_DAYS", default_value_t = 183)]
     pub verify_stale_days: i64,
+    /// Searches run at once (more wait their turn); 0 = twice the number of cores.
+    #[arg(long, env = "SIGNPOST_MAX_SEARCHES", default_value_t = 0)]
+    pub max_searches: usize,
     /// Milliseconds between checks for changes written by other replicas.
     #[arg(long, env = "SIGNPOST_POLL_MS", default_value_t = 1000)]
     pub poll_ms: u64,
@@ -131,6 +134,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     poll_interval: std::time::Duration::from_millis(args.poll_ms.max(50)),
                     capacity_stale_after: chrono::Duration::days(args.capacity_stale_days),
                     verify_stale_after: chrono::Duration::days(args.verify_stale_days),
+                    max_concurrent_searches: match args.max_searches {
+                        0 => SearchSettings::default().max_concurrent_searches,
+                        n => n,
+                    },
                     ..SearchSettings::default()
                 },
             };

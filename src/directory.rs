@@ -3,11 +3,9 @@
 
 use crate::api::problem::ApiError;
 use crate::domain::{
-    Gender, Organization, OrganizationInput, OrganizationRef, RecordMeta, Service, ServiceContent,
+    Organization, OrganizationInput, OrganizationRef, RecordMeta, Service, ServiceContent,
     ServiceInput, ServiceStatus,
 };
-use crate::geo::Postcode;
-use crate::geo::eligibility::Caller;
 use crate::search::SearchIndex;
 use crate::storage::{Store, StoreError};
 use chrono::{DateTime, SubsecRound, Utc};
@@ -270,67 +268,5 @@ impl Directory {
         Err(ApiError::Conflict(
             "the organisation is being changed by others right now; read it again and retry".into(),
         ))
-    }
-}
-
-/// Where a caller's distances are measured from.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
-pub struct Origin {
-    pub latitude: f64,
-    pub longitude: f64,
-    /// `postcode` (the unit's own centroid) or `district` (the district's centroid).
-    pub from: &'static str,
-}
-
-impl Directory {
-    /// What the reference data knows of a caller's postcode and GP practice.
-    pub async fn caller(
-        &self,
-        postcode: Option<Postcode>,
-        gp: Option<String>,
-        age: Option<u8>,
-        gender: Option<Gender>,
-    ) -> anyhow::Result<Caller> {
-        let postcode_info = match &postcode {
-            Some(p) if !p.is_pseudo() => self.store.postcode(&p.to_string()).await?,
-            _ => None,
-        };
-        let practice = match &gp {
-            Some(code) => self.store.practice(code).await?,
-            None => None,
-        };
-        Ok(Caller {
-            postcode,
-            postcode_info,
-            gp,
-            practice,
-            age,
-            gender,
-        })
-    }
-
-    /// The caller's location: their postcode's own centroid, else its district's.
-    pub async fn origin(&self, caller: &Caller) -> anyhow::Result<Option<Origin>> {
-        let Some(p) = caller.postcode.as_ref().filter(|p| !p.is_pseudo()) else {
-            return Ok(None);
-        };
-        if let Some((latitude, longitude)) = caller.postcode_info.as_ref().and_then(|i| i.location)
-        {
-            return Ok(Some(Origin {
-                latitude,
-                longitude,
-                from: "postcode",
-            }));
-        }
-        for outcode in [p.outward(), p.district()] {
-            if let Some((latitude, longitude)) = self.store.district_centroid(outcode).await? {
-                return Ok(Some(Origin {
-                    latitude,
-                    longitude,
-                    from: "district",
-                }));
-            }
-        }
-        Ok(None)
     }
 }

@@ -1,10 +1,5 @@
 use clap::Parser;
 
-/// Search allocates many small buffers per request; mimalloc keeps that cheap under
-/// concurrency.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = signpost::cli::Cli::parse();

@@ -2,11 +2,11 @@
 
 use super::extract::{Params, parse_id};
 use super::problem::ApiError;
-use crate::directory::Origin;
 use crate::domain::Gender;
 use crate::geo::eligibility::{Caller, PracticeInfo, assess};
 use crate::geo::{Postcode, codes};
 use crate::startup::AppState;
+use crate::storage::geo::Origin;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use serde_json::json;
@@ -60,6 +60,7 @@ impl CallerParams {
     pub async fn resolve(self, state: &AppState) -> Result<Caller, ApiError> {
         Ok(state
             .directory
+            .store
             .caller(self.postcode, self.gp, self.age, self.gender)
             .await?)
     }
@@ -103,7 +104,7 @@ pub async fn service_eligibility(
     let caller = who.resolve(&state).await?;
     let c = &service.content;
     let answer = assess(&c.coverage, c.minimum_age, c.maximum_age, c.gender, &caller);
-    let origin = state.directory.origin(&caller).await?;
+    let origin = state.directory.store.origin(&caller).await?;
     Ok(HttpResponse::Ok().json(json!({
         "service": {"id": service.id, "name": c.name, "coverage": c.coverage},
         "eligibility": answer,

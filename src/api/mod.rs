@@ -303,7 +303,7 @@ async fn search(state: web::Data<AppState>, params: Params) -> Result<HttpRespon
         return Ok(HttpResponse::Ok().json(response));
     }
     let caller = place.who.resolve(&state).await?;
-    let origin = state.directory.origin(&caller).await?;
+    let origin = state.directory.store.origin(&caller).await?;
     if place.by_distance || place.within_km.is_some() {
         let Some(o) = origin else {
             let p = caller

@@ -4,6 +4,8 @@
 use anyhow::Context;
 use clap::Parser;
 use serde_json::{Value, json};
+use signpost::domain::coverage::Coverage;
+use signpost::geo::eligibility::rule_token;
 use sqlx::Row;
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
@@ -28,6 +30,10 @@ struct Args {
     /// next run (skips the import); a fresh temporary folder when absent.
     #[arg(long)]
     data_dir: Option<std::path::PathBuf>,
+    /// Reference files (GP practices, postcodes) loaded before serving, for the
+    /// eligibility queries.
+    #[arg(long, default_value = "../shared/data/geo")]
+    geo_dir: std::path::PathBuf,
     /// The signpost binary to serve with.
     #[arg(long, default_value = "target/release/signpost")]
     binary: String,
@@ -51,6 +57,17 @@ const MIX: &[(&str, &str)] = &[
     ("q=carers&referral=self&free=true", "carers"),
     ("category=food&delivery_mode=in_person", "food"),
     ("q=domestic+abuse&gender=female", "domestic_abuse"),
+    // Eligibility: the caller's postcode and GP practice, as a navigator would give them.
+    ("q=debt+advice&postcode=M11+1AA&gp=P84004", "debt"),
+    (
+        "q=my+wife+died&postcode=BL1+1RU&gp=P82001&age=70",
+        "bereavement",
+    ),
+    ("q=lonely&gp=P84004&include_unknown=true", "befriending"),
+    (
+        "category=food&postcode=M14+5AB&sort=distance&within_km=10",
+        "food",
+    ),
 ];
 
 const WORDS: &[&str] = &[
@@ -182,6 +199,7 @@ CREATE TABLE bench_services (
     categories TEXT[] NOT NULL, category_text TEXT NOT NULL, delivery_modes TEXT[] NOT NULL, status TEXT NOT NULL,
     accepting TEXT, self_referral BOOLEAN NOT NULL, free BOOLEAN, gender TEXT NOT NULL,
     min_age INT NOT NULL, max_age INT NOT NULL,
+    cov_in TEXT[] NOT NULL, cov_ex TEXT[] NOT NULL, latitude DOUBLE PRECISION, longitude DOUBLE PRECISION,
     tsv tsvector GENERATED ALWAYS AS (
         setweight(to_tsvector('english', name), 'A') ||
         setweight(to_tsvector('english', organization), 'B') ||
@@ -190,6 +208,7 @@ CREATE TABLE bench_services (
 );
 CREATE INDEX bench_services_tsv ON bench_services USING GIN (tsv);
 CREATE INDEX bench_services_categories ON bench_services USING GIN (categories);
+CREATE INDEX bench_services_coverage ON bench_services USING GIN (cov_in);
 ";
 
 async fn load_postgres(pool: &sqlx::PgPool, services: &[Value]) -> anyhow::Result<f64> {
@@ -197,7 +216,7 @@ async fn load_postgres(pool: &sqlx::PgPool, services: &[Value]) -> anyhow::Resul
     sqlx::raw_sql(PG_SCHEMA).execute(pool).await?;
     for chunk in services.chunks(1000) {
         let mut q = sqlx::QueryBuilder::new(
-            "INSERT INTO bench_services (id, name, description, organization, categories, category_text, delivery_modes, status, accepting, self_referral, free, gender, min_age, max_age) ",
+            "INSERT INTO bench_services (id, name, description, organization, categories, category_text, delivery_modes, status, accepting, self_referral, free, gender, min_age, max_age, cov_in, cov_ex, latitude, longitude) ",
         );
         q.push_values(chunk, |mut b, s| {
             let strings = |v: &Value| -> Vec<String> {
@@ -234,6 +253,16 @@ async fn load_postgres(pool: &sqlx::PgPool, services: &[Value]) -> anyhow::Resul
                 .push_bind(s["gender"].as_str().unwrap_or("any").to_string())
                 .push_bind(s["minimum_age"].as_i64().unwrap_or(0) as i32)
                 .push_bind(s["maximum_age"].as_i64().unwrap_or(255) as i32);
+            let coverage: Coverage =
+                serde_json::from_value(s["coverage"].clone()).unwrap_or_default();
+            let tokens = |rules: &[signpost::domain::coverage::CoverageRule]| -> Vec<String> {
+                rules.iter().map(rule_token).collect()
+            };
+            let location = &s["locations"][0];
+            b.push_bind(tokens(&coverage.include))
+                .push_bind(tokens(&coverage.exclude))
+                .push_bind(location["latitude"].as_f64())
+                .push_bind(location["longitude"].as_f64());
         });
         q.build().execute(pool).await?;
     }
@@ -241,8 +270,47 @@ async fn load_postgres(pool: &sqlx::PgPool, services: &[Value]) -> anyhow::Resul
     Ok(started.elapsed().as_secs_f64())
 }
 
-/// The same query as PostgreSQL full-text search the way open directories do it.
-async fn pg_search(pool: &sqlx::PgPool, query: &str) -> anyhow::Result<Vec<Vec<String>>> {
+/// A query's caller, resolved once against the reference data as signpost does per
+/// request: the coverage tokens they meet and where they are.
+#[derive(Default)]
+struct Place {
+    tokens: Option<Vec<String>>,
+    origin: Option<(f64, f64)>,
+}
+
+impl Place {
+    async fn resolve(store: &signpost::storage::Store, query: &str) -> anyhow::Result<Place> {
+        let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+        let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let postcode = get("postcode")
+            .map(|p| signpost::geo::Postcode::parse(&p))
+            .transpose()
+            .map_err(anyhow::Error::msg)?;
+        let gp = get("gp");
+        if postcode.is_none() && gp.is_none() {
+            return Ok(Place::default());
+        }
+        let caller = store.caller(postcode, gp, None, None).await?;
+        let origin = store.origin(&caller).await?;
+        Ok(Place {
+            tokens: Some(caller.tokens()),
+            origin: origin.map(|o| (o.latitude, o.longitude)),
+        })
+    }
+}
+
+/// Great-circle kilometres from a point to the row's location, in SQL.
+const PG_DISTANCE: &str = "2 * 6371 * asin(sqrt(power(sin(radians(latitude - $LAT) / 2), 2) + cos(radians($LAT)) * cos(radians(latitude)) * power(sin(radians(longitude - $LON) / 2), 2)))";
+
+/// The same query as PostgreSQL full-text search the way open directories do it, with
+/// coverage as token arrays (GIN) and distance computed in SQL.
+async fn pg_search(
+    pool: &sqlx::PgPool,
+    query: &str,
+    place: &Place,
+) -> anyhow::Result<Vec<Vec<String>>> {
     let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
         .into_owned()
         .collect();
@@ -282,8 +350,32 @@ async fn pg_search(pool: &sqlx::PgPool, query: &str) -> anyhow::Result<Vec<Vec<S
     if get("gender").is_some() {
         q.push(" AND gender IN ('any', 'female')");
     }
-    if text.is_some() {
-        q.push(" ORDER BY ts_rank(tsv, query) DESC");
+    if let Some(tokens) = &place.tokens {
+        q.push(" AND cov_in && ")
+            .push_bind(tokens.clone())
+            .push(" AND NOT (cov_ex && ")
+            .push_bind(tokens.clone())
+            .push(")");
+    }
+    let distance = place.origin.map(|(lat, lon)| {
+        PG_DISTANCE
+            .replace("$LAT", &lat.to_string())
+            .replace("$LON", &lon.to_string())
+    });
+    if let (Some(km), Some(d)) = (get("within_km"), &distance) {
+        let km: f64 = km.parse().unwrap_or(0.0);
+        q.push(format!(
+            " AND ('telephone' = ANY(delivery_modes) OR 'online' = ANY(delivery_modes) OR {d} <= {km})"
+        ));
+    }
+    match (get("sort").as_deref(), &distance) {
+        (Some("distance"), Some(d)) => {
+            q.push(format!(" ORDER BY {d} NULLS LAST"));
+        }
+        _ if text.is_some() => {
+            q.push(" ORDER BY ts_rank(tsv, query) DESC");
+        }
+        _ => {}
     }
     q.push(" LIMIT 20");
     let rows = q.build().fetch_all(pool).await?;
@@ -343,6 +435,17 @@ async fn main() -> anyhow::Result<()> {
             anyhow::ensure!(status.success(), "import failed");
             Some(t.elapsed().as_secs_f64())
         };
+        let status = Command::new(&args.binary)
+            .args(["--database-url", &db, "geo", "import-dir"])
+            .arg(&args.geo_dir)
+            .stderr(Stdio::null())
+            .status()?;
+        anyhow::ensure!(
+            status.success(),
+            "importing reference data from {} failed",
+            args.geo_dir.display()
+        );
+        let store = signpost::storage::Store::connect(&db).await?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
@@ -363,6 +466,11 @@ async fn main() -> anyhow::Result<()> {
         }
         let startup_s = t.elapsed().as_secs_f64();
         let pg_load_s = load_postgres(&pool, &services).await?;
+        let mut places = std::collections::HashMap::new();
+        for (q, _) in MIX {
+            places.insert(*q, Place::resolve(&store, q).await?);
+        }
+        let places = Arc::new(places);
 
         let mut sp_right = 0;
         let mut pg_right = 0;
@@ -392,7 +500,7 @@ async fn main() -> anyhow::Result<()> {
                 })
                 .unwrap_or_default();
             sp_right += usize::from(top5_right(&cats, expected));
-            let pg = pg_search(&pool, q).await?;
+            let pg = pg_search(&pool, q, &places[q]).await?;
             pg_right += usize::from(top5_right(&pg, expected));
             pg_empty += usize::from(pg.is_empty());
         }
@@ -417,10 +525,13 @@ async fn main() -> anyhow::Result<()> {
             })
             .await;
             let p = pool.clone();
+            let pl = places.clone();
             let pg = drive(c, args.seconds, move |i| {
                 let p = p.clone();
+                let pl = pl.clone();
                 async move {
-                    let _ = pg_search(&p, MIX[i % MIX.len()].0).await;
+                    let q = MIX[i % MIX.len()].0;
+                    let _ = pg_search(&p, q, &pl[q]).await;
                 }
             })
             .await;

@@ -1,7 +1,9 @@
 //! Reference data for eligibility: replaced a kind at a time, read a row at a time.
 
 use super::{Backend, Store, ts};
-use crate::geo::eligibility::{PostcodeInfo, PracticeInfo};
+use crate::domain::Gender;
+use crate::geo::Postcode;
+use crate::geo::eligibility::{Caller, PostcodeInfo, PracticeInfo};
 use crate::geo::reference::{
     DistrictCentroid, GeoKind, PcnLink, PostcodeRecord, Practice, PracticeStatus, SubIcb,
 };
@@ -360,5 +362,67 @@ impl Store {
             row.map(|r| -> anyhow::Result<(f64, f64)> { Ok((r.try_get(0)?, r.try_get(1)?)) })
                 .transpose()
         })
+    }
+}
+
+/// Where a caller's distances are measured from.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Origin {
+    pub latitude: f64,
+    pub longitude: f64,
+    /// `postcode` (the unit's own centroid) or `district` (the district's centroid).
+    pub from: &'static str,
+}
+
+impl Store {
+    /// What the reference data knows of a caller's postcode and GP practice.
+    pub async fn caller(
+        &self,
+        postcode: Option<Postcode>,
+        gp: Option<String>,
+        age: Option<u8>,
+        gender: Option<Gender>,
+    ) -> anyhow::Result<Caller> {
+        let postcode_info = match &postcode {
+            Some(p) if !p.is_pseudo() => self.postcode(&p.to_string()).await?,
+            _ => None,
+        };
+        let practice = match &gp {
+            Some(code) => self.practice(code).await?,
+            None => None,
+        };
+        Ok(Caller {
+            postcode,
+            postcode_info,
+            gp,
+            practice,
+            age,
+            gender,
+        })
+    }
+
+    /// The caller's location: their postcode's own centroid, else its district's.
+    pub async fn origin(&self, caller: &Caller) -> anyhow::Result<Option<Origin>> {
+        let Some(p) = caller.postcode.as_ref().filter(|p| !p.is_pseudo()) else {
+            return Ok(None);
+        };
+        if let Some((latitude, longitude)) = caller.postcode_info.as_ref().and_then(|i| i.location)
+        {
+            return Ok(Some(Origin {
+                latitude,
+                longitude,
+                from: "postcode",
+            }));
+        }
+        for outcode in [p.outward(), p.district()] {
+            if let Some((latitude, longitude)) = self.district_centroid(outcode).await? {
+                return Ok(Some(Origin {
+                    latitude,
+                    longitude,
+                    from: "district",
+                }));
+            }
+        }
+        Ok(None)
     }
 }
