@@ -138,7 +138,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         0 => SearchSettings::default().max_concurrent_searches,
                         n => n,
                     },
-                    ..SearchSettings::default()
                 },
             };
             let app = Application::build(settings.clone()).await?;
