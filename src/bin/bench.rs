@@ -65,7 +65,7 @@ const MIX: &[(&str, &str)] = &[
     ),
     ("q=lonely&gp=P84004&include_unknown=true", "befriending"),
     (
-        "category=food&postcode=M14+5AB&sort=distance&within_km=10",
+        "category=food&postcode=M14+5AB&include_unknown=true&sort=distance&within_km=10",
         "food",
     ),
 ];
