@@ -1,5 +1,8 @@
-//! The command line: serve, migrate, import, export, demo, reindex, geo.
+//! The command line: serve, migrate, import, export, demo, reindex, geo, keys.
 
+use crate::api::partners::{KeyInput, issue_key};
+use crate::domain::access::Role;
+use crate::domain::fields::Name;
 use crate::geo::reference::GeoKind;
 use crate::reference_data;
 use crate::search::{SearchIndex, SearchSettings};
@@ -64,6 +67,34 @@ pub enum Command {
     /// Reference data for eligibility: GP practices, networks, postcodes.
     #[command(subcommand)]
     Geo(GeoCommand),
+    /// API keys: create (the secret is shown once), list, revoke.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key and print its secret (shown this once only).
+    Create {
+        /// Who or what the key is for, e.g. "Bolton Food Bank volunteers".
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum)]
+        role: Role,
+        /// For partner keys: the organisation whose services the key may edit.
+        #[arg(long)]
+        organization: Option<uuid::Uuid>,
+        /// Days until the key stops working.
+        #[arg(long)]
+        expires_days: Option<u32>,
+    },
+    /// List keys (never their secrets).
+    List,
+    /// Revoke a key: it stops working at once.
+    Revoke {
+        /// The key's id (key_…).
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -130,6 +161,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 geo_dir: Some(args.geo_dir),
                 admin_key: args.admin_key,
                 workers: args.workers,
+                reopen_every: std::time::Duration::from_secs(3600),
                 search: SearchSettings {
                     poll_interval: std::time::Duration::from_millis(args.poll_ms.max(50)),
                     capacity_stale_after: chrono::Duration::days(args.capacity_stale_days),
@@ -223,6 +255,57 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "indexed {} services in {:.1}s (change log at {})",
                 report.services, report.seconds, report.seq
             );
+        }
+        Command::Keys(keys) => {
+            let store = open_store(&storage.database_url).await?;
+            match keys {
+                KeysCommand::Create {
+                    name,
+                    role,
+                    organization,
+                    expires_days,
+                } => {
+                    let input = KeyInput {
+                        name: Name::parse(&name).map_err(anyhow::Error::msg)?,
+                        role,
+                        organization_id: organization,
+                        expires_in_days: expires_days,
+                    };
+                    let (key, secret) = issue_key(&store, input)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    eprintln!(
+                        "created {} ({}, {}); the secret is shown only now:",
+                        key.id,
+                        key.role.as_str(),
+                        key.name
+                    );
+                    println!("{secret}");
+                }
+                KeysCommand::List => {
+                    for k in store.list_keys().await? {
+                        let state = match k.refusal(chrono::Utc::now()) {
+                            Some(why) => why.trim_start_matches("this API key has "),
+                            None => "active",
+                        };
+                        println!(
+                            "{}  {:<9} {:<8} {}  {}",
+                            k.id,
+                            k.role.as_str(),
+                            state,
+                            k.organization_id.map(|o| o.to_string()).unwrap_or_default(),
+                            k.name
+                        );
+                    }
+                }
+                KeysCommand::Revoke { id } => {
+                    anyhow::ensure!(
+                        store.revoke_key(&id, chrono::Utc::now()).await?,
+                        "there is no key '{id}'"
+                    );
+                    eprintln!("revoked {id}");
+                }
+            }
         }
         Command::Geo(geo) => {
             let store = open_store(&storage.database_url).await?;

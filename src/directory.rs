@@ -2,11 +2,13 @@
 //! stamps, store it, and wait until search has it (read-your-writes).
 
 use crate::api::problem::ApiError;
+use crate::domain::access::Principal;
 use crate::domain::{
     Organization, OrganizationInput, OrganizationRef, RecordMeta, Service, ServiceContent,
     ServiceInput, ServiceStatus,
 };
 use crate::search::SearchIndex;
+use crate::storage::access::{Audit, diff};
 use crate::storage::{Store, StoreError};
 use chrono::{DateTime, SubsecRound, Utc};
 use std::sync::Arc;
@@ -69,6 +71,20 @@ pub fn stamp_capacity(
     };
 }
 
+/// A record's editable content as JSON, for the audit trail's field-level diff.
+fn content_json<T: serde::Serialize>(content: &T) -> serde_json::Value {
+    serde_json::to_value(content).unwrap_or(serde_json::Value::Null)
+}
+
+fn forbidden_for(actor: &Principal) -> ApiError {
+    ApiError::Forbidden(match actor.role {
+        crate::domain::access::Role::Navigator => {
+            "navigator keys can read and report, not edit".to_string()
+        }
+        _ => "this key may only change its own organisation's services".to_string(),
+    })
+}
+
 impl Directory {
     async fn searchable(&self, seq: Option<i64>) -> Result<(), ApiError> {
         if let Some(seq) = seq {
@@ -111,8 +127,20 @@ impl Directory {
     }
 
     /// Creates a service from API input.
-    pub async fn create_service(&self, input: ServiceInput) -> Result<Service, ApiError> {
+    pub async fn create_service(
+        &self,
+        input: ServiceInput,
+        actor: &Principal,
+    ) -> Result<Service, ApiError> {
         let (organization, is_new) = self.resolve_organization(input.organization, false).await?;
+        if is_new && actor.role != crate::domain::access::Role::Admin {
+            return Err(ApiError::Forbidden(
+                "only an administrator can create an organisation; give your organisation's organization_id".into(),
+            ));
+        }
+        if !actor.may_edit(organization.id) {
+            return Err(forbidden_for(actor));
+        }
         let mut content = input.content;
         let meta = new_meta(&input.server, false);
         stamp_capacity(&mut content, None, meta.last_modified);
@@ -123,7 +151,12 @@ impl Directory {
             meta,
         };
         let new_org = is_new.then_some(&service.organization);
-        let seq = self.store.insert_service(&service, new_org).await?;
+        let audit = Audit {
+            actor: actor.clone(),
+            action: "create",
+            changes: diff(&serde_json::Value::Null, &content_json(&service.content)),
+        };
+        let seq = self.store.insert_service(&service, new_org, &audit).await?;
         self.searchable(Some(seq)).await?;
         Ok(service)
     }
@@ -134,6 +167,8 @@ impl Directory {
         &self,
         id: Uuid,
         if_match: Option<i64>,
+        actor: &Principal,
+        action: &'static str,
         edit: F,
     ) -> Result<Service, ApiError>
     where
@@ -148,6 +183,9 @@ impl Directory {
                 .get_service(id)
                 .await?
                 .ok_or_else(|| ApiError::NotFound(format!("there is no service {id}")))?;
+            if !actor.may_edit(current.organization.id) {
+                return Err(forbidden_for(actor));
+            }
             if let Some(expected) = if_match
                 && expected != current.meta.version
             {
@@ -171,7 +209,19 @@ impl Directory {
                 },
                 ..current.clone()
             };
-            match self.store.update_service(&next, current.meta.version).await {
+            let audit = Audit {
+                actor: actor.clone(),
+                action,
+                changes: diff(
+                    &content_json(&current.content),
+                    &content_json(&next.content),
+                ),
+            };
+            match self
+                .store
+                .update_service(&next, current.meta.version, &audit)
+                .await
+            {
                 Ok(seq) => {
                     self.searchable(Some(seq)).await?;
                     return Ok(next);
@@ -193,8 +243,9 @@ impl Directory {
         &self,
         id: Uuid,
         if_match: Option<i64>,
+        actor: &Principal,
     ) -> Result<Service, ApiError> {
-        self.edit_service(id, if_match, |s| {
+        self.edit_service(id, if_match, actor, "retire", |s| {
             let mut c = s.content.clone();
             c.status = ServiceStatus::Defunct;
             c.temporary_closure = None;
@@ -206,9 +257,15 @@ impl Directory {
     pub async fn create_organization(
         &self,
         input: OrganizationInput,
+        actor: &Principal,
     ) -> Result<Organization, ApiError> {
         let org = new_organization(input, false);
-        self.store.insert_organization(&org).await?;
+        let audit = Audit {
+            actor: actor.clone(),
+            action: "create",
+            changes: diff(&serde_json::Value::Null, &content_json(&org.content)),
+        };
+        self.store.insert_organization(&org, &audit).await?;
         Ok(org)
     }
 
@@ -218,6 +275,7 @@ impl Directory {
         id: Uuid,
         if_match: Option<i64>,
         retire: bool,
+        actor: &Principal,
         edit: F,
     ) -> Result<Organization, ApiError>
     where
@@ -249,9 +307,17 @@ impl Directory {
                 },
                 id,
             };
+            let audit = Audit {
+                actor: actor.clone(),
+                action: if retire { "retire" } else { "update" },
+                changes: diff(
+                    &content_json(&current.content),
+                    &content_json(&next.content),
+                ),
+            };
             match self
                 .store
-                .update_organization(&next, current.meta.version, retire)
+                .update_organization(&next, current.meta.version, retire, &audit)
                 .await
             {
                 Ok(seq) => {

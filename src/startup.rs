@@ -25,6 +25,8 @@ pub struct Settings {
     pub search: SearchSettings,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
+    /// How often temporarily closed services whose reopening date has come are reopened.
+    pub reopen_every: std::time::Duration,
 }
 
 /// Shared by every request.
@@ -39,6 +41,20 @@ pub struct Application {
     port: u16,
     server: Server,
     pub directory: Directory,
+    sweeper: tokio::task::AbortHandle,
+}
+
+/// Reopens temporarily closed services on their date: at start, then every `every`.
+async fn reopen_loop(state: web::Data<AppState>, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every.max(std::time::Duration::from_millis(50)));
+    loop {
+        tick.tick().await;
+        match api::partners::reopen_due(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(services = n, "reopened services whose closure has ended"),
+            Err(e) => tracing::warn!(error = %e, "checking for services to reopen failed"),
+        }
+    }
 }
 
 /// Opens the database and applies migrations.
@@ -90,6 +106,7 @@ impl Application {
                 .map(api::extract::key_digest),
             search_settings: settings.search.clone(),
         });
+        let sweeper = tokio::spawn(reopen_loop(state.clone(), settings.reopen_every));
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("binding to {}", settings.bind))?;
         let port = listener.local_addr()?.port();
@@ -109,6 +126,7 @@ impl Application {
             port,
             server: server.run(),
             directory,
+            sweeper: sweeper.abort_handle(),
         })
     }
 
@@ -121,6 +139,7 @@ impl Application {
         Stopper {
             server: self.server.handle(),
             directory: self.directory.clone(),
+            sweeper: self.sweeper.clone(),
         }
     }
 
@@ -133,10 +152,12 @@ impl Application {
 pub struct Stopper {
     server: actix_web::dev::ServerHandle,
     directory: Directory,
+    sweeper: tokio::task::AbortHandle,
 }
 
 impl Stopper {
     pub async fn stop(self) {
+        self.sweeper.abort();
         self.server.stop(false).await;
         self.directory.index.shutdown().await;
         self.directory.store.close().await;

@@ -1,10 +1,12 @@
 //! Turning the parts of a request into typed values, or a problem naming the part.
 
 use super::problem::ApiError;
+use crate::domain::access::{self, Principal, Role};
 use crate::startup::AppState;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
+use futures::future::LocalBoxFuture;
 use sha2::{Digest, Sha256};
 use std::future::{Ready, ready};
 use std::str::FromStr;
@@ -180,36 +182,96 @@ pub fn key_digest(key: &str) -> [u8; 32] {
     Sha256::digest(key.as_bytes()).into()
 }
 
-/// Present only when the request carries the administrator key: a handler that takes
-/// `Admin` cannot run without it.
-pub struct Admin;
-
-impl FromRequest for Admin {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(check_admin(req))
-    }
-}
-
-fn check_admin(req: &HttpRequest) -> Result<Admin, ApiError> {
+/// Who the request's key belongs to: `None` without a key; a key that is malformed,
+/// unknown, revoked or expired is refused with 401, never treated as anonymous.
+async fn authenticate(req: &HttpRequest) -> Result<Option<Principal>, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| anyhow::anyhow!("application state is missing"))?;
-    let key = presented_key(req)?.ok_or_else(|| {
+    let Some(key) = presented_key(req)? else {
+        return Ok(None);
+    };
+    if let Some(expected) = state.admin_key_digest
+        && bool::from(key_digest(&key).ct_eq(&expected))
+    {
+        return Ok(Some(Principal::system("admin-key")));
+    }
+    if !access::well_formed(&key) {
+        return Err(ApiError::Unauthorized(
+            "this is not a signpost API key: keys start with 'sp_' and 64 hex digits".into(),
+        ));
+    }
+    let found = state
+        .directory
+        .store
+        .key_by_hash(&access::hash_key(&key))
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("the API key is not valid".into()))?;
+    if let Some(why) = found.refusal(chrono::Utc::now()) {
+        return Err(ApiError::Unauthorized(why.into()));
+    }
+    Ok(Some(Principal {
+        key_id: found.id,
+        role: found.role,
+        organization_id: found.organization_id,
+    }))
+}
+
+fn required(p: Option<Principal>) -> Result<Principal, ApiError> {
+    p.ok_or_else(|| {
         ApiError::Unauthorized(
             "this route needs an API key: send 'Authorization: Bearer <key>'".into(),
         )
-    })?;
-    let Some(expected) = state.admin_key_digest else {
-        return Err(ApiError::Forbidden(
-            "writes are disabled: start the server with --admin-key (or SIGNPOST_ADMIN_KEY)".into(),
-        ));
-    };
-    if bool::from(key_digest(&key).ct_eq(&expected)) {
-        Ok(Admin)
-    } else {
-        Err(ApiError::Unauthorized("the API key is not valid".into()))
-    }
+    })
 }
+
+/// Implements `FromRequest` for an authorisation extractor from a check of the caller.
+macro_rules! auth_extractor {
+    ($name:ident, $check:expr) => {
+        impl FromRequest for $name {
+            type Error = ApiError;
+            type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+            fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+                let req = req.clone();
+                Box::pin(async move {
+                    let check: fn(Option<Principal>) -> Result<$name, ApiError> = $check;
+                    check(authenticate(&req).await?)
+                })
+            }
+        }
+    };
+}
+
+/// Any caller; `Some` when they sent a valid key. Staff-only fields are shown to keys.
+pub struct Reader(pub Option<Principal>);
+auth_extractor!(Reader, |p| Ok(Reader(p)));
+
+/// A caller with a valid key of any role.
+pub struct Staff(pub Principal);
+auth_extractor!(Staff, |p| required(p).map(Staff));
+
+/// An administrator or a partner; whether a partner may change a given record is checked
+/// against its organisation.
+pub struct Editor(pub Principal);
+auth_extractor!(Editor, |p| {
+    let p = required(p)?;
+    match p.role {
+        Role::Admin | Role::Partner => Ok(Editor(p)),
+        Role::Navigator => Err(ApiError::Forbidden(
+            "navigator keys can read and report, not edit".into(),
+        )),
+    }
+});
+
+/// An administrator: a handler that takes `Admin` cannot run for anyone else.
+pub struct Admin(pub Principal);
+auth_extractor!(Admin, |p| {
+    let p = required(p)?;
+    match p.role {
+        Role::Admin => Ok(Admin(p)),
+        _ => Err(ApiError::Forbidden(
+            "this route is for administrators".into(),
+        )),
+    }
+});

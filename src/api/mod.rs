@@ -2,6 +2,7 @@
 
 pub mod extract;
 pub mod geo;
+pub mod partners;
 pub mod problem;
 pub mod services;
 
@@ -36,6 +37,16 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("patch", "/v1/services/{id}"),
     ("delete", "/v1/services/{id}"),
     ("get", "/v1/services/{id}/eligibility"),
+    ("put", "/v1/services/{id}/capacity"),
+    ("put", "/v1/services/{id}/status"),
+    ("post", "/v1/services/{id}/verify"),
+    ("get", "/v1/services/{id}/history"),
+    ("post", "/v1/services/{id}/reports"),
+    ("get", "/v1/review-queue"),
+    ("post", "/v1/review-queue/{item}/resolve"),
+    ("get", "/v1/admin/keys"),
+    ("post", "/v1/admin/keys"),
+    ("delete", "/v1/admin/keys/{id}"),
     ("get", "/v1/organizations"),
     ("post", "/v1/organizations"),
     ("get", "/v1/organizations/{id}"),
@@ -71,6 +82,30 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     resource("/services/{id}/eligibility")
                         .route(web::get().to(geo::service_eligibility)),
                 )
+                .service(
+                    resource("/services/{id}/capacity")
+                        .route(web::put().to(partners::put_capacity)),
+                )
+                .service(
+                    resource("/services/{id}/status").route(web::put().to(partners::put_status)),
+                )
+                .service(resource("/services/{id}/verify").route(web::post().to(partners::verify)))
+                .service(resource("/services/{id}/history").route(web::get().to(partners::history)))
+                .service(
+                    resource("/services/{id}/reports")
+                        .route(web::post().to(partners::create_report)),
+                )
+                .service(resource("/review-queue").route(web::get().to(partners::review_queue)))
+                .service(
+                    resource("/review-queue/{item}/resolve")
+                        .route(web::post().to(partners::resolve_item)),
+                )
+                .service(
+                    resource("/admin/keys")
+                        .route(web::get().to(partners::list_keys))
+                        .route(web::post().to(partners::create_key)),
+                )
+                .service(resource("/admin/keys/{id}").route(web::delete().to(partners::revoke_key)))
                 .service(
                     resource("/organizations")
                         .route(web::get().to(services::list_organizations))
@@ -118,7 +153,7 @@ async fn taxonomy_list() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "items": taxonomy::CATEGORIES }))
 }
 
-async fn reindex(_admin: Admin, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn reindex(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let report = state.directory.index.rebuild().await?;
     Ok(HttpResponse::Ok().json(report))
 }

@@ -1,6 +1,6 @@
 //! `/v1/services` and `/v1/organizations`: create, read, list, update, retire.
 
-use super::extract::{Admin, Params, etag, if_match, parse_id, require_json};
+use super::extract::{Admin, Editor, Params, Reader, etag, if_match, parse_id, require_json};
 use super::problem::ApiError;
 use crate::domain::{
     self, FieldError, Organization, Service, ServiceStatus, merge_patch, parse_organization,
@@ -61,14 +61,14 @@ fn service_content_value(s: &Service) -> Value {
 }
 
 pub async fn create_service(
-    _admin: Admin,
+    Editor(actor): Editor,
     req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     require_json(&req, &[])?;
     let input = parse_service(domain::parse_json(&body)?)?;
-    let service = state.directory.create_service(input).await?;
+    let service = state.directory.create_service(input, &actor).await?;
     Ok(
         with_etag(HttpResponse::Created(), service.meta.version, &service)
             .customize_location(&format!("/v1/services/{}", service.id)),
@@ -90,7 +90,16 @@ impl WithLocation for HttpResponse {
     }
 }
 
+/// What a caller may see of a service.
+fn visible(service: Service, who: &Option<crate::domain::access::Principal>) -> Service {
+    match who {
+        Some(_) => service,
+        None => service.without_staff_fields(),
+    }
+}
+
 pub async fn get_service(
+    Reader(who): Reader,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -101,6 +110,7 @@ pub async fn get_service(
         .get_service(id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("there is no service {id}")))?;
+    let service = visible(service, &who);
     Ok(with_etag(
         HttpResponse::Ok(),
         service.meta.version,
@@ -109,6 +119,7 @@ pub async fn get_service(
 }
 
 pub async fn list_services(
+    Reader(who): Reader,
     state: web::Data<AppState>,
     params: Params,
 ) -> Result<HttpResponse, ApiError> {
@@ -178,12 +189,15 @@ pub async fn list_services(
         .directory
         .store
         .list_services(&filter, cursor, limit + 1)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|s| visible(s, &who))
+        .collect();
     Ok(HttpResponse::Ok().json(page(items, limit, |s: &Service| s.id)))
 }
 
 pub async fn replace_service(
-    _admin: Admin,
+    Editor(actor): Editor,
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -202,7 +216,7 @@ pub async fn replace_service(
     let content = input.content;
     let service = state
         .directory
-        .edit_service(id, expected, |current| {
+        .edit_service(id, expected, &actor, "update", |current| {
             if moved_to.is_some_and(|o| o != current.organization.id) {
                 return Err(ApiError::field(
                     "organization_id",
@@ -220,7 +234,7 @@ pub async fn replace_service(
 }
 
 pub async fn patch_service(
-    _admin: Admin,
+    Editor(actor): Editor,
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -247,7 +261,7 @@ pub async fn patch_service(
     }
     let service = state
         .directory
-        .edit_service(id, expected, |current| {
+        .edit_service(id, expected, &actor, "update", |current| {
             let mut merged = service_content_value(current);
             merge_patch(&mut merged, &patch);
             match serde_path_to_error::deserialize::<_, domain::ServiceContent>(merged) {
@@ -270,14 +284,14 @@ pub async fn patch_service(
 }
 
 pub async fn retire_service(
-    _admin: Admin,
+    Editor(actor): Editor,
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let expected = if_match(&req)?;
-    let service = state.directory.retire_service(id, expected).await?;
+    let service = state.directory.retire_service(id, expected, &actor).await?;
     Ok(with_etag(
         HttpResponse::Ok(),
         service.meta.version,
@@ -286,14 +300,14 @@ pub async fn retire_service(
 }
 
 pub async fn create_organization(
-    _admin: Admin,
+    Admin(actor): Admin,
     req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     require_json(&req, &[])?;
     let input = parse_organization(domain::parse_json(&body)?)?;
-    let org = state.directory.create_organization(input).await?;
+    let org = state.directory.create_organization(input, &actor).await?;
     Ok(with_etag(HttpResponse::Created(), org.meta.version, &org)
         .customize_location(&format!("/v1/organizations/{}", org.id)))
 }
@@ -327,7 +341,7 @@ pub async fn list_organizations(
 }
 
 pub async fn replace_organization(
-    _admin: Admin,
+    Admin(actor): Admin,
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -341,13 +355,13 @@ pub async fn replace_organization(
     let content = input.content;
     let org = state
         .directory
-        .edit_organization(id, expected, false, |_| Ok(content.clone()))
+        .edit_organization(id, expected, false, &actor, |_| Ok(content.clone()))
         .await?;
     Ok(with_etag(HttpResponse::Ok(), org.meta.version, &org))
 }
 
 pub async fn patch_organization(
-    _admin: Admin,
+    Admin(actor): Admin,
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -367,7 +381,7 @@ pub async fn patch_organization(
     }
     let org = state
         .directory
-        .edit_organization(id, expected, false, |current| {
+        .edit_organization(id, expected, false, &actor, |current| {
             let mut merged = serde_json::to_value(&current.content).unwrap_or(Value::Null);
             merge_patch(&mut merged, &patch);
             let input = parse_organization(merged).map_err(ApiError::from)?;
@@ -378,7 +392,7 @@ pub async fn patch_organization(
 }
 
 pub async fn retire_organization(
-    _admin: Admin,
+    Admin(actor): Admin,
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -387,7 +401,9 @@ pub async fn retire_organization(
     let expected = if_match(&req)?;
     let org = state
         .directory
-        .edit_organization(id, expected, true, |current| Ok(current.content.clone()))
+        .edit_organization(id, expected, true, &actor, |current| {
+            Ok(current.content.clone())
+        })
         .await?;
     Ok(with_etag(HttpResponse::Ok(), org.meta.version, &org))
 }

@@ -1,5 +1,6 @@
 //! The directory's domain: services, organisations, their fields and how input becomes them.
 
+pub mod access;
 pub mod coverage;
 pub mod fields;
 pub mod service;
@@ -83,6 +84,13 @@ pub fn parse_json(bytes: &[u8]) -> Result<Value, InputError> {
         return Err(InputError::NotJson("expected a JSON object {...}".into()));
     }
     Ok(value)
+}
+
+/// Parses a JSON object body into `T`, naming the field that does not fit.
+pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, InputError> {
+    let value = parse_json(bytes)?;
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| InputError::Invalid(vec![field_error("", e)]))
 }
 
 fn field_error(prefix: &str, err: serde_path_to_error::Error<serde_json::Error>) -> FieldError {

@@ -445,3 +445,13 @@ pub struct Service {
     #[serde(flatten)]
     pub meta: RecordMeta,
 }
+
+impl Service {
+    /// The service as anyone may see it: named contacts and referral instructions are for
+    /// staff (a request with an API key) only.
+    pub fn without_staff_fields(mut self) -> Self {
+        self.content.contacts.clear();
+        self.content.referral.instructions = None;
+        self
+    }
+}

@@ -277,8 +277,11 @@ macro_rules! begin_write {
     }};
 }
 
-// After the macros, which it uses.
+// After the macros, which they use.
+pub mod access;
 pub mod geo;
+
+use access::{Audit, write_audit};
 
 impl Store {
     /// Connects to `sqlite://…` (creating the file and its folder) or `postgres://…`.
@@ -378,10 +381,15 @@ impl Store {
         })
     }
 
-    pub async fn insert_organization(&self, org: &Organization) -> Result<(), StoreError> {
+    pub async fn insert_organization(
+        &self,
+        org: &Organization,
+        audit: &Audit,
+    ) -> Result<(), StoreError> {
         on_pool!(self, write, pool => {
             let mut tx = pool.begin().await.context("starting a transaction")?;
             write_organization!(tx, org, None);
+            write_audit!(tx, "organization", org.id, org.meta.version, &org.meta.last_modified, audit);
             tx.commit().await.context("committing")?;
         });
         Ok(())
@@ -394,11 +402,22 @@ impl Store {
         org: &Organization,
         expected: i64,
         retire_services: bool,
+        audit: &Audit,
     ) -> Result<Option<i64>, StoreError> {
         let mut last = None;
+        let retired_with = Audit {
+            actor: audit.actor.clone(),
+            action: "retire",
+            changes: vec![access::Change {
+                field: "status".into(),
+                before: serde_json::Value::Null,
+                after: "defunct".into(),
+            }],
+        };
         on_pool!(self, write, pool => {
             let mut tx = begin_write!(pool, self.backend);
             write_organization!(tx, org, Some(expected));
+            write_audit!(tx, "organization", org.id, org.meta.version, &org.meta.last_modified, audit);
             let rows = sqlx::query(&format!("{SERVICE_SELECT} WHERE s.organization_id = $1"))
                 .bind(org.id.to_string())
                 .fetch_all(&mut *tx)
@@ -412,10 +431,13 @@ impl Store {
                     ServiceStatus::Active | ServiceStatus::TemporarilyClosed
                 );
                 if retire_services && live {
+                    let mut audit = retired_with.clone();
+                    audit.changes[0].before = svc.content.status.as_str().into();
                     svc.content.status = ServiceStatus::Defunct;
                     svc.content.temporary_closure = None;
                     svc.meta.version += 1;
                     svc.meta.last_modified = org.meta.last_modified;
+                    write_audit!(tx, "service", svc.id, svc.meta.version, &svc.meta.last_modified, &audit);
                 }
                 last = Some(write_service!(tx, &svc, Some(version)));
             }
@@ -487,25 +509,34 @@ impl Store {
         &self,
         svc: &Service,
         new_org: Option<&Organization>,
+        audit: &Audit,
     ) -> Result<i64, StoreError> {
         let seq;
         on_pool!(self, write, pool => {
             let mut tx = begin_write!(pool, self.backend);
             if let Some(org) = new_org {
                 write_organization!(tx, org, None);
+                write_audit!(tx, "organization", org.id, org.meta.version, &org.meta.last_modified, audit);
             }
             seq = write_service!(tx, svc, None);
+            write_audit!(tx, "service", svc.id, svc.meta.version, &svc.meta.last_modified, audit);
             tx.commit().await.context("committing")?;
         });
         Ok(seq)
     }
 
     /// Replaces a service if it is still at version `expected`; returns the change sequence.
-    pub async fn update_service(&self, svc: &Service, expected: i64) -> Result<i64, StoreError> {
+    pub async fn update_service(
+        &self,
+        svc: &Service,
+        expected: i64,
+        audit: &Audit,
+    ) -> Result<i64, StoreError> {
         let seq;
         on_pool!(self, write, pool => {
             let mut tx = begin_write!(pool, self.backend);
             seq = write_service!(tx, svc, Some(expected));
+            write_audit!(tx, "service", svc.id, svc.meta.version, &svc.meta.last_modified, audit);
             tx.commit().await.context("committing")?;
         });
         Ok(seq)
@@ -519,6 +550,11 @@ impl Store {
         services: &[Service],
     ) -> Result<Option<i64>, StoreError> {
         let mut last = None;
+        let import_audit = Audit {
+            actor: crate::domain::access::Principal::system("import"),
+            action: "import",
+            changes: Vec::new(),
+        };
         on_pool!(self, write, pool => {
             let mut tx = begin_write!(pool, self.backend);
             for org in orgs {
@@ -546,6 +582,7 @@ impl Store {
                         .await
                         .context("reading a service's version")?;
                 last = Some(write_service!(tx, svc, current));
+                write_audit!(tx, "service", svc.id, svc.meta.version, &svc.meta.last_modified, &import_audit);
             }
             tx.commit().await.context("committing")?;
         });

@@ -69,6 +69,7 @@ pub fn settings(database_url: &str, index_dir: PathBuf, demo: bool) -> Settings 
             ..SearchSettings::default()
         },
         workers: 2,
+        reopen_every: Duration::from_millis(200),
     }
 }
 
