@@ -167,6 +167,40 @@ impl TestApp {
             .expect("request")
     }
 
+    /// A request with `key` (none: anonymous) and an optional JSON body.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut r = self.client.request(method, self.url(path));
+        if let Some(k) = key {
+            r = r.bearer_auth(k);
+        }
+        if let Some(b) = body {
+            r = r.json(b);
+        }
+        let r = r.send().await.expect("request");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Creates an API key with the administrator key; returns (id, secret).
+    pub async fn create_key(&self, role: &str, org: Option<&str>) -> (String, String) {
+        let mut body = json!({"name": format!("{role} key"), "role": role});
+        if let Some(o) = org {
+            body["organization_id"] = json!(o);
+        }
+        let (status, created) = self.post("/v1/admin/keys", &body).await;
+        assert_eq!(status, 201, "{created}");
+        (
+            created["key"]["id"].as_str().unwrap().to_string(),
+            created["secret"].as_str().unwrap().to_string(),
+        )
+    }
+
     pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         let r = self.send(reqwest::Method::POST, path, body).await;
         let status = r.status().as_u16();

@@ -1,5 +1,6 @@
 //! Integration tests: the real server on port 0, its own database and index.
 
+mod access;
 mod geo;
 mod helpers;
 mod ndjson;
