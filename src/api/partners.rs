@@ -16,10 +16,28 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-fn updated(service: &Service) -> HttpResponse {
-    HttpResponse::Ok()
+/// Applies a quick update to the service named in the path (honouring `If-Match`) and
+/// answers with the service and its new ETag.
+async fn quick_edit<F>(
+    state: &AppState,
+    req: &HttpRequest,
+    path: &str,
+    actor: &Principal,
+    action: &'static str,
+    edit: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: Fn(&Service) -> crate::domain::ServiceContent,
+{
+    let id = parse_id(path)?;
+    let expected = if_match(req)?;
+    let service = state
+        .directory
+        .edit_service(id, expected, actor, action, |s| Ok(edit(s)))
+        .await?;
+    Ok(HttpResponse::Ok()
         .insert_header(etag(service.meta.version))
-        .json(service)
+        .json(service))
 }
 
 /// `PUT /v1/services/{id}/capacity`: taking referrals, waiting time, places. Nothing else
@@ -31,21 +49,16 @@ pub async fn put_capacity(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path)?;
-    let expected = if_match(&req)?;
     require_json(&req, &[])?;
     let mut capacity: Capacity = parse_body(&body)?;
     // Always the server's time: a partner saying it again today makes it fresh.
     capacity.updated_at = Some(now());
-    let service = state
-        .directory
-        .edit_service(id, expected, &actor, "capacity", |s| {
-            let mut c = s.content.clone();
-            c.capacity = Some(capacity.clone());
-            Ok(c)
-        })
-        .await?;
-    Ok(updated(&service))
+    quick_edit(&state, &req, &path, &actor, "capacity", |s| {
+        let mut c = s.content.clone();
+        c.capacity = Some(capacity.clone());
+        c
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -66,8 +79,6 @@ pub async fn put_status(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path)?;
-    let expected = if_match(&req)?;
     require_json(&req, &[])?;
     let input: StatusInput = parse_body(&body)?;
     let closure = match (input.status, input.reason) {
@@ -97,16 +108,13 @@ pub async fn put_status(
             format!("{date} is not in the future; to reopen now, set status to active"),
         ));
     }
-    let service = state
-        .directory
-        .edit_service(id, expected, &actor, "status", |s| {
-            let mut c = s.content.clone();
-            c.status = input.status;
-            c.temporary_closure = closure.clone();
-            Ok(c)
-        })
-        .await?;
-    Ok(updated(&service))
+    quick_edit(&state, &req, &path, &actor, "status", |s| {
+        let mut c = s.content.clone();
+        c.status = input.status;
+        c.temporary_closure = closure.clone();
+        c
+    })
+    .await
 }
 
 /// `POST /v1/services/{id}/verify`: "still accurate" — sets `assured_date` to today.
@@ -116,18 +124,13 @@ pub async fn verify(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path)?;
-    let expected = if_match(&req)?;
     let today = now().date_naive();
-    let service = state
-        .directory
-        .edit_service(id, expected, &actor, "verify", |s| {
-            let mut c = s.content.clone();
-            c.assured_date = Some(today);
-            Ok(c)
-        })
-        .await?;
-    Ok(updated(&service))
+    quick_edit(&state, &req, &path, &actor, "verify", |s| {
+        let mut c = s.content.clone();
+        c.assured_date = Some(today);
+        c
+    })
+    .await
 }
 
 /// Reopens temporarily closed services whose reopening date has come; returns how many.

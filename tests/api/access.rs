@@ -465,7 +465,17 @@ async fn temporary_closure_reopens_on_its_date() {
     }
     assert_eq!(reopened["status"], "active", "reopened by the scheduler");
     assert!(reopened.get("temporary_closure").is_none());
-    let hit = &app.search("q=summer+closure").await["hits"][0];
+    // The scheduler's write reaches search as any other write does: this test did not
+    // make it, so it waits for the index rather than reading its own write.
+    let mut hit = Value::Null;
+    for _ in 0..50 {
+        hit = app.search("q=summer+closure").await["hits"][0].clone();
+        if hit["service"]["status"] == "active" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(hit["service"]["status"], "active", "{hit}");
     assert!(
         !hit["warnings"].to_string().contains("temporarily_closed"),
         "{hit}"
