@@ -7,6 +7,7 @@ pub mod demo;
 pub mod directory;
 pub mod domain;
 pub mod geo;
+pub mod links;
 pub mod ndjson;
 pub mod reference_data;
 pub mod search;

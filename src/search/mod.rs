@@ -214,6 +214,34 @@ fn commit(writer: &mut IndexWriter, seq: i64) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The link-check flags on these services' URLs, by service.
+async fn link_flags(
+    store: &Store,
+    services: &[crate::domain::Service],
+) -> anyhow::Result<HashMap<uuid::Uuid, Vec<schema::LinkFlag>>> {
+    let urls: Vec<String> = services
+        .iter()
+        .flat_map(|s| crate::links::service_urls(s).into_iter().map(|(_, u)| u))
+        .collect();
+    let states = store.link_flags(&urls).await?;
+    let mut out: HashMap<uuid::Uuid, Vec<schema::LinkFlag>> = HashMap::new();
+    for s in services {
+        for (_, url) in crate::links::service_urls(s) {
+            if let Some(state) = states.get(&url)
+                && let Some(flag) = state.flag
+            {
+                out.entry(s.id).or_default().push(schema::LinkFlag {
+                    url,
+                    flag: flag.as_str().to_string(),
+                    evidence: state.evidence.clone(),
+                    suggested_url: state.suggested_url.clone(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Builds a fresh generation from every service in the database.
 async fn build_generation(
     dir: &Path,
@@ -234,8 +262,13 @@ async fn build_generation(
             .await?;
         let Some(last) = batch.last() else { break };
         after = Some(last.id);
+        let flags = link_flags(store, &batch).await?;
         for s in &batch {
-            writer.add_document(schema::document(&generation.fields, s))?;
+            writer.add_document(schema::document(
+                &generation.fields,
+                s,
+                flags.get(&s.id).map_or(&[][..], Vec::as_slice),
+            ))?;
         }
         count += batch.len();
     }
@@ -274,6 +307,7 @@ impl WriterTask {
             ids.sort();
             ids.dedup();
             let services = self.store.get_services(&ids).await?;
+            let flags = link_flags(&self.store, &services).await?;
             let generation = self.shared.live.read().expect("index lock").clone();
             let writer = self.writer.clone();
             let fields = generation.fields;
@@ -284,7 +318,8 @@ impl WriterTask {
                     w.delete_term(Term::from_field_text(fields.id, &id.to_string()));
                 }
                 for s in &services {
-                    w.add_document(schema::document(&fields, s))?;
+                    let f = flags.get(&s.id).map_or(&[][..], Vec::as_slice);
+                    w.add_document(schema::document(&fields, s, f))?;
                 }
                 commit(&mut w, last_seq)?;
                 generation
@@ -534,7 +569,8 @@ fn rank_factor(state: State, fresh_capacity: u64, fresh_assured: u64) -> f32 {
     } else {
         0.9
     };
-    status * capacity * verified
+    let links = if state.link_flagged { 0.5 } else { 1.0 };
+    status * capacity * verified * links
 }
 
 /// The parts of a stored summary that warnings and snippets read.
@@ -548,6 +584,8 @@ pub struct Vitals {
     pub gender: Gender,
     #[serde(default)]
     pub locations: Vec<Location>,
+    #[serde(default)]
+    pub link_flags: Vec<schema::LinkFlag>,
     pub status: Option<ServiceStatus>,
     pub temporary_closure: Option<TemporaryClosure>,
     pub capacity: Option<Capacity>,
@@ -615,6 +653,22 @@ pub fn warnings(v: &Vitals, settings: &SearchSettings, now: DateTime<Utc>) -> Ve
             "capacity_unknown",
             "Capacity not stated; check before referring",
         )),
+    }
+    for f in &v.link_flags {
+        let (code, what) = match f.flag.as_str() {
+            "possibly_closed" => ("possibly_closed", "may have closed"),
+            "unreachable" => ("link_unreachable", "has not answered for days"),
+            _ => ("link_broken", "is broken"),
+        };
+        let mut message = format!(
+            "{} {what}: {}",
+            f.url,
+            f.evidence.as_deref().unwrap_or("see the link checks")
+        );
+        if let Some(new) = &f.suggested_url {
+            message.push_str(&format!("; it may have moved to {new}"));
+        }
+        out.push(warning(code, message));
     }
     match v.assured_date {
         None => out.push(warning(
@@ -1022,12 +1076,22 @@ mod tests {
             modes: 1,
             capacity_day: 10,
             assured_day,
+            link_flagged: false,
         };
         let open = rank_factor(state(0, 0, 10), 5, 5);
         let closed = rank_factor(state(1, 0, 10), 5, 5);
         let full = rank_factor(state(0, 2, 10), 5, 5);
         let unverified = rank_factor(state(0, 0, 1), 5, 5);
         assert!(open > unverified && unverified > full && full > closed);
+        let flagged = rank_factor(
+            State {
+                link_flagged: true,
+                ..state(0, 0, 10)
+            },
+            5,
+            5,
+        );
+        assert!(flagged < open && flagged < unverified);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use tantivy::{Index, TantivyDocument};
 
 /// Bumped whenever the schema or the way documents are built changes: an index of
 /// another version is rebuilt at startup.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// English words, lower-cased, folded to ASCII and stemmed.
 pub const STEMMED: &str = "signpost_stemmed";
@@ -50,9 +50,11 @@ pub struct State {
     pub capacity_day: u64,
     /// Days since 1970-01-01 plus one of the assured date; 0 for never.
     pub assured_day: u64,
+    /// A link check has flagged one of its URLs.
+    pub link_flagged: bool,
 }
 
-const DAY_BITS: u32 = 25;
+const DAY_BITS: u32 = 24;
 const DAY_MASK: u64 = (1 << DAY_BITS) - 1;
 
 impl State {
@@ -62,6 +64,7 @@ impl State {
             | (self.modes & 0xff) << 6
             | (self.capacity_day & DAY_MASK) << 14
             | (self.assured_day & DAY_MASK) << (14 + DAY_BITS)
+            | u64::from(self.link_flagged) << (14 + 2 * DAY_BITS)
     }
 
     pub fn unpack(v: u64) -> Self {
@@ -71,6 +74,7 @@ impl State {
             modes: (v >> 6) & 0xff,
             capacity_day: (v >> 14) & DAY_MASK,
             assured_day: (v >> (14 + DAY_BITS)) & DAY_MASK,
+            link_flagged: (v >> (14 + 2 * DAY_BITS)) & 1 == 1,
         }
     }
 }
@@ -184,8 +188,17 @@ pub fn plain_analyzer() -> TextAnalyzer {
 /// Fields a search hit shows; staff-only and bulky fields stay out of the index.
 const SUMMARY_DROPS: &[&str] = &["contacts", "coverage", "opening_hours", "keywords"];
 
-/// The public summary of a service that search results carry.
-pub fn summary(service: &Service) -> Value {
+/// A link check's flag on one of a service's URLs, as search results show it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct LinkFlag {
+    pub url: String,
+    pub flag: String,
+    pub evidence: Option<String>,
+    pub suggested_url: Option<String>,
+}
+
+/// The public summary of a service that search results carry, with any link flags.
+pub fn summary(service: &Service, flags: &[LinkFlag]) -> Value {
     let mut v = serde_json::to_value(service).unwrap_or(Value::Null);
     if let Some(obj) = v.as_object_mut() {
         for k in SUMMARY_DROPS {
@@ -198,6 +211,12 @@ pub fn summary(service: &Service) -> Value {
             "organization".into(),
             serde_json::json!({"id": service.organization.id, "name": service.organization.content.name}),
         );
+        if !flags.is_empty() {
+            obj.insert(
+                "link_flags".into(),
+                serde_json::to_value(flags).unwrap_or_default(),
+            );
+        }
     }
     v
 }
@@ -227,8 +246,8 @@ pub fn accepting_ord(a: Option<Accepting>) -> u64 {
     }
 }
 
-/// The index document for one service.
-pub fn document(f: &Fields, s: &Service) -> TantivyDocument {
+/// The index document for one service; `flags` are its URLs' link-check flags.
+pub fn document(f: &Fields, s: &Service, flags: &[LinkFlag]) -> TantivyDocument {
     let c = &s.content;
     let mut d = TantivyDocument::default();
     d.add_text(f.id, s.id.to_string());
@@ -284,6 +303,7 @@ pub fn document(f: &Fields, s: &Service) -> TantivyDocument {
         modes,
         capacity_day: updated.map_or(0, |t| day_number(t.timestamp())),
         assured_day: assured.map_or(0, day_number),
+        link_flagged: !flags.is_empty(),
     };
     d.add_u64(f.state, state.pack());
     let self_referral = matches!(
@@ -308,7 +328,7 @@ pub fn document(f: &Fields, s: &Service) -> TantivyDocument {
         d.add_text(f.language, l.as_str());
     }
     d.add_text(f.organization_id, s.organization.id.to_string());
-    d.add_text(f.summary, summary(s).to_string());
+    d.add_text(f.summary, summary(s, flags).to_string());
     add_coverage(&mut d, f, &c.coverage);
     if let Some((lat, lon)) = c.locations.iter().find_map(|l| l.latitude.zip(l.longitude)) {
         d.add_f64(f.latitude, lat);
@@ -347,6 +367,7 @@ mod tests {
             modes: 0b101,
             capacity_day: day_number(1_790_000_000),
             assured_day: day_number(-5),
+            link_flagged: true,
         };
         assert_eq!(State::unpack(s.pack()), s);
         assert_eq!(s.assured_day, 1);

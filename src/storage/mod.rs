@@ -280,6 +280,7 @@ macro_rules! begin_write {
 // After the macros, which they use.
 pub mod access;
 pub mod geo;
+pub mod links;
 
 use access::{Audit, write_audit};
 
