@@ -4,9 +4,11 @@ use crate::api::partners::{KeyInput, issue_key};
 use crate::domain::access::Role;
 use crate::domain::fields::Name;
 use crate::geo::reference::GeoKind;
+use crate::links::checker::{CheckSettings, Checker};
+use crate::links::policy::LinkPolicy;
 use crate::reference_data;
 use crate::search::{SearchIndex, SearchSettings};
-use crate::startup::{Application, Settings, open_store};
+use crate::startup::{Application, LinkCheckSettings, Settings, open_store};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use std::io::BufReader;
@@ -70,6 +72,9 @@ pub enum Command {
     /// API keys: create (the secret is shown once), list, revoke.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Run a link-check cycle now (waits if a server is running one), with a progress
+    /// bar and a summary.
+    CheckLinks(LinkArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -116,6 +121,34 @@ pub enum GeoCommand {
     Status,
 }
 
+/// How links are checked, for `serve` and `check-links`.
+#[derive(Debug, Args)]
+pub struct LinkArgs {
+    /// Every URL is checked at least once in this many days.
+    #[arg(long, env = "SIGNPOST_LINK_SPREAD_DAYS", default_value_t = 7)]
+    pub spread_days: u32,
+    /// Milliseconds between two requests to the same host.
+    #[arg(long, env = "SIGNPOST_LINK_HOST_INTERVAL_MS", default_value_t = 2000)]
+    pub host_interval_ms: u64,
+    /// Hosts checked at the same time (each one request at a time).
+    #[arg(long, env = "SIGNPOST_LINK_HOSTS_AT_ONCE", default_value_t = 32)]
+    pub hosts_at_once: usize,
+    /// Seconds a request may take.
+    #[arg(long, env = "SIGNPOST_LINK_TIMEOUT_SECS", default_value_t = 20)]
+    pub timeout_secs: u64,
+}
+
+impl LinkArgs {
+    pub fn check_settings(&self) -> CheckSettings {
+        CheckSettings {
+            host_interval: std::time::Duration::from_millis(self.host_interval_ms),
+            hosts_at_once: self.hosts_at_once,
+            request_timeout: std::time::Duration::from_secs(self.timeout_secs.max(1)),
+            ..CheckSettings::default()
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address and port to listen on.
@@ -140,6 +173,11 @@ pub struct ServeArgs {
     /// Days after which an entry not confirmed as accurate gets a warning.
     #[arg(long, env = "SIGNPOST_VERIFY_STALE_DAYS", default_value_t = 183)]
     pub verify_stale_days: i64,
+    /// When to check service links: cron with seconds, UTC ("off" to disable).
+    #[arg(long, env = "SIGNPOST_LINK_CHECK_CRON", default_value = "0 0 3 * * *")]
+    pub link_check_cron: String,
+    #[command(flatten)]
+    pub links: LinkArgs,
     /// Searches run at once (more wait their turn); 0 = twice the number of cores.
     #[arg(long, env = "SIGNPOST_MAX_SEARCHES", default_value_t = 0)]
     pub max_searches: usize,
@@ -162,6 +200,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 admin_key: args.admin_key,
                 workers: args.workers,
                 reopen_every: std::time::Duration::from_secs(3600),
+                link_check: (args.link_check_cron != "off").then(|| LinkCheckSettings {
+                    cron: args.link_check_cron.clone(),
+                    spread_days: args.links.spread_days,
+                    check: args.links.check_settings(),
+                    policy: LinkPolicy::default(),
+                }),
                 search: SearchSettings {
                     poll_interval: std::time::Duration::from_millis(args.poll_ms.max(50)),
                     capacity_stale_after: chrono::Duration::days(args.capacity_stale_days),
@@ -255,6 +299,45 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "indexed {} services in {:.1}s (change log at {})",
                 report.services, report.seconds, report.seq
             );
+        }
+        Command::CheckLinks(args) => {
+            let store = open_store(&storage.database_url).await?;
+            let checker = std::sync::Arc::new(Checker::new(args.check_settings())?);
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {pos} URLs checked {msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            let tick = bar.clone();
+            let holder = format!("cli-{}", std::process::id());
+            let report = crate::links::run_cycle(
+                &store,
+                &checker,
+                &LinkPolicy::default(),
+                args.spread_days,
+                &holder,
+                move |r| {
+                    tick.inc(1);
+                    tick.set_message(format!("(last: {} {})", r.finding, r.url));
+                },
+            )
+            .await?;
+            bar.finish_and_clear();
+            let Some(report) = report else {
+                anyhow::bail!("another process is checking links right now; try again later");
+            };
+            println!("checked {} URLs in {:.1}s", report.urls, report.seconds);
+            println!("{:<20} {:>6}", "outcome", "URLs");
+            for (k, v) in &report.by_outcome {
+                println!("{k:<20} {v:>6}");
+            }
+            println!("{:<20} {:>6}", "finding", "URLs");
+            for (k, v) in &report.by_finding {
+                println!("{k:<20} {v:>6}");
+            }
+            for (url, flag) in &report.flag_changes {
+                println!("flag {:<16} {url}", flag.unwrap_or("cleared"));
+            }
         }
         Command::Keys(keys) => {
             let store = open_store(&storage.database_url).await?;

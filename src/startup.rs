@@ -27,6 +27,19 @@ pub struct Settings {
     pub workers: usize,
     /// How often temporarily closed services whose reopening date has come are reopened.
     pub reopen_every: std::time::Duration,
+    /// Scheduled link checking; `None` turns it off.
+    pub link_check: Option<LinkCheckSettings>,
+}
+
+/// When and how links are checked.
+#[derive(Debug, Clone)]
+pub struct LinkCheckSettings {
+    /// Cron expression with seconds, in UTC, e.g. `0 0 3 * * *` for 03:00 every day.
+    pub cron: String,
+    /// Every URL is checked at least once in this many days.
+    pub spread_days: u32,
+    pub check: crate::links::checker::CheckSettings,
+    pub policy: crate::links::policy::LinkPolicy,
 }
 
 /// Shared by every request.
@@ -42,6 +55,59 @@ pub struct Application {
     server: Server,
     pub directory: Directory,
     sweeper: tokio::task::AbortHandle,
+    scheduler: Option<tokio_cron_scheduler::JobScheduler>,
+}
+
+/// Starts the link-check job: on its cron schedule, never two cycles at once in this
+/// process, and only in the replica that holds the lease.
+async fn schedule_link_checks(
+    store: Arc<Store>,
+    settings: LinkCheckSettings,
+) -> anyhow::Result<tokio_cron_scheduler::JobScheduler> {
+    use tokio_cron_scheduler::{Job, JobScheduler};
+    let checker = Arc::new(crate::links::checker::Checker::new(settings.check.clone())?);
+    let running = Arc::new(tokio::sync::Mutex::new(()));
+    let holder = format!("{}-{}", std::process::id(), uuid::Uuid::now_v7());
+    let cron = settings.cron.clone();
+    let job = Job::new_async(cron.as_str(), move |_, _| {
+        let (store, checker, running, holder, settings) = (
+            store.clone(),
+            checker.clone(),
+            running.clone(),
+            holder.clone(),
+            settings.clone(),
+        );
+        Box::pin(async move {
+            let Ok(_alone) = running.try_lock() else {
+                tracing::info!("link check still running; skipping this turn");
+                return;
+            };
+            let report = crate::links::run_cycle(
+                &store,
+                &checker,
+                &settings.policy,
+                settings.spread_days,
+                &holder,
+                |_| {},
+            )
+            .await;
+            match report {
+                Ok(Some(r)) => tracing::info!(
+                    urls = r.urls,
+                    seconds = r.seconds,
+                    flags_changed = r.flag_changes.len(),
+                    "link check cycle done"
+                ),
+                Ok(None) => tracing::info!("another replica is checking links"),
+                Err(e) => tracing::warn!(error = %e, "link check cycle failed"),
+            }
+        })
+    })
+    .with_context(|| format!("'{cron}' is not a cron expression (six fields, seconds first)"))?;
+    let scheduler = JobScheduler::new().await?;
+    scheduler.add(job).await?;
+    scheduler.start().await?;
+    Ok(scheduler)
 }
 
 /// Reopens temporarily closed services on their date: at start, then every `every`.
@@ -107,6 +173,10 @@ impl Application {
             search_settings: settings.search.clone(),
         });
         let sweeper = tokio::spawn(reopen_loop(state.clone(), settings.reopen_every));
+        let scheduler = match &settings.link_check {
+            Some(l) => Some(schedule_link_checks(directory.store.clone(), l.clone()).await?),
+            None => None,
+        };
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("binding to {}", settings.bind))?;
         let port = listener.local_addr()?.port();
@@ -127,6 +197,7 @@ impl Application {
             server: server.run(),
             directory,
             sweeper: sweeper.abort_handle(),
+            scheduler,
         })
     }
 
@@ -140,6 +211,7 @@ impl Application {
             server: self.server.handle(),
             directory: self.directory.clone(),
             sweeper: self.sweeper.clone(),
+            scheduler: self.scheduler.clone(),
         }
     }
 
@@ -153,11 +225,15 @@ pub struct Stopper {
     server: actix_web::dev::ServerHandle,
     directory: Directory,
     sweeper: tokio::task::AbortHandle,
+    scheduler: Option<tokio_cron_scheduler::JobScheduler>,
 }
 
 impl Stopper {
     pub async fn stop(self) {
         self.sweeper.abort();
+        if let Some(mut s) = self.scheduler {
+            let _ = s.shutdown().await;
+        }
         self.server.stop(false).await;
         self.directory.index.shutdown().await;
         self.directory.store.close().await;

@@ -2,6 +2,7 @@
 
 pub mod extract;
 pub mod geo;
+pub mod links;
 pub mod partners;
 pub mod problem;
 pub mod services;
@@ -42,6 +43,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/services/{id}/verify"),
     ("get", "/v1/services/{id}/history"),
     ("post", "/v1/services/{id}/reports"),
+    ("get", "/v1/services/{id}/link-checks"),
+    ("get", "/v1/admin/link-checks"),
     ("get", "/v1/review-queue"),
     ("post", "/v1/review-queue/{item}/resolve"),
     ("get", "/v1/admin/keys"),
@@ -95,6 +98,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     resource("/services/{id}/reports")
                         .route(web::post().to(partners::create_report)),
                 )
+                .service(
+                    resource("/services/{id}/link-checks")
+                        .route(web::get().to(links::service_link_checks)),
+                )
+                .service(resource("/admin/link-checks").route(web::get().to(links::summary)))
                 .service(resource("/review-queue").route(web::get().to(partners::review_queue)))
                 .service(
                     resource("/review-queue/{item}/resolve")

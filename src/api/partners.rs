@@ -337,6 +337,11 @@ async fn queue_items(state: &AppState, who: &Principal) -> Result<Vec<ReviewItem
             break;
         };
         after = Some(last.id);
+        let page_urls: Vec<String> = page
+            .iter()
+            .flat_map(|s| crate::links::service_urls(s).into_iter().map(|(_, u)| u))
+            .collect();
+        let flags = store.link_flags(&page_urls).await?;
         for s in page {
             let c = &s.content;
             // An item is named by what it is about, so resolving it lasts until that
@@ -369,6 +374,24 @@ async fn queue_items(state: &AppState, who: &Principal) -> Result<Vec<ReviewItem
                     assured.clone(),
                     format!("not confirmed as accurate since {assured}"),
                     c.assured_date.map(|d| d.to_string()),
+                );
+            }
+            for (kind, url) in crate::links::service_urls(&s) {
+                let Some(state) = flags.get(&url) else {
+                    continue;
+                };
+                let Some(flag) = state.flag else { continue };
+                // The URL goes into the item id as a digest: ids travel in paths.
+                let digest = &hash_key(&url)[..12];
+                push(
+                    "link_flag",
+                    format!("{}-{digest}", flag.as_str()),
+                    format!(
+                        "{} {kind} link {url}: {}",
+                        flag.as_str(),
+                        state.evidence.as_deref().unwrap_or("")
+                    ),
+                    state.last_hard_day.map(|d| d.to_string()),
                 );
             }
             if capacity_due {

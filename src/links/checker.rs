@@ -254,7 +254,7 @@ fn moved(original: &Url, hops: &[Hop], final_url: &Url) -> Option<&'static str> 
     if strip_www(original.host_str()) != strip_www(final_url.host_str()) {
         return Some("moved_domain");
     }
-    if original.path().trim_end_matches('/') != "" && final_url.path() == "/" {
+    if !original.path().trim_end_matches('/').is_empty() && final_url.path() == "/" {
         return Some("moved_home");
     }
     if hops.iter().any(|h| h.status == 301 || h.status == 308) {
@@ -264,12 +264,18 @@ fn moved(original: &Url, hops: &[Hop], final_url: &Url) -> Option<&'static str> 
 }
 
 fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
-    let v = resp.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    let v = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?;
     if let Ok(secs) = v.trim().parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
     let at = chrono::DateTime::parse_from_rfc2822(v.trim()).ok()?;
-    (at.with_timezone(&chrono::Utc) - chrono::Utc::now()).to_std().ok()
+    (at.with_timezone(&chrono::Utc) - chrono::Utc::now())
+        .to_std()
+        .ok()
 }
 
 impl Checker {
@@ -325,7 +331,12 @@ impl Checker {
                 }
             }
             body.truncate(self.settings.max_body_bytes);
-            Ok((status, location, after, String::from_utf8_lossy(&body).into_owned()))
+            Ok((
+                status,
+                location,
+                after,
+                String::from_utf8_lossy(&body).into_owned(),
+            ))
         }
         .await;
         *last = Some(Instant::now());
@@ -358,14 +369,24 @@ impl Checker {
                 Ok(r) => r,
                 Err(e) => {
                     let (outcome, finding, detail) = failure(&e);
-                    return (done(outcome, finding, None, hops, Some(&current), detail), None);
+                    return (
+                        done(outcome, finding, None, hops, Some(&current), detail),
+                        None,
+                    );
                 }
             };
             let code = status.as_u16();
             if status.is_redirection() {
                 let Some(next) = location else {
                     return (
-                        done(Outcome::Unverifiable, "redirect_loop", Some(code), hops, Some(&current), format!("{code} without a usable Location header")),
+                        done(
+                            Outcome::Unverifiable,
+                            "redirect_loop",
+                            Some(code),
+                            hops,
+                            Some(&current),
+                            format!("{code} without a usable Location header"),
+                        ),
                         None,
                     );
                 };
@@ -375,13 +396,27 @@ impl Checker {
                 });
                 if seen.contains(next.as_str()) {
                     return (
-                        done(Outcome::Unverifiable, "redirect_loop", Some(code), hops, Some(&next), format!("redirects back to {next}")),
+                        done(
+                            Outcome::Unverifiable,
+                            "redirect_loop",
+                            Some(code),
+                            hops,
+                            Some(&next),
+                            format!("redirects back to {next}"),
+                        ),
                         None,
                     );
                 }
                 if hops.len() >= self.settings.max_redirects {
                     return (
-                        done(Outcome::Unverifiable, "too_many_redirects", Some(code), hops, Some(&next), format!("more than {} redirects", self.settings.max_redirects)),
+                        done(
+                            Outcome::Unverifiable,
+                            "too_many_redirects",
+                            Some(code),
+                            hops,
+                            Some(&next),
+                            format!("more than {} redirects", self.settings.max_redirects),
+                        ),
                         None,
                     );
                 }
@@ -398,11 +433,31 @@ impl Checker {
                 },
                 404 => (Outcome::Hard, "not_found", "404 Not Found".into()),
                 410 => (Outcome::Hard, "gone", "410 Gone".into()),
-                401 => (Outcome::Unverifiable, "auth_required", "401: needs a login".into()),
-                403 => (Outcome::Unverifiable, "forbidden", "403: the site refuses checkers".into()),
-                429 => (Outcome::Transient, "rate_limited", "429 Too Many Requests".into()),
-                500..=599 => (Outcome::Transient, "server_error", format!("{code} server error")),
-                _ => (Outcome::Unverifiable, "unexpected_status", format!("{code}")),
+                401 => (
+                    Outcome::Unverifiable,
+                    "auth_required",
+                    "401: needs a login".into(),
+                ),
+                403 => (
+                    Outcome::Unverifiable,
+                    "forbidden",
+                    "403: the site refuses checkers".into(),
+                ),
+                429 => (
+                    Outcome::Transient,
+                    "rate_limited",
+                    "429 Too Many Requests".into(),
+                ),
+                500..=599 => (
+                    Outcome::Transient,
+                    "server_error",
+                    format!("{code} server error"),
+                ),
+                _ => (
+                    Outcome::Unverifiable,
+                    "unexpected_status",
+                    format!("{code}"),
+                ),
             };
             let mut result = done(outcome, finding, Some(code), hops, Some(&current), detail);
             if outcome == Outcome::Moved {
@@ -461,7 +516,11 @@ impl Checker {
             }
             let wait = match retry_after {
                 Some(w) if w > self.settings.max_retry_after => {
-                    result.detail = format!("{}; asked to come back after {}s", result.detail, w.as_secs());
+                    result.detail = format!(
+                        "{}; asked to come back after {}s",
+                        result.detail,
+                        w.as_secs()
+                    );
                     return result;
                 }
                 Some(w) => w,
@@ -544,21 +603,39 @@ mod tests {
     #[test]
     fn what_counts_as_moved() {
         let u = |s: &str| Url::parse(s).unwrap();
-        let hop = |s: u16| vec![Hop { url: "x".into(), status: s }];
-        assert_eq!(moved(&u("http://a.org/x"), &hop(301), &u("https://a.org/x")), None);
-        assert_eq!(moved(&u("https://a.org/x"), &hop(302), &u("https://a.org/x/")), None);
+        let hop = |s: u16| {
+            vec![Hop {
+                url: "x".into(),
+                status: s,
+            }]
+        };
+        assert_eq!(
+            moved(&u("http://a.org/x"), &hop(301), &u("https://a.org/x")),
+            None
+        );
+        assert_eq!(
+            moved(&u("https://a.org/x"), &hop(302), &u("https://a.org/x/")),
+            None
+        );
         assert_eq!(
             moved(&u("https://a.org/x"), &hop(302), &u("https://b.org/x")),
             Some("moved_domain")
         );
         assert_eq!(
-            moved(&u("https://a.org/services/x"), &hop(302), &u("https://a.org/")),
+            moved(
+                &u("https://a.org/services/x"),
+                &hop(302),
+                &u("https://a.org/")
+            ),
             Some("moved_home")
         );
         assert_eq!(
             moved(&u("https://a.org/x"), &hop(301), &u("https://a.org/y")),
             Some("moved_permanently")
         );
-        assert_eq!(moved(&u("https://a.org/x"), &hop(302), &u("https://a.org/y")), None);
+        assert_eq!(
+            moved(&u("https://a.org/x"), &hop(302), &u("https://a.org/y")),
+            None
+        );
     }
 }

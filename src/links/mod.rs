@@ -62,7 +62,10 @@ fn due(
     }
     healthy.sort_by(|a, b| a.1.cmp(b.1));
     let share = healthy.len().div_ceil(spread_days.max(1) as usize);
-    let overdue = healthy.iter().filter(|(_, c)| c.as_str() <= cutoff.as_str()).count();
+    let overdue = healthy
+        .iter()
+        .filter(|(_, c)| c.as_str() <= cutoff.as_str())
+        .count();
     out.extend(
         healthy
             .into_iter()
@@ -84,7 +87,10 @@ pub async fn run_cycle(
 ) -> anyhow::Result<Option<CycleReport>> {
     let started = Utc::now();
     let lease_for = chrono::Duration::hours(12);
-    if !store.take_lease(LEASE, holder, started, started + lease_for).await? {
+    if !store
+        .take_lease(LEASE, holder, started, started + lease_for)
+        .await?
+    {
         return Ok(None);
     }
     let result = cycle(store, checker, policy, spread_days, holder, each).await;
@@ -138,7 +144,10 @@ async fn cycle(
         let before = state.flag;
         policy::apply(&mut state, r, today, policy);
         store.record_check(r, &state, Utc::now()).await?;
-        *report.by_outcome.entry(r.outcome.as_str().into()).or_default() += 1;
+        *report
+            .by_outcome
+            .entry(r.outcome.as_str().into())
+            .or_default() += 1;
         *report.by_finding.entry(r.finding.into()).or_default() += 1;
         if state.flag != before {
             report

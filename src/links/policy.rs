@@ -103,7 +103,11 @@ pub fn apply(state: &mut LinkState, result: &CheckResult, day: NaiveDate, policy
             }
         }
         Outcome::Transient => {
-            count_day(&mut state.transient_days, &mut state.last_transient_day, day);
+            count_day(
+                &mut state.transient_days,
+                &mut state.last_transient_day,
+                day,
+            );
             if state.transient_days >= policy.transient_days && state.flag.is_none() {
                 state.flag = Some(Flag::Unreachable);
                 state.evidence = Some(format!(
@@ -164,7 +168,12 @@ mod tests {
         apply(&mut s, &result(Outcome::Hard, "gone"), day(2), &p);
         assert_eq!(s.flag, Some(Flag::LinkBroken));
         let mut s = LinkState::default();
-        apply(&mut s, &result(Outcome::Hard, "closure_wording"), day(1), &p);
+        apply(
+            &mut s,
+            &result(Outcome::Hard, "closure_wording"),
+            day(1),
+            &p,
+        );
         assert_eq!(s.flag, Some(Flag::PossiblyClosed));
     }
 
@@ -174,10 +183,20 @@ mod tests {
         let mut s = LinkState::default();
         for d in 1..=6 {
             apply(&mut s, &result(Outcome::Transient, "timeout"), day(d), &p);
-            apply(&mut s, &result(Outcome::Unverifiable, "forbidden"), day(d), &p);
+            apply(
+                &mut s,
+                &result(Outcome::Unverifiable, "forbidden"),
+                day(d),
+                &p,
+            );
         }
         assert_eq!(s.flag, None);
-        apply(&mut s, &result(Outcome::Transient, "server_error"), day(7), &p);
+        apply(
+            &mut s,
+            &result(Outcome::Transient, "server_error"),
+            day(7),
+            &p,
+        );
         assert_eq!(s.flag, Some(Flag::Unreachable));
     }
 }

@@ -99,7 +99,11 @@ impl Store {
     }
 
     /// The latest checks of these URLs, newest first, at most `limit` per URL.
-    pub async fn link_checks(&self, urls: &[String], limit: i64) -> anyhow::Result<Vec<StoredCheck>> {
+    pub async fn link_checks(
+        &self,
+        urls: &[String],
+        limit: i64,
+    ) -> anyhow::Result<Vec<StoredCheck>> {
         let mut out = Vec::new();
         for url in urls {
             on_pool!(self, read, pool => {
@@ -234,10 +238,7 @@ impl Store {
     }
 
     /// The flags raised on these URLs, with their evidence.
-    pub async fn link_flags(
-        &self,
-        urls: &[String],
-    ) -> anyhow::Result<HashMap<String, LinkState>> {
+    pub async fn link_flags(&self, urls: &[String]) -> anyhow::Result<HashMap<String, LinkState>> {
         if urls.is_empty() {
             return Ok(HashMap::new());
         }

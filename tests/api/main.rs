@@ -3,6 +3,7 @@
 mod access;
 mod geo;
 mod helpers;
+mod links;
 mod ndjson;
 mod openapi;
 mod search;
