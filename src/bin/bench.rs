@@ -401,6 +401,7 @@ async fn main() -> anyhow::Result<()> {
         .connect(&args.postgres_url)
         .await
         .context("connecting to PostgreSQL")?;
+    signpost::links::checker::install_tls_provider();
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .build()?;

@@ -129,6 +129,12 @@ pub fn host_key(url: &Url) -> String {
     )
 }
 
+/// Chooses the process's TLS implementation (ring), which every HTTP client built with
+/// reqwest here needs; calling it again does nothing.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// The checker: a client without automatic redirects, and the per-host gate.
 pub struct Checker {
     client: reqwest::Client,
@@ -280,8 +286,7 @@ fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
 
 impl Checker {
     pub fn new(settings: CheckSettings) -> anyhow::Result<Self> {
-        // The process-wide TLS provider; installing it twice is harmless.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_tls_provider();
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(settings.connect_timeout)

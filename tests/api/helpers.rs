@@ -41,6 +41,12 @@ pub async fn fresh_database(dir: &std::path::Path) -> String {
     }
 }
 
+/// An HTTP client for talking to the app (the TLS provider is chosen first).
+pub fn http_client() -> reqwest::Client {
+    signpost::links::checker::install_tls_provider();
+    reqwest::Client::new()
+}
+
 /// The real reference files beside the project (`../shared/data/geo`).
 pub fn shared_geo_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/geo")
@@ -119,7 +125,7 @@ async fn spawn_inner(demo: bool, geo: bool) -> TestApp {
     let (address, stopper) = start(settings(&database_url, index_dir.clone(), demo)).await;
     TestApp {
         address,
-        client: reqwest::Client::new(),
+        client: http_client(),
         database_url,
         index_dir,
         _dir: dir,

@@ -312,7 +312,7 @@ async fn restart_repairs_a_missing_or_behind_index() {
     // The index is deleted: rebuilt at startup.
     std::fs::remove_dir_all(&app.index_dir).unwrap();
     let (address, server) = start(settings(&app.database_url, app.index_dir.clone(), false)).await;
-    let client = reqwest::Client::new();
+    let client = http_client();
     let hits: Value = client
         .get(format!("{address}/v1/search?q=kingfisher"))
         .send()
@@ -416,7 +416,7 @@ async fn two_servers_on_one_database_see_each_others_writes() {
     let org = app.create_organization("Org").await;
     app.create_service(&service_body(&org, "Badger project", "Text."))
         .await;
-    let client = reqwest::Client::new();
+    let client = http_client();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let found: Value = client
