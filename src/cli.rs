@@ -125,16 +125,32 @@ pub enum GeoCommand {
 #[derive(Debug, Args)]
 pub struct LinkArgs {
     /// Every URL is checked at least once in this many days.
-    #[arg(long, env = "SIGNPOST_LINK_SPREAD_DAYS", default_value_t = 7)]
+    #[arg(
+        long = "link-spread-days",
+        env = "SIGNPOST_LINK_SPREAD_DAYS",
+        default_value_t = 7
+    )]
     pub spread_days: u32,
     /// Milliseconds between two requests to the same host.
-    #[arg(long, env = "SIGNPOST_LINK_HOST_INTERVAL_MS", default_value_t = 2000)]
+    #[arg(
+        long = "link-host-interval-ms",
+        env = "SIGNPOST_LINK_HOST_INTERVAL_MS",
+        default_value_t = 2000
+    )]
     pub host_interval_ms: u64,
     /// Hosts checked at the same time (each one request at a time).
-    #[arg(long, env = "SIGNPOST_LINK_HOSTS_AT_ONCE", default_value_t = 32)]
+    #[arg(
+        long = "link-hosts-at-once",
+        env = "SIGNPOST_LINK_HOSTS_AT_ONCE",
+        default_value_t = 32
+    )]
     pub hosts_at_once: usize,
     /// Seconds a request may take.
-    #[arg(long, env = "SIGNPOST_LINK_TIMEOUT_SECS", default_value_t = 20)]
+    #[arg(
+        long = "link-timeout-secs",
+        env = "SIGNPOST_LINK_TIMEOUT_SECS",
+        default_value_t = 20
+    )]
     pub timeout_secs: u64,
 }
 
@@ -173,9 +189,10 @@ pub struct ServeArgs {
     /// Days after which an entry not confirmed as accurate gets a warning.
     #[arg(long, env = "SIGNPOST_VERIFY_STALE_DAYS", default_value_t = 183)]
     pub verify_stale_days: i64,
-    /// When to check service links: cron with seconds, UTC ("off" to disable).
-    #[arg(long, env = "SIGNPOST_LINK_CHECK_CRON", default_value = "0 0 3 * * *")]
-    pub link_check_cron: String,
+    /// When to check service links: cron with seconds, UTC ("off" to disable). Default
+    /// 03:00 every day; off with --demo, whose made-up websites are not worth visiting.
+    #[arg(long, env = "SIGNPOST_LINK_CHECK_CRON")]
+    pub link_check_cron: Option<String>,
     #[command(flatten)]
     pub links: LinkArgs,
     /// Searches run at once (more wait their turn); 0 = twice the number of cores.
@@ -200,8 +217,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 admin_key: args.admin_key,
                 workers: args.workers,
                 reopen_every: std::time::Duration::from_secs(3600),
-                link_check: (args.link_check_cron != "off").then(|| LinkCheckSettings {
-                    cron: args.link_check_cron.clone(),
+                link_check: match args.link_check_cron.as_deref() {
+                    Some("off") => None,
+                    None if args.demo => None,
+                    cron => Some(cron.unwrap_or("0 0 3 * * *").to_string()),
+                }
+                .map(|cron| LinkCheckSettings {
+                    cron,
                     spread_days: args.links.spread_days,
                     check: args.links.check_settings(),
                     policy: LinkPolicy::default(),

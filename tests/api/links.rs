@@ -359,3 +359,63 @@ async fn a_cycle_flags_services_and_search_and_the_queue_show_it() {
     assert!(summary["last_cycle"]["urls"].as_i64().unwrap() >= 1);
     store.close().await;
 }
+
+#[tokio::test]
+async fn the_schedule_runs_cycles_by_itself() {
+    let (base, _) = start_site("127.0.0.30", String::new()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = fresh_database(dir.path()).await;
+    let mut s = settings(&database_url, dir.path().join("index"), false);
+    s.link_check = Some(signpost::startup::LinkCheckSettings {
+        cron: "* * * * * *".into(),
+        spread_days: 1,
+        check: quick(),
+        policy: LinkPolicy::default(),
+    });
+    let (address, stopper) = start(s).await;
+    let client = http_client();
+    let org: serde_json::Value = client
+        .post(format!("{address}/v1/organizations"))
+        .bearer_auth(ADMIN_KEY)
+        .json(&json!({"name": "Scheduled"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut body = service_body(org["id"].as_str().unwrap(), "Scheduled larder", "Food.");
+    body["url"] = json!(format!("{base}/ok"));
+    let svc: serde_json::Value = client
+        .post(format!("{address}/v1/services"))
+        .bearer_auth(ADMIN_KEY)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = svc["id"].as_str().unwrap();
+    let mut checks = json!(null);
+    for _ in 0..60 {
+        checks = client
+            .get(format!("{address}/v1/services/{id}/link-checks"))
+            .bearer_auth(ADMIN_KEY)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if checks["urls"][0]["checks"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(checks["urls"][0]["checks"][0]["outcome"], "ok", "{checks}");
+    stopper.stop().await;
+}
