@@ -41,6 +41,7 @@ async fn site(req: HttpRequest, seen: web::Data<Seen>, other: web::Data<String>)
         "/missing" => HttpResponse::NotFound().finish(),
         "/gone" => HttpResponse::Gone().finish(),
         "/perm" => to(301, "/new"),
+        "/chain" => to(301, "/perm"),
         "/temp" => to(302, "/ok"),
         "/elsewhere" => to(302, &format!("{}/ok", other.get_ref())),
         "/deep/page" => to(302, "/"),
@@ -194,6 +195,21 @@ async fn every_outcome_is_classified() {
     let r = checker.check(&format!("{base}/perm")).await;
     assert_eq!(r.hops.len(), 1);
     assert_eq!(r.hops[0].status, 301);
+    assert_eq!(
+        r.suggested_url.as_deref(),
+        Some(format!("{base}/new").as_str())
+    );
+    // A chain: every hop, in order.
+    let r = checker.check(&format!("{base}/chain")).await;
+    let hops: Vec<(String, u16)> = r.hops.iter().map(|h| (h.url.clone(), h.status)).collect();
+    assert_eq!(
+        hops,
+        vec![
+            (format!("{base}/chain"), 301),
+            (format!("{base}/perm"), 301)
+        ]
+    );
+    assert_eq!(r.outcome, Outcome::Moved);
     assert_eq!(
         r.suggested_url.as_deref(),
         Some(format!("{base}/new").as_str())
