@@ -306,7 +306,8 @@ fn search_request(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let free = params.parse::<bool>("free", "true or false")?;
-    let limit = params.int_in("limit", 1, MAX_SEARCH_LIMIT)?.unwrap_or(20) as usize;
+    // Ten: a navigator on a call reads the first few; more are a page away.
+    let limit = params.int_in("limit", 1, MAX_SEARCH_LIMIT)?.unwrap_or(10) as usize;
     let offset = params.int_in("offset", 0, MAX_SEARCH_OFFSET)?.unwrap_or(0) as usize;
     let (age, gender) = (who.age, who.gender);
     let request = SearchRequest {

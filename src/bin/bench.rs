@@ -377,7 +377,7 @@ async fn pg_search(
         }
         _ => {}
     }
-    q.push(" LIMIT 20");
+    q.push(" LIMIT 10");
     let rows = q.build().fetch_all(pool).await?;
     Ok(rows
         .iter()
