@@ -1,11 +1,10 @@
 //! What the directory does with a write: turn input into records, keep versions and
 //! stamps, store it, and wait until search has it (read-your-writes).
 
-use crate::api::problem::ApiError;
 use crate::domain::access::Principal;
 use crate::domain::{
-    Organization, OrganizationInput, OrganizationRef, RecordMeta, Service, ServiceContent,
-    ServiceInput, ServiceStatus,
+    FieldError, InputError, Organization, OrganizationInput, OrganizationRef, RecordMeta, Service,
+    ServiceContent, ServiceInput, ServiceStatus,
 };
 use crate::search::SearchIndex;
 use crate::storage::access::{Audit, diff};
@@ -16,6 +15,55 @@ use uuid::Uuid;
 
 /// How many times an edit without `If-Match` is re-applied when another writer got in first.
 const MAX_EDIT_ATTEMPTS: u32 = 40;
+
+/// Why the directory refused or could not make a change; the API turns each into its
+/// HTTP status.
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Forbidden(String),
+    /// `If-Match` named an older version than `current`.
+    #[error("the record has changed since you read it: the current version is {current}")]
+    Stale { current: i64 },
+    /// Others kept changing the record; nothing was written.
+    #[error("{0}")]
+    Busy(String),
+    #[error("some fields are not valid")]
+    Invalid(Vec<FieldError>),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl DirectoryError {
+    /// One invalid field.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        DirectoryError::Invalid(vec![FieldError::new(field, message)])
+    }
+}
+
+impl From<StoreError> for DirectoryError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => DirectoryError::NotFound("no record with this id".into()),
+            StoreError::VersionMismatch { current } => DirectoryError::Stale { current },
+            StoreError::AlreadyExists => {
+                DirectoryError::field("id", "a record with this id already exists")
+            }
+            StoreError::Unexpected(e) => DirectoryError::Unexpected(e),
+        }
+    }
+}
+
+impl From<InputError> for DirectoryError {
+    fn from(e: InputError) -> Self {
+        match e {
+            InputError::NotJson(m) => DirectoryError::field("body", m),
+            InputError::Invalid(errors) => DirectoryError::Invalid(errors),
+        }
+    }
+}
 
 /// A short random pause before re-applying an edit, growing with each attempt, so
 /// writers racing for one record spread out instead of colliding again.
@@ -76,8 +124,8 @@ fn content_json<T: serde::Serialize>(content: &T) -> serde_json::Value {
     serde_json::to_value(content).unwrap_or(serde_json::Value::Null)
 }
 
-fn forbidden_for(actor: &Principal) -> ApiError {
-    ApiError::Forbidden(match actor.role {
+fn forbidden_for(actor: &Principal) -> DirectoryError {
+    DirectoryError::Forbidden(match actor.role {
         crate::domain::access::Role::Navigator => {
             "navigator keys can read and report, not edit".to_string()
         }
@@ -86,7 +134,7 @@ fn forbidden_for(actor: &Principal) -> ApiError {
 }
 
 impl Directory {
-    async fn searchable(&self, seq: Option<i64>) -> Result<(), ApiError> {
+    async fn searchable(&self, seq: Option<i64>) -> Result<(), DirectoryError> {
         if let Some(seq) = seq {
             self.index.wait_for(seq).await?;
         }
@@ -98,19 +146,19 @@ impl Directory {
         &self,
         reference: Option<OrganizationRef>,
         keep_server_fields: bool,
-    ) -> Result<(Organization, bool), ApiError> {
+    ) -> Result<(Organization, bool), DirectoryError> {
         match reference {
-            None => Err(ApiError::field(
+            None => Err(DirectoryError::field(
                 "organization_id",
                 "say which organisation runs the service: organization_id, or an organization object",
             )),
             Some(OrganizationRef::Existing(id)) => match self.store.get_organization(id).await? {
-                Some(org) if org.retired => Err(ApiError::field(
+                Some(org) if org.retired => Err(DirectoryError::field(
                     "organization_id",
                     "this organisation is retired; services cannot be added to it",
                 )),
                 Some(org) => Ok((org, false)),
-                None => Err(ApiError::field(
+                None => Err(DirectoryError::field(
                     "organization_id",
                     format!("there is no organisation {id}; create it with POST /v1/organizations"),
                 )),
@@ -131,10 +179,10 @@ impl Directory {
         &self,
         input: ServiceInput,
         actor: &Principal,
-    ) -> Result<Service, ApiError> {
+    ) -> Result<Service, DirectoryError> {
         let (organization, is_new) = self.resolve_organization(input.organization, false).await?;
         if is_new && actor.role != crate::domain::access::Role::Admin {
-            return Err(ApiError::Forbidden(
+            return Err(DirectoryError::Forbidden(
                 "only an administrator can create an organisation; give your organisation's organization_id".into(),
             ));
         }
@@ -170,9 +218,9 @@ impl Directory {
         actor: &Principal,
         action: &'static str,
         edit: F,
-    ) -> Result<Service, ApiError>
+    ) -> Result<Service, DirectoryError>
     where
-        F: Fn(&Service) -> Result<ServiceContent, ApiError>,
+        F: Fn(&Service) -> Result<ServiceContent, DirectoryError>,
     {
         for attempt in 0..MAX_EDIT_ATTEMPTS {
             if attempt > 0 {
@@ -182,21 +230,21 @@ impl Directory {
                 .store
                 .get_service(id)
                 .await?
-                .ok_or_else(|| ApiError::NotFound(format!("there is no service {id}")))?;
+                .ok_or_else(|| DirectoryError::NotFound(format!("there is no service {id}")))?;
             if !actor.may_edit(current.organization.id) {
                 return Err(forbidden_for(actor));
             }
             if let Some(expected) = if_match
                 && expected != current.meta.version
             {
-                return Err(ApiError::PreconditionFailed {
+                return Err(DirectoryError::Stale {
                     current: current.meta.version,
                 });
             }
             let mut content = edit(&current)?;
             let problems = content.problems();
             if !problems.is_empty() {
-                return Err(ApiError::Invalid(problems));
+                return Err(DirectoryError::Invalid(problems));
             }
             let at = now();
             stamp_capacity(&mut content, Some(&current.content), at);
@@ -227,13 +275,13 @@ impl Directory {
                     return Ok(next);
                 }
                 Err(StoreError::VersionMismatch { current }) if if_match.is_some() => {
-                    return Err(ApiError::PreconditionFailed { current });
+                    return Err(DirectoryError::Stale { current });
                 }
                 Err(StoreError::VersionMismatch { .. }) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ApiError::Conflict(
+        Err(DirectoryError::Busy(
             "the service is being changed by others right now; read it again and retry".into(),
         ))
     }
@@ -244,7 +292,7 @@ impl Directory {
         id: Uuid,
         if_match: Option<i64>,
         actor: &Principal,
-    ) -> Result<Service, ApiError> {
+    ) -> Result<Service, DirectoryError> {
         self.edit_service(id, if_match, actor, "retire", |s| {
             let mut c = s.content.clone();
             c.status = ServiceStatus::Defunct;
@@ -258,7 +306,7 @@ impl Directory {
         &self,
         input: OrganizationInput,
         actor: &Principal,
-    ) -> Result<Organization, ApiError> {
+    ) -> Result<Organization, DirectoryError> {
         let org = new_organization(input, false);
         let audit = Audit {
             actor: actor.clone(),
@@ -277,23 +325,21 @@ impl Directory {
         retire: bool,
         actor: &Principal,
         edit: F,
-    ) -> Result<Organization, ApiError>
+    ) -> Result<Organization, DirectoryError>
     where
-        F: Fn(&Organization) -> Result<crate::domain::OrganizationContent, ApiError>,
+        F: Fn(&Organization) -> Result<crate::domain::OrganizationContent, DirectoryError>,
     {
         for attempt in 0..MAX_EDIT_ATTEMPTS {
             if attempt > 0 {
                 back_off(attempt).await;
             }
-            let current = self
-                .store
-                .get_organization(id)
-                .await?
-                .ok_or_else(|| ApiError::NotFound(format!("there is no organisation {id}")))?;
+            let current = self.store.get_organization(id).await?.ok_or_else(|| {
+                DirectoryError::NotFound(format!("there is no organisation {id}"))
+            })?;
             if let Some(expected) = if_match
                 && expected != current.meta.version
             {
-                return Err(ApiError::PreconditionFailed {
+                return Err(DirectoryError::Stale {
                     current: current.meta.version,
                 });
             }
@@ -325,13 +371,13 @@ impl Directory {
                     return Ok(next);
                 }
                 Err(StoreError::VersionMismatch { current }) if if_match.is_some() => {
-                    return Err(ApiError::PreconditionFailed { current });
+                    return Err(DirectoryError::Stale { current });
                 }
                 Err(StoreError::VersionMismatch { .. }) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ApiError::Conflict(
+        Err(DirectoryError::Busy(
             "the organisation is being changed by others right now; read it again and retry".into(),
         ))
     }

@@ -1,5 +1,6 @@
 //! One error body everywhere: RFC 9457 `application/problem+json`.
 
+use crate::directory::DirectoryError;
 use crate::domain::{FieldError, InputError};
 use crate::storage::StoreError;
 use actix_web::body::{BoxBody, MessageBody};
@@ -77,6 +78,19 @@ impl From<InputError> for ApiError {
         match e {
             InputError::NotJson(m) => ApiError::NotJson(m),
             InputError::Invalid(errors) => ApiError::Invalid(errors),
+        }
+    }
+}
+
+impl From<DirectoryError> for ApiError {
+    fn from(e: DirectoryError) -> Self {
+        match e {
+            DirectoryError::NotFound(m) => ApiError::NotFound(m),
+            DirectoryError::Forbidden(m) => ApiError::Forbidden(m),
+            DirectoryError::Stale { current } => ApiError::PreconditionFailed { current },
+            DirectoryError::Busy(m) => ApiError::Conflict(m),
+            DirectoryError::Invalid(errors) => ApiError::Invalid(errors),
+            DirectoryError::Unexpected(e) => ApiError::Unexpected(e),
         }
     }
 }

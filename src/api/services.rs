@@ -2,6 +2,7 @@
 
 use super::extract::{Admin, Editor, Params, Reader, etag, if_match, parse_id, require_json};
 use super::problem::ApiError;
+use crate::directory::DirectoryError;
 use crate::domain::{
     self, FieldError, Organization, Service, ServiceStatus, merge_patch, parse_organization,
     parse_service,
@@ -218,7 +219,7 @@ pub async fn replace_service(
         .directory
         .edit_service(id, expected, &actor, "update", |current| {
             if moved_to.is_some_and(|o| o != current.organization.id) {
-                return Err(ApiError::field(
+                return Err(DirectoryError::field(
                     "organization_id",
                     "a service cannot move to another organisation; retire it and create it there",
                 ));
@@ -268,7 +269,7 @@ pub async fn patch_service(
                 Ok(c) => Ok(c),
                 Err(e) => {
                     let path = e.path().to_string();
-                    Err(ApiError::Invalid(vec![FieldError::new(
+                    Err(DirectoryError::Invalid(vec![FieldError::new(
                         if path == "." { "body".into() } else { path },
                         e.into_inner().to_string(),
                     )]))
@@ -384,7 +385,7 @@ pub async fn patch_organization(
         .edit_organization(id, expected, false, &actor, |current| {
             let mut merged = serde_json::to_value(&current.content).unwrap_or(Value::Null);
             merge_patch(&mut merged, &patch);
-            let input = parse_organization(merged).map_err(ApiError::from)?;
+            let input = parse_organization(merged)?;
             Ok(input.content)
         })
         .await?;
