@@ -1,6 +1,6 @@
 //! The command line: serve, migrate, import, export, demo, reindex, geo, keys.
 
-use crate::api::partners::{KeyInput, issue_key};
+use crate::directory::{DirectoryError, KeyInput, issue_key};
 use crate::domain::access::Role;
 use crate::domain::fields::Name;
 use crate::geo::reference::GeoKind;
@@ -376,9 +376,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         organization_id: organization,
                         expires_in_days: expires_days,
                     };
-                    let (key, secret) = issue_key(&store, input)
-                        .await
-                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let (key, secret) = issue_key(&store, input).await.map_err(|e| match e {
+                        DirectoryError::Invalid(errors) => anyhow::anyhow!(
+                            "{}",
+                            errors
+                                .iter()
+                                .map(|f| format!("{}: {}", f.field, f.message))
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        ),
+                        other => anyhow::anyhow!("{other}"),
+                    })?;
                     eprintln!(
                         "created {} ({}, {}); the secret is shown only now:",
                         key.id,

@@ -1,12 +1,14 @@
 //! What the directory does with a write: turn input into records, keep versions and
 //! stamps, store it, and wait until search has it (read-your-writes).
 
-use crate::domain::access::Principal;
+use crate::domain::access::{ApiKey, Principal, Role, generate_key, hash_key};
+use crate::domain::fields::Name;
 use crate::domain::{
     FieldError, InputError, Organization, OrganizationInput, OrganizationRef, RecordMeta, Service,
     ServiceContent, ServiceInput, ServiceStatus,
 };
 use crate::search::SearchIndex;
+use crate::storage::ServiceFilter;
 use crate::storage::access::{Audit, diff};
 use crate::storage::{Store, StoreError};
 use chrono::{DateTime, SubsecRound, Utc};
@@ -381,4 +383,106 @@ impl Directory {
             "the organisation is being changed by others right now; read it again and retry".into(),
         ))
     }
+
+    /// Reopens temporarily closed services whose reopening date has come; returns how many.
+    pub async fn reopen_due(&self) -> anyhow::Result<usize> {
+        let today = now().date_naive();
+        let system = Principal::system("scheduler");
+        let mut reopened = 0;
+        let mut after = None;
+        let filter = ServiceFilter {
+            statuses: vec![ServiceStatus::TemporarilyClosed],
+            ..ServiceFilter::default()
+        };
+        loop {
+            let page = self.store.list_services(&filter, after, 500).await?;
+            let Some(last) = page.last() else {
+                break;
+            };
+            after = Some(last.id);
+            for s in page {
+                let due = s
+                    .content
+                    .temporary_closure
+                    .as_ref()
+                    .and_then(|c| c.reopens_on)
+                    .is_some_and(|d| d <= today);
+                if !due {
+                    continue;
+                }
+                let result = self
+                    .edit_service(s.id, None, &system, "reopen", |current| {
+                        let mut c = current.content.clone();
+                        if c.status == ServiceStatus::TemporarilyClosed {
+                            c.status = ServiceStatus::Active;
+                            c.temporary_closure = None;
+                        }
+                        Ok(c)
+                    })
+                    .await;
+                match result {
+                    Ok(_) => reopened += 1,
+                    Err(e) => tracing::warn!(service = %s.id, error = %e, "could not reopen"),
+                }
+            }
+        }
+        Ok(reopened)
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyInput {
+    pub name: Name,
+    pub role: Role,
+    #[serde(default)]
+    pub organization_id: Option<Uuid>,
+    /// Days until the key stops working.
+    #[serde(default)]
+    pub expires_in_days: Option<u32>,
+}
+
+/// Creates a key; returns it with its secret, which is shown this once only.
+pub async fn issue_key(store: &Store, input: KeyInput) -> Result<(ApiKey, String), DirectoryError> {
+    match (input.role, input.organization_id) {
+        (Role::Partner, None) => {
+            return Err(DirectoryError::field(
+                "organization_id",
+                "a partner key belongs to one organisation: give its id",
+            ));
+        }
+        (Role::Partner, Some(org)) => {
+            if store.get_organization(org).await?.is_none() {
+                return Err(DirectoryError::field(
+                    "organization_id",
+                    format!("there is no organisation {org}"),
+                ));
+            }
+        }
+        (_, Some(_)) => {
+            return Err(DirectoryError::field(
+                "organization_id",
+                "only partner keys belong to an organisation",
+            ));
+        }
+        (_, None) => {}
+    }
+    if input.expires_in_days == Some(0) {
+        return Err(DirectoryError::field("expires_in_days", "at least 1 day"));
+    }
+    let (id, secret) = generate_key();
+    let created_at = now();
+    let key = ApiKey {
+        id,
+        name: input.name.as_str().to_string(),
+        role: input.role,
+        organization_id: input.organization_id,
+        created_at,
+        expires_at: input
+            .expires_in_days
+            .map(|d| created_at + chrono::Duration::days(i64::from(d))),
+        revoked_at: None,
+    };
+    store.insert_key(&key, &hash_key(&secret)).await?;
+    Ok((key, secret))
 }

@@ -115,7 +115,7 @@ async fn reopen_loop(state: web::Data<AppState>, every: std::time::Duration) {
     let mut tick = tokio::time::interval(every.max(std::time::Duration::from_millis(50)));
     loop {
         tick.tick().await;
-        match api::partners::reopen_due(&state).await {
+        match state.directory.reopen_due().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(services = n, "reopened services whose closure has ended"),
             Err(e) => tracing::warn!(error = %e, "checking for services to reopen failed"),
@@ -169,7 +169,7 @@ impl Application {
                 .admin_key
                 .as_deref()
                 .filter(|k| !k.is_empty())
-                .map(api::extract::key_digest),
+                .map(crate::domain::access::key_digest),
             search_settings: settings.search.clone(),
         });
         let sweeper = tokio::spawn(reopen_loop(state.clone(), settings.reopen_every));

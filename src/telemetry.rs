@@ -16,3 +16,15 @@ pub fn init(default_level: &str) {
         builder.try_init()
     };
 }
+
+/// A process's peak resident memory in MiB (`VmHWM`; `"self"` for this one), 0 where
+/// `/proc` does not tell. For the benchmarks.
+pub fn peak_rss_mib(pid: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}

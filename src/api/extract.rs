@@ -7,7 +7,6 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures::future::LocalBoxFuture;
-use sha2::{Digest, Sha256};
 use std::future::{Ready, ready};
 use std::str::FromStr;
 use subtle::ConstantTimeEq;
@@ -177,11 +176,6 @@ fn presented_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     Ok(None)
 }
 
-/// A digest of a key, so keys are compared without keeping or timing the secret.
-pub fn key_digest(key: &str) -> [u8; 32] {
-    Sha256::digest(key.as_bytes()).into()
-}
-
 /// Who the request's key belongs to: `None` without a key; a key that is malformed,
 /// unknown, revoked or expired is refused with 401, never treated as anonymous.
 async fn authenticate(req: &HttpRequest) -> Result<Option<Principal>, ApiError> {
@@ -192,7 +186,7 @@ async fn authenticate(req: &HttpRequest) -> Result<Option<Principal>, ApiError> 
         return Ok(None);
     };
     if let Some(expected) = state.admin_key_digest
-        && bool::from(key_digest(&key).ct_eq(&expected))
+        && bool::from(access::key_digest(&key).ct_eq(&expected))
     {
         return Ok(Some(Principal::system("admin-key")));
     }

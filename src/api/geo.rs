@@ -95,12 +95,7 @@ pub async fn service_eligibility(
     params.allow_only(&["postcode", "gp", "age", "gender"])?;
     let id = parse_id(&path)?;
     let who = CallerParams::parse(&params)?;
-    let service = state
-        .directory
-        .store
-        .get_service(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("there is no service {id}")))?;
+    let service = super::services::find_service(&state.directory.store, id).await?;
     let caller = who.resolve(&state).await?;
     let c = &service.content;
     let answer = assess(&c.coverage, c.minimum_age, c.maximum_age, c.gender, &caller);

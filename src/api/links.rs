@@ -2,7 +2,6 @@
 
 use super::extract::{Admin, Staff, parse_id};
 use super::problem::ApiError;
-use crate::domain::access::Role;
 use crate::links::service_urls;
 use crate::startup::AppState;
 use actix_web::{HttpResponse, web};
@@ -20,15 +19,7 @@ pub async fn service_link_checks(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let store = &state.directory.store;
-    let service = store
-        .get_service(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("there is no service {id}")))?;
-    if who.role == Role::Partner && !who.may_edit(service.organization.id) {
-        return Err(ApiError::Forbidden(
-            "this key may only see its own organisation's services".into(),
-        ));
-    }
+    let service = super::services::find_service_for(store, &who, id).await?;
     let states = store.link_states().await?;
     let mut urls = Vec::new();
     for (kind, url) in service_urls(&service) {

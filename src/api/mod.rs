@@ -374,8 +374,7 @@ async fn search(state: web::Data<AppState>, params: Params) -> Result<HttpRespon
     ));
     let view = serde_json::to_value(geo::caller_view(&caller, origin)).unwrap_or_default();
     request.caller = Some(caller);
-    let response = state.directory.index.search(request).await?;
-    let mut body = serde_json::to_value(response).map_err(anyhow::Error::from)?;
-    body["caller"] = view;
-    Ok(HttpResponse::Ok().json(body))
+    let mut response = state.directory.index.search(request).await?;
+    response.caller = Some(view);
+    Ok(HttpResponse::Ok().json(response))
 }

@@ -3,13 +3,15 @@
 
 use super::extract::{Admin, Editor, Params, Staff, etag, if_match, parse_id, require_json};
 use super::problem::ApiError;
+use super::services::{find_service, find_service_for};
 use crate::directory::now;
-use crate::domain::access::{ApiKey, Principal, Role, generate_key, hash_key};
-use crate::domain::fields::{Name, Text};
+use crate::directory::{KeyInput, issue_key};
+use crate::domain::access::{Principal, Role, hash_key};
+use crate::domain::fields::Text;
 use crate::domain::{Capacity, Service, ServiceStatus, TemporaryClosure, parse_body};
 use crate::startup::AppState;
+use crate::storage::ServiceFilter;
 use crate::storage::access::Report;
-use crate::storage::{ServiceFilter, Store};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -133,70 +135,6 @@ pub async fn verify(
     .await
 }
 
-/// Reopens temporarily closed services whose reopening date has come; returns how many.
-pub async fn reopen_due(state: &AppState) -> anyhow::Result<usize> {
-    let today = now().date_naive();
-    let system = Principal::system("scheduler");
-    let mut reopened = 0;
-    let mut after = None;
-    let filter = ServiceFilter {
-        statuses: vec![ServiceStatus::TemporarilyClosed],
-        ..ServiceFilter::default()
-    };
-    loop {
-        let page = state
-            .directory
-            .store
-            .list_services(&filter, after, 500)
-            .await?;
-        let Some(last) = page.last() else {
-            break;
-        };
-        after = Some(last.id);
-        for s in page {
-            let due = s
-                .content
-                .temporary_closure
-                .as_ref()
-                .and_then(|c| c.reopens_on)
-                .is_some_and(|d| d <= today);
-            if !due {
-                continue;
-            }
-            let result = state
-                .directory
-                .edit_service(s.id, None, &system, "reopen", |current| {
-                    let mut c = current.content.clone();
-                    if c.status == ServiceStatus::TemporarilyClosed {
-                        c.status = ServiceStatus::Active;
-                        c.temporary_closure = None;
-                    }
-                    Ok(c)
-                })
-                .await;
-            match result {
-                Ok(_) => reopened += 1,
-                Err(e) => tracing::warn!(service = %s.id, error = %e, "could not reopen"),
-            }
-        }
-    }
-    Ok(reopened)
-}
-
-/// Reads a service a staff key may see the workings of: partners only their own.
-async fn service_for(store: &Store, who: &Principal, id: Uuid) -> Result<Service, ApiError> {
-    let service = store
-        .get_service(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("there is no service {id}")))?;
-    if who.role == Role::Partner && !who.may_edit(service.organization.id) {
-        return Err(ApiError::Forbidden(
-            "this key may only see its own organisation's services".into(),
-        ));
-    }
-    Ok(service)
-}
-
 /// `GET /v1/services/{id}/history`: every change with who made it and what it changed.
 pub async fn history(
     Staff(who): Staff,
@@ -204,7 +142,7 @@ pub async fn history(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    service_for(&state.directory.store, &who, id).await?;
+    find_service_for(&state.directory.store, &who, id).await?;
     let entries = state.directory.store.history("service", id).await?;
     Ok(HttpResponse::Ok().json(json!({ "service_id": id, "history": entries })))
 }
@@ -246,12 +184,7 @@ pub async fn create_report(
     if input.kind == "other" && input.text.is_none() {
         return Err(ApiError::field("text", "say what is wrong"));
     }
-    state
-        .directory
-        .store
-        .get_service(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("there is no service {id}")))?;
+    find_service(&state.directory.store, id).await?;
     let report = Report {
         id: Uuid::now_v7(),
         service_id: id,
@@ -460,63 +393,6 @@ pub async fn resolve_item(
         )));
     }
     Ok(HttpResponse::Ok().json(json!({"id": item, "resolved_by": who.key_id, "note": note})))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KeyInput {
-    pub name: Name,
-    pub role: Role,
-    #[serde(default)]
-    pub organization_id: Option<Uuid>,
-    /// Days until the key stops working.
-    #[serde(default)]
-    pub expires_in_days: Option<u32>,
-}
-
-/// Creates a key; returns it with its secret, which is shown this once only.
-pub async fn issue_key(store: &Store, input: KeyInput) -> Result<(ApiKey, String), ApiError> {
-    match (input.role, input.organization_id) {
-        (Role::Partner, None) => {
-            return Err(ApiError::field(
-                "organization_id",
-                "a partner key belongs to one organisation: give its id",
-            ));
-        }
-        (Role::Partner, Some(org)) => {
-            if store.get_organization(org).await?.is_none() {
-                return Err(ApiError::field(
-                    "organization_id",
-                    format!("there is no organisation {org}"),
-                ));
-            }
-        }
-        (_, Some(_)) => {
-            return Err(ApiError::field(
-                "organization_id",
-                "only partner keys belong to an organisation",
-            ));
-        }
-        (_, None) => {}
-    }
-    if input.expires_in_days == Some(0) {
-        return Err(ApiError::field("expires_in_days", "at least 1 day"));
-    }
-    let (id, secret) = generate_key();
-    let created_at = now();
-    let key = ApiKey {
-        id,
-        name: input.name.as_str().to_string(),
-        role: input.role,
-        organization_id: input.organization_id,
-        created_at,
-        expires_at: input
-            .expires_in_days
-            .map(|d| created_at + chrono::Duration::days(i64::from(d))),
-        revoked_at: None,
-    };
-    store.insert_key(&key, &hash_key(&secret)).await?;
-    Ok((key, secret))
 }
 
 /// `POST /v1/admin/keys`.

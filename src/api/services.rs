@@ -91,6 +91,32 @@ impl WithLocation for HttpResponse {
     }
 }
 
+/// The service with this id, or a 404 naming it.
+pub(super) async fn find_service(
+    store: &crate::storage::Store,
+    id: Uuid,
+) -> Result<Service, ApiError> {
+    store
+        .get_service(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("there is no service {id}")))
+}
+
+/// The service, if this staff key may see its workings: partners only their own.
+pub(super) async fn find_service_for(
+    store: &crate::storage::Store,
+    who: &crate::domain::access::Principal,
+    id: Uuid,
+) -> Result<Service, ApiError> {
+    let service = find_service(store, id).await?;
+    if who.role == crate::domain::access::Role::Partner && !who.may_edit(service.organization.id) {
+        return Err(ApiError::Forbidden(
+            "this key may only see its own organisation's services".into(),
+        ));
+    }
+    Ok(service)
+}
+
 /// What a caller may see of a service.
 fn visible(service: Service, who: &Option<crate::domain::access::Principal>) -> Service {
     match who {
@@ -105,12 +131,7 @@ pub async fn get_service(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    let service = state
-        .directory
-        .store
-        .get_service(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("there is no service {id}")))?;
+    let service = find_service(&state.directory.store, id).await?;
     let service = visible(service, &who);
     Ok(with_etag(
         HttpResponse::Ok(),

@@ -8,7 +8,7 @@ use signpost::domain::coverage::Coverage;
 use signpost::geo::eligibility::rule_token;
 use sqlx::Row;
 use std::io::Write;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -179,17 +179,6 @@ where
         all.extend(t.await.unwrap_or_default());
     }
     stats(all, started.elapsed().as_secs_f64())
-}
-
-fn peak_rss_mib(child: &Child) -> f64 {
-    let status =
-        std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 const PG_SCHEMA: &str = "
@@ -552,7 +541,7 @@ async fn main() -> anyhow::Result<()> {
         }
         notes.push(format!(
             "{n} services: signpost server peak memory {:.0} MiB",
-            peak_rss_mib(&child)
+            signpost::telemetry::peak_rss_mib(&child.id().to_string())
         ));
         let _ = child.kill();
         let _ = child.wait();

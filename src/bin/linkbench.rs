@@ -67,16 +67,6 @@ fn serve(hosts: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if args.serve {
@@ -134,6 +124,9 @@ fn main() -> anyhow::Result<()> {
         args.hosts_at_once
     );
     println!("findings: {by:?} ({ok} ok)");
-    println!("checker peak memory: {:.0} MiB", peak_rss_mib());
+    println!(
+        "checker peak memory: {:.0} MiB",
+        signpost::telemetry::peak_rss_mib("self")
+    );
     Ok(())
 }

@@ -94,20 +94,26 @@ impl ApiKey {
 /// Keys look like `sp_` and 64 hex digits: 256 random bits.
 pub const KEY_PREFIX: &str = "sp_";
 
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A new random key and its public id.
 pub fn generate_key() -> (String, String) {
     let bytes: [u8; 32] = rand::random();
-    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let secret = hex(&bytes);
     let id = format!("key_{}", &Uuid::now_v7().simple().to_string()[20..]);
     (id, format!("{KEY_PREFIX}{secret}"))
 }
 
-/// The stored form of a key: SHA-256, hex.
+/// A key's SHA-256, so keys are compared and stored without keeping the secret.
+pub fn key_digest(key: &str) -> [u8; 32] {
+    Sha256::digest(key.as_bytes()).into()
+}
+
+/// The stored form of a key: its digest, hex.
 pub fn hash_key(key: &str) -> String {
-    Sha256::digest(key.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&key_digest(key))
 }
 
 /// True when `key` has the shape of a key this service issues.

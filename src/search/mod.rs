@@ -456,6 +456,9 @@ pub struct SearchResponse {
     pub offset: usize,
     pub hits: Vec<Hit>,
     pub facets: Facets,
+    /// What was understood of the caller, when the search said who they are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caller: Option<serde_json::Value>,
 }
 
 /// Counts facet values of every matching document from fast fields.
@@ -946,6 +949,7 @@ impl SearchIndex {
             offset: request.offset,
             hits,
             facets,
+            caller: None,
         })
     }
 

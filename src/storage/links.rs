@@ -79,6 +79,22 @@ impl Store {
         Ok(())
     }
 
+    /// One URL's state and when it was last checked.
+    pub async fn link_state(&self, url: &str) -> anyhow::Result<Option<(LinkState, String)>> {
+        on_pool!(self, read, pool => {
+            let row = sqlx::query("SELECT state, checked_at FROM link_states WHERE url = $1")
+                .bind(url)
+                .fetch_optional(pool)
+                .await
+                .context("reading a link state")?;
+            row.map(|r| -> anyhow::Result<(LinkState, String)> {
+                let state: String = r.try_get(0)?;
+                Ok((serde_json::from_str(&state).context("stored link state")?, r.try_get(1)?))
+            })
+            .transpose()
+        })
+    }
+
     /// Each URL's state and when it was last checked.
     pub async fn link_states(&self) -> anyhow::Result<HashMap<String, (LinkState, String)>> {
         on_pool!(self, read, pool => {
