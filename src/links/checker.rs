@@ -301,10 +301,6 @@ impl Checker {
         })
     }
 
-    pub fn settings(&self) -> &CheckSettings {
-        &self.settings
-    }
-
     /// One GET through the host gate: waits its turn and the interval, reads at most
     /// `max_body_bytes`.
     async fn fetch(

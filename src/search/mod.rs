@@ -1030,11 +1030,6 @@ fn escape_start(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// Groups facet counts by value, for tests and callers that want a map.
-pub fn facet_map(counts: &[FacetCount]) -> HashMap<&'static str, u64> {
-    counts.iter().map(|c| (c.value, c.count)).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
