@@ -1,8 +1,12 @@
 //! Navigator search: a tantivy index derived from the database, kept in step by one
 //! writer task that follows the change log.
 
+mod collect;
 pub mod query;
 pub mod schema;
+mod snippet;
+
+pub use collect::Sort;
 
 use crate::domain::{
     Accepting, Capacity, Coverage, DeliveryMode, Gender, Location, ServiceStatus, TemporaryClosure,
@@ -12,23 +16,19 @@ use crate::geo::eligibility::{self, Answer, Caller};
 use crate::storage::{ServiceFilter, Store};
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
+use collect::{PageCollector, VitalsCache};
 use query::Filters;
-use schema::{Fields, SCHEMA_VERSION, State};
+use schema::{Fields, SCHEMA_VERSION};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use snippet::Highlighter;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
-use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
-use tantivy::columnar::Column;
 use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, Query};
 use tantivy::schema::Value as _;
-use tantivy::snippet::SnippetGenerator;
-use tantivy::{
-    DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentReader, TantivyDocument,
-    Term,
-};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 use tokio::sync::{Notify, Semaphore, mpsc, oneshot, watch};
 
 /// Names the live index generation inside the index directory.
@@ -82,6 +82,28 @@ struct Generation {
     index: Index,
     reader: IndexReader,
     fields: Fields,
+    /// Kept here because the reader only holds on to it weakly.
+    vitals: Arc<VitalsCache>,
+}
+
+impl Generation {
+    fn new(index: Index, fields: Fields) -> anyhow::Result<Self> {
+        schema::register_tokenizers(&index);
+        let vitals = Arc::new(VitalsCache::default());
+        let warmer: Arc<dyn tantivy::Warmer> = vitals.clone();
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .warmers(vec![Arc::downgrade(&warmer)])
+            .try_into()
+            .context("opening an index reader")?;
+        Ok(Self {
+            index,
+            reader,
+            fields,
+            vitals,
+        })
+    }
 }
 
 struct Shared {
@@ -159,25 +181,12 @@ fn open_generation(path: &Path) -> anyhow::Result<(Generation, Option<Payload>)>
     if index.schema() != schema {
         anyhow::bail!("the index schema differs from this version's");
     }
-    schema::register_tokenizers(&index);
     let payload = index
         .load_metas()
         .context("reading index metadata")?
         .payload
         .and_then(|p| serde_json::from_str::<Payload>(&p).ok());
-    let reader = index
-        .reader_builder()
-        .reload_policy(ReloadPolicy::Manual)
-        .try_into()
-        .context("opening an index reader")?;
-    Ok((
-        Generation {
-            index,
-            reader,
-            fields,
-        },
-        payload,
-    ))
+    Ok((Generation::new(index, fields)?, payload))
 }
 
 fn create_generation(dir: &Path) -> anyhow::Result<(PathBuf, Generation)> {
@@ -185,20 +194,7 @@ fn create_generation(dir: &Path) -> anyhow::Result<(PathBuf, Generation)> {
     std::fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
     let (schema, fields) = schema::build();
     let index = Index::create_in_dir(&path, schema).context("creating the index")?;
-    schema::register_tokenizers(&index);
-    let reader = index
-        .reader_builder()
-        .reload_policy(ReloadPolicy::Manual)
-        .try_into()
-        .context("opening an index reader")?;
-    Ok((
-        path,
-        Generation {
-            index,
-            reader,
-            fields,
-        },
-    ))
+    Ok((path, Generation::new(index, fields)?))
 }
 
 fn commit(writer: &mut IndexWriter, seq: i64) -> anyhow::Result<()> {
@@ -400,17 +396,6 @@ pub struct SearchRequest {
     pub sort: Sort,
 }
 
-/// The order of hits.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub enum Sort {
-    /// Relevance scaled by state (open, accepting, verified first).
-    #[default]
-    Relevance,
-    /// Nearest first from this point; services without a location last, those that work
-    /// remotely before the rest.
-    Distance((f64, f64)),
-}
-
 /// Something a navigator must see before referring.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Warning {
@@ -459,121 +444,6 @@ pub struct SearchResponse {
     /// What was understood of the caller, when the search said who they are.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<serde_json::Value>,
-}
-
-/// Counts facet values of every matching document from fast fields.
-struct FacetCollector;
-
-struct FacetSegment {
-    categories: Column<u64>,
-    state: Column<u64>,
-    counts: FacetTally,
-}
-
-#[derive(Default)]
-struct FacetTally {
-    category: Vec<u64>,
-    mode: Vec<u64>,
-    status: Vec<u64>,
-}
-
-impl FacetTally {
-    fn new() -> Self {
-        Self {
-            category: vec![0; taxonomy::CATEGORIES.len()],
-            mode: vec![0; DeliveryMode::ALL.len()],
-            status: vec![0; ServiceStatus::ALL.len()],
-        }
-    }
-}
-
-/// Adds one to `counts[i]` for every bit `i` set in `mask`.
-fn bump_bits(counts: &mut [u64], mut mask: u64) {
-    while mask != 0 {
-        let i = mask.trailing_zeros() as usize;
-        if let Some(c) = counts.get_mut(i) {
-            *c += 1;
-        }
-        mask &= mask - 1;
-    }
-}
-
-fn add_counts(total: &mut [u64], part: &[u64]) {
-    for (t, v) in total.iter_mut().zip(part) {
-        *t += v;
-    }
-}
-
-impl Collector for FacetCollector {
-    type Fruit = FacetTally;
-    type Child = FacetSegment;
-
-    fn for_segment(&self, _: u32, segment: &SegmentReader) -> tantivy::Result<FacetSegment> {
-        let ff = segment.fast_fields();
-        Ok(FacetSegment {
-            categories: ff.u64(schema::CATEGORY_MASK)?,
-            state: ff.u64(schema::STATE)?,
-            counts: FacetTally::new(),
-        })
-    }
-
-    fn requires_scoring(&self) -> bool {
-        false
-    }
-
-    fn merge_fruits(&self, fruits: Vec<FacetTally>) -> tantivy::Result<FacetTally> {
-        let mut total = FacetTally::new();
-        for f in fruits {
-            add_counts(&mut total.category, &f.category);
-            add_counts(&mut total.mode, &f.mode);
-            add_counts(&mut total.status, &f.status);
-        }
-        Ok(total)
-    }
-}
-
-impl SegmentCollector for FacetSegment {
-    type Fruit = FacetTally;
-
-    fn collect(&mut self, doc: DocId, _: Score) {
-        bump_bits(
-            &mut self.counts.category,
-            self.categories.first(doc).unwrap_or(0),
-        );
-        let state = State::unpack(self.state.first(doc).unwrap_or(0));
-        bump_bits(&mut self.counts.mode, state.modes);
-        bump_bits(&mut self.counts.status, 1 << state.status);
-    }
-
-    fn harvest(self) -> FacetTally {
-        self.counts
-    }
-}
-
-/// How much a service's state scales its relevance: open, accepting and recently
-/// verified first; closed and flagged last.
-/// `fresh_capacity` and `fresh_assured` are the first [`State`] days that still count as
-/// recent.
-fn rank_factor(state: State, fresh_capacity: u64, fresh_assured: u64) -> f32 {
-    let status = match state.status {
-        0 => 1.0,
-        1 => 0.5,
-        _ => 0.2,
-    };
-    let capacity = match state.accepting {
-        _ if state.capacity_day < fresh_capacity => 0.85,
-        0 => 1.0,
-        1 => 0.9,
-        2 => 0.6,
-        _ => 0.85,
-    };
-    let verified = if state.assured_day >= fresh_assured {
-        1.0
-    } else {
-        0.9
-    };
-    let links = if state.link_flagged { 0.5 } else { 1.0 };
-    status * capacity * verified * links
 }
 
 /// The parts of a stored summary that warnings and snippets read.
@@ -851,73 +721,49 @@ impl SearchIndex {
         let settings = &self.shared.settings;
         let fresh_capacity = schema::day_number((now - settings.capacity_stale_after).timestamp());
         let fresh_assured = schema::day_number((now - settings.verify_stale_after).timestamp());
-        let sort = request.sort;
-        let run = |words: Box<dyn Query>| {
-            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, words)];
+        let run = |words: Option<Box<dyn Query>>| {
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> =
+                words.into_iter().map(|w| (Occur::Must, w)).collect();
             for (occur, filter) in &filters {
                 clauses.push((*occur, Box::new(BoostQuery::new(filter.box_clone(), 0.0))));
             }
-            let top = TopDocs::with_limit(request.limit.max(1))
-                .and_offset(request.offset)
-                .tweak_score(move |segment: &SegmentReader| {
-                    let ff = segment.fast_fields();
-                    let state = ff.u64(schema::STATE).ok();
-                    let lat = ff.f64(schema::LATITUDE).ok();
-                    let lon = ff.f64(schema::LONGITUDE).ok();
-                    move |doc: DocId, score: Score| {
-                        let state =
-                            State::unpack(state.as_ref().and_then(|c| c.first(doc)).unwrap_or(0));
-                        // With no words, every match scores the same and state alone orders.
-                        let base = if score > 0.0 { score } else { 1.0 };
-                        let relevance = base * rank_factor(state, fresh_capacity, fresh_assured);
-                        let Sort::Distance(origin) = sort else {
-                            return relevance;
-                        };
-                        let here = lat
-                            .as_ref()
-                            .and_then(|c| c.first(doc))
-                            .zip(lon.as_ref().and_then(|c| c.first(doc)));
-                        // Higher is better: nearest first, then remote, then the rest;
-                        // relevance breaks ties within the last two.
-                        match here {
-                            Some(p) => -(eligibility::distance_km(origin, p) as f32),
-                            None if state.modes & schema::REMOTE_MODES != 0 => {
-                                -1.0e6 + relevance.min(1.0e3)
-                            }
-                            None => -2.0e6 + relevance.min(1.0e3),
-                        }
-                    }
-                });
+            if !clauses.iter().any(|(o, _)| *o == Occur::Must) {
+                clauses.push((Occur::Must, Box::new(AllQuery)));
+            }
+            let page = PageCollector {
+                limit: request.limit,
+                offset: request.offset,
+                sort: request.sort,
+                fresh_capacity,
+                fresh_assured,
+                filter: query::StateFilter::new(&request.filters),
+                vitals: generation.vitals.clone(),
+            };
             searcher
-                .search(&BooleanQuery::new(clauses), &(top, Count, FacetCollector))
+                .search(&BooleanQuery::new(clauses), &page)
                 .context("running the search")
         };
-        let (top, total, tally) = match &text {
-            None => run(Box::new(AllQuery))?,
-            Some(t) => match run(t.strict.box_clone())? {
-                (_, 0, _) => run(t.loose.box_clone())?,
+        let found = match &text {
+            None => run(None)?,
+            Some(t) => match run(Some(t.strict.box_clone()))? {
+                found if found.total == 0 => run(Some(t.loose.box_clone()))?,
                 found => found,
             },
         };
-        let snippets = match &text {
-            Some(t) => {
-                let mut g = SnippetGenerator::create(&searcher, t.loose.as_ref(), f.description)
-                    .context("preparing snippets")?;
-                g.set_max_num_chars(180);
-                Some(g)
-            }
-            None => None,
-        };
-        let mut hits = Vec::with_capacity(top.len());
-        for (score, address) in top {
+        let highlighter = text
+            .as_ref()
+            .map(|t| Highlighter::new(t.highlight.clone()))
+            .unwrap_or_default();
+        let mut hits = Vec::with_capacity(found.page.len());
+        for (score, address) in found.page {
             let doc: TantivyDocument =
                 searcher.doc(address).context("reading a stored document")?;
-            hits.push(self.hit(&doc, score, snippets.as_ref(), &f, request, now)?);
+            hits.push(self.hit(&doc, score, &highlighter, &f, request, now)?);
         }
         let facets = Facets {
             category: taxonomy::CATEGORIES
                 .iter()
-                .zip(tally.category)
+                .zip(found.facets.category)
                 .filter(|(_, n)| *n > 0)
                 .map(|(c, n)| FacetCount {
                     value: c.id,
@@ -926,7 +772,7 @@ impl SearchIndex {
                 .collect(),
             delivery_mode: DeliveryMode::ALL
                 .iter()
-                .zip(tally.mode)
+                .zip(found.facets.mode)
                 .filter(|(_, n)| *n > 0)
                 .map(|(m, n)| FacetCount {
                     value: m.as_str(),
@@ -935,7 +781,7 @@ impl SearchIndex {
                 .collect(),
             status: ServiceStatus::ALL
                 .iter()
-                .zip(tally.status)
+                .zip(found.facets.status)
                 .filter(|(_, n)| *n > 0)
                 .map(|(s, n)| FacetCount {
                     value: s.as_str(),
@@ -944,7 +790,7 @@ impl SearchIndex {
                 .collect(),
         };
         Ok(SearchResponse {
-            total,
+            total: found.total,
             limit: request.limit,
             offset: request.offset,
             hits,
@@ -957,7 +803,7 @@ impl SearchIndex {
         &self,
         doc: &TantivyDocument,
         score: f32,
-        snippets: Option<&SnippetGenerator>,
+        highlighter: &Highlighter,
         fields: &Fields,
         request: &SearchRequest,
         now: DateTime<Utc>,
@@ -968,18 +814,7 @@ impl SearchIndex {
             .unwrap_or("{}");
         let vitals: Vitals = serde_json::from_str(raw).context("stored summary")?;
         let service = RawValue::from_string(raw.to_string()).context("stored summary")?;
-        let description = vitals.description.as_str();
-        let snippet = match snippets {
-            Some(g) => {
-                let s = g.snippet(description);
-                if s.fragment().is_empty() {
-                    escape_start(description)
-                } else {
-                    s.to_html()
-                }
-            }
-            None => escape_start(description),
-        };
+        let snippet = highlighter.snippet(&vitals.description);
         let warnings = warnings(&vitals, &self.shared.settings, now);
         let eligibility = match &request.caller {
             Some(caller) => {
@@ -1019,17 +854,6 @@ impl SearchIndex {
     }
 }
 
-/// The start of a description, HTML-escaped, when nothing in it matched.
-fn escape_start(text: &str) -> String {
-    let mut s: String = text.chars().take(180).collect();
-    if s.len() < text.len() {
-        s.push('…');
-    }
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1065,32 +889,6 @@ mod tests {
         );
         let codes: Vec<_> = w.iter().map(|w| w.code).collect();
         assert_eq!(codes, vec!["capacity_unknown", "not_verified"]);
-    }
-
-    #[test]
-    fn ranking_prefers_open_and_verified() {
-        let state = |status, accepting, assured_day| State {
-            status,
-            accepting,
-            modes: 1,
-            capacity_day: 10,
-            assured_day,
-            link_flagged: false,
-        };
-        let open = rank_factor(state(0, 0, 10), 5, 5);
-        let closed = rank_factor(state(1, 0, 10), 5, 5);
-        let full = rank_factor(state(0, 2, 10), 5, 5);
-        let unverified = rank_factor(state(0, 0, 1), 5, 5);
-        assert!(open > unverified && unverified > full && full > closed);
-        let flagged = rank_factor(
-            State {
-                link_flagged: true,
-                ..state(0, 0, 10)
-            },
-            5,
-            5,
-        );
-        assert!(flagged < open && flagged < unverified);
     }
 
     #[test]

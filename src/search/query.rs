@@ -2,17 +2,16 @@
 //! synonym list; and from filters to non-scoring clauses.
 
 use super::schema::{
-    Fields, LATITUDE, LONGITUDE, REMOTE_MODES, STATE, State, plain_analyzer, stemmed_analyzer,
+    self, Fields, LATITUDE, LONGITUDE, REMOTE_MODES, STATE, State, Traits, accepting_ord,
+    gender_ord, plain_analyzer, stemmed_analyzer,
 };
 use crate::domain::{Accepting, DeliveryMode, Gender, ServiceStatus};
 use crate::geo::eligibility::{Caller, RULE_KINDS, distance_km};
-use std::ops::Bound;
 use std::sync::LazyLock;
 use tantivy::Term;
 use tantivy::query::doc_predicate_query::{DocPredicateQuery, FunctionPredicate};
 use tantivy::query::{
-    BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, FuzzyTermQuery, Occur, PhraseQuery,
-    Query, RangeQuery, TermQuery,
+    BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, FuzzyTermQuery, Occur, Query, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, SegmentReader};
@@ -277,30 +276,38 @@ pub struct TextQuery {
     pub strict: Box<dyn Query>,
     /// Services that match any word: asked when nothing matches `strict`.
     pub loose: Box<dyn Query>,
+    /// Stems of the words to highlight in snippets.
+    pub highlight: Vec<String>,
 }
 
-/// How one word of the question may match: its stem in any text field, or, for a word
-/// the directory does not contain (`plain` is `Some` only then), the word with up to one
-/// or two typos.
-fn word_clauses(f: &Fields, stem: &str, plain: Option<&str>) -> Vec<(Occur, Box<dyn Query>)> {
-    let mut out = vec![
-        boosted(term_query(f.name, stem), 3.0),
-        boosted(term_query(f.description, stem), 1.0),
-        boosted(term_query(f.extra, stem), 1.5),
-        boosted(term_query(f.category_text, stem), 0.7),
-    ];
-    if let Some(word) = plain {
-        let distance = match word.chars().count() {
-            0..=3 => None,
-            4..=8 => Some(1),
-            _ => Some(2),
-        };
-        if let Some(d) = distance {
-            let fuzzy = FuzzyTermQuery::new(Term::from_field_text(f.plain, word), d, true);
-            out.push(boosted(Box::new(fuzzy), 0.8));
-        }
+/// The clauses as one query; a lone `Should` or `Must` clause is the query itself.
+fn combine(mut clauses: Vec<(Occur, Box<dyn Query>)>) -> Box<dyn Query> {
+    if clauses.len() == 1 && clauses[0].0 != Occur::MustNot {
+        return clauses.remove(0).1;
     }
-    out
+    Box::new(BooleanQuery::new(clauses))
+}
+
+/// How one word of the question may match: its stem anywhere in the service's text,
+/// or, for a word the directory does not contain (`plain` is `Some` only then), the word
+/// with a typo or two.
+fn word_query(f: &Fields, stem: &str, plain: Option<&str>) -> Box<dyn Query> {
+    let exact = term_query(f.all, stem);
+    let distance = plain.and_then(|word| match word.chars().count() {
+        0..=3 => None,
+        4..=8 => Some(1),
+        _ => Some(2),
+    });
+    match (plain, distance) {
+        (Some(word), Some(d)) => {
+            let fuzzy = FuzzyTermQuery::new(Term::from_field_text(f.plain, word), d, true);
+            Box::new(BooleanQuery::new(vec![
+                (Occur::Should, exact),
+                boosted(Box::new(fuzzy), 0.8),
+            ]))
+        }
+        _ => exact,
+    }
 }
 
 /// The scored part of a search: `None` when the question has no words. `known` tells
@@ -342,17 +349,13 @@ pub fn text_query(f: &Fields, q: &str, known: impl Fn(&str) -> bool) -> Option<T
     let mut matches: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let mut any_word: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     if !pairs.is_empty() {
-        let every_word = pairs
+        let every_word: Vec<(Occur, Box<dyn Query>)> = pairs
             .iter()
-            .map(|(stem, plain)| {
-                let clauses = word_clauses(f, stem, plain.as_deref());
-                let q: Box<dyn Query> = Box::new(BooleanQuery::new(clauses));
-                (Occur::Must, q)
-            })
+            .map(|(stem, plain)| (Occur::Must, word_query(f, stem, plain.as_deref())))
             .collect();
-        matches.push((Occur::Should, Box::new(BooleanQuery::new(every_word))));
+        matches.push((Occur::Should, combine(every_word)));
         for (stem, plain) in &pairs {
-            any_word.extend(word_clauses(f, stem, plain.as_deref()));
+            any_word.push((Occur::Should, word_query(f, stem, plain.as_deref())));
         }
     }
     for c in &expansion.categories {
@@ -361,37 +364,42 @@ pub fn text_query(f: &Fields, q: &str, known: impl Fn(&str) -> bool) -> Option<T
         any_word.push((Occur::Should, Box::new(q)));
     }
 
-    // Only add to the score of what matches anyway.
-    let mut boosts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    if stems.len() >= 2 {
-        for (field, boost) in [(f.name, 4.0), (f.description, 2.0)] {
-            let terms: Vec<Term> = stems
-                .iter()
-                .map(|s| Term::from_field_text(field, s))
-                .collect();
-            boosts.push(boosted(Box::new(PhraseQuery::new(terms)), boost));
-        }
+    // Only add to the score of what matches anyway: words in the name, words of the
+    // question side by side in the name or description, the directory's words for what
+    // the caller said in the name.
+    let mut boosts: Vec<(Occur, Box<dyn Query>)> = stems
+        .iter()
+        .map(|s| boosted(term_query(f.name, s), 2.0))
+        .collect();
+    for pair in stems.windows(2) {
+        boosts.push(boosted(
+            term_query(f.pairs, &schema::pair(pair[0], pair[1])),
+            3.0,
+        ));
     }
-    for stem in analyse(&expansion.words.join(" "), true) {
-        boosts.push(boosted(term_query(f.name, &stem), 1.5));
-        boosts.push(boosted(term_query(f.description, &stem), 0.8));
+    let synonym_stems = analyse(&expansion.words.join(" "), true);
+    for stem in &synonym_stems {
+        boosts.push(boosted(term_query(f.name, stem), 1.5));
     }
+    let mut highlight: Vec<String> = stems.iter().map(|s| s.to_string()).collect();
+    highlight.extend(synonym_stems);
     if matches.is_empty() {
         // Words the analysers drop entirely (say, one 50 letters long) match nothing.
         return Some(TextQuery {
             strict: Box::new(EmptyQuery),
             loose: Box::new(EmptyQuery),
+            highlight,
         });
     }
     let with_boosts = |required: Vec<(Occur, Box<dyn Query>)>| -> Box<dyn Query> {
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> =
-            vec![(Occur::Must, Box::new(BooleanQuery::new(required)))];
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, combine(required))];
         clauses.extend(boosts.iter().map(|(o, q)| (*o, q.box_clone())));
         Box::new(BooleanQuery::new(clauses))
     };
     Some(TextQuery {
         strict: with_boosts(matches),
         loose: with_boosts(any_word),
+        highlight,
     })
 }
 
@@ -495,56 +503,18 @@ fn any_of(field: Field, values: &[&str]) -> Box<dyn Query> {
     ))
 }
 
-fn u64_range(field: Field, lo: u64, hi: u64) -> Box<dyn Query> {
-    Box::new(RangeQuery::new(
-        Bound::Included(Term::from_field_u64(field, lo)),
-        Bound::Included(Term::from_field_u64(field, hi)),
-    ))
-}
-
-/// Non-scoring clauses for the filters: each must match, or with `MustNot`, must not.
+/// Non-scoring clauses for the filters that need the index's terms; the others are a
+/// [`StateFilter`].
 pub fn filter_clauses(f: &Fields, filters: &Filters) -> Vec<(Occur, Box<dyn Query>)> {
-    let mut out: Vec<(Occur, Box<dyn Query>)> =
-        status_clause(f, &filters.statuses).into_iter().collect();
-    let mut out_must: Vec<Box<dyn Query>> = Vec::new();
+    let mut out: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     if !filters.categories.is_empty() {
         let v: Vec<&str> = filters.categories.iter().map(String::as_str).collect();
-        out_must.push(any_of(f.category, &v));
-    }
-    if !filters.delivery_modes.is_empty() {
-        let v: Vec<&str> = filters.delivery_modes.iter().map(|m| m.as_str()).collect();
-        out_must.push(any_of(f.delivery_mode, &v));
-    }
-    if let Some(a) = filters.accepting {
-        out_must.push(term_query(f.accepting, a.as_str()));
-        out_must.push(Box::new(RangeQuery::new(
-            Bound::Included(Term::from_field_i64(
-                f.capacity_updated,
-                filters.capacity_fresh_after,
-            )),
-            Bound::Unbounded,
-        )));
-    }
-    if filters.self_referral {
-        out_must.push(term_query(f.self_referral, "yes"));
-    }
-    if let Some(age) = filters.age {
-        out_must.push(u64_range(f.min_age, 0, u64::from(age)));
-        out_must.push(u64_range(f.max_age, u64::from(age), u64::from(u8::MAX)));
-    }
-    if let Some(g) = filters.gender
-        && g != Gender::Any
-    {
-        out_must.push(any_of(f.gender, &["any", g.as_str()]));
+        out.push((Occur::Must, any_of(f.category, &v)));
     }
     if !filters.languages.is_empty() {
         let v: Vec<&str> = filters.languages.iter().map(String::as_str).collect();
-        out_must.push(any_of(f.language, &v));
+        out.push((Occur::Must, any_of(f.language, &v)));
     }
-    if let Some(free) = filters.free {
-        out_must.push(term_query(f.free, if free { "yes" } else { "no" }));
-    }
-    out.extend(out_must.into_iter().map(|q| (Occur::Must, q)));
     if let Some(e) = &filters.eligibility {
         out.extend(e.clauses(f));
     }
@@ -554,22 +524,67 @@ pub fn filter_clauses(f: &Fields, filters: &Filters) -> Vec<(Occur, Box<dyn Quer
     out
 }
 
-/// Every service has exactly one status, so "not one of the others" selects the same
-/// services; it is the cheaper query when the wanted statuses are the common ones.
-fn status_clause(f: &Fields, wanted: &[ServiceStatus]) -> Option<(Occur, Box<dyn Query>)> {
-    if wanted.is_empty() {
-        return None;
+/// The filters on what every match's [`State`] and [`Traits`] say, checked as each match
+/// is collected: cheaper than intersecting posting lists, as ranking reads them anyway.
+#[derive(Debug, Clone, Default)]
+pub struct StateFilter {
+    /// Bit `i` for `ServiceStatus::ALL[i]`; 0 keeps every status.
+    statuses: u64,
+    /// Bit `i` for `DeliveryMode::ALL[i]`; 0 keeps every mode.
+    modes: u64,
+    /// With a capacity update at or after this (unix seconds).
+    accepting: Option<(u64, i64)>,
+    self_referral: bool,
+    age: Option<u8>,
+    gender: Option<u64>,
+    free: Option<u64>,
+}
+
+impl StateFilter {
+    pub fn new(filters: &Filters) -> Self {
+        let bits = |positions: &mut dyn Iterator<Item = Option<usize>>| {
+            positions.flatten().fold(0u64, |m, p| m | 1 << p)
+        };
+        Self {
+            statuses: bits(
+                &mut filters
+                    .statuses
+                    .iter()
+                    .map(|s| ServiceStatus::ALL.iter().position(|x| x == s)),
+            ),
+            modes: bits(
+                &mut filters
+                    .delivery_modes
+                    .iter()
+                    .map(|m| DeliveryMode::ALL.iter().position(|x| x == m)),
+            ),
+            accepting: filters
+                .accepting
+                .map(|a| (accepting_ord(Some(a)), filters.capacity_fresh_after)),
+            self_referral: filters.self_referral,
+            age: filters.age,
+            gender: filters.gender.filter(|g| *g != Gender::Any).map(gender_ord),
+            free: filters.free.map(u64::from),
+        }
     }
-    if wanted.contains(&ServiceStatus::Active) {
-        let others: Vec<&str> = ServiceStatus::ALL
-            .iter()
-            .filter(|s| !wanted.contains(s))
-            .map(|s| s.as_str())
-            .collect();
-        return (!others.is_empty()).then(|| (Occur::MustNot, any_of(f.status, &others)));
+
+    /// Whether a service with this state, these traits and this capacity update time
+    /// (unix seconds) passes every filter.
+    pub fn keeps(&self, state: State, traits: Traits, capacity_updated: i64) -> bool {
+        (self.statuses == 0 || self.statuses & 1 << state.status != 0)
+            && (self.modes == 0 || self.modes & state.modes != 0)
+            && self.accepting.is_none_or(|(wanted, fresh_after)| {
+                state.accepting == wanted && capacity_updated >= fresh_after
+            })
+            && (!self.self_referral || traits.self_referral)
+            && self
+                .age
+                .is_none_or(|age| traits.min_age <= age && age <= traits.max_age)
+            && self
+                .gender
+                .is_none_or(|g| traits.gender == 0 || traits.gender == g)
+            && self.free.is_none_or(|free| traits.free == free)
     }
-    let v: Vec<&str> = wanted.iter().map(|s| s.as_str()).collect();
-    Some((Occur::Must, any_of(f.status, &v)))
 }
 
 #[cfg(test)]
@@ -599,6 +614,70 @@ mod tests {
         assert!(within_one_edit("exercise", "exercize"));
         assert!(!within_one_edit("bills", "kilns"));
         assert!(!within_one_edit("abc", "abcde"));
+    }
+
+    #[test]
+    fn state_filter_checks_each_filter() {
+        let state = State {
+            status: 0,
+            accepting: 1,
+            modes: 1 << DeliveryMode::Telephone as u64,
+            ..State::default()
+        };
+        let traits = Traits {
+            self_referral: true,
+            free: 2,
+            gender: gender_ord(Gender::Female),
+            min_age: 18,
+            max_age: 65,
+        };
+        let keeps = |filters: Filters| StateFilter::new(&filters).keeps(state, traits, 100);
+        assert!(keeps(Filters::default()));
+        assert!(keeps(Filters {
+            statuses: vec![ServiceStatus::Active],
+            delivery_modes: vec![DeliveryMode::Online, DeliveryMode::Telephone],
+            accepting: Some(Accepting::Waitlist),
+            capacity_fresh_after: 100,
+            self_referral: true,
+            age: Some(65),
+            gender: Some(Gender::Female),
+            ..Filters::default()
+        }));
+        assert!(!keeps(Filters {
+            statuses: vec![ServiceStatus::Inactive],
+            ..Filters::default()
+        }));
+        assert!(!keeps(Filters {
+            delivery_modes: vec![DeliveryMode::InPerson],
+            ..Filters::default()
+        }));
+        // Waiting list, but the news is older than the cut-off.
+        assert!(!keeps(Filters {
+            accepting: Some(Accepting::Waitlist),
+            capacity_fresh_after: 101,
+            ..Filters::default()
+        }));
+        assert!(!keeps(Filters {
+            age: Some(17),
+            ..Filters::default()
+        }));
+        assert!(!keeps(Filters {
+            gender: Some(Gender::Male),
+            ..Filters::default()
+        }));
+        assert!(keeps(Filters {
+            gender: Some(Gender::Any),
+            ..Filters::default()
+        }));
+        // Cost not stated: neither free nor paid.
+        assert!(!keeps(Filters {
+            free: Some(true),
+            ..Filters::default()
+        }));
+        assert!(!keeps(Filters {
+            free: Some(false),
+            ..Filters::default()
+        }));
     }
 
     #[test]

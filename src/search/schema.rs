@@ -1,31 +1,37 @@
 //! The index schema, its version, and how a service becomes an index document.
 
 use crate::domain::coverage::Coverage;
-use crate::domain::{Accepting, DeliveryMode, Service, ServiceStatus, taxonomy};
+use crate::domain::{Accepting, DeliveryMode, Gender, Service, ServiceStatus, taxonomy};
 use crate::geo::eligibility::{rule_kind, rule_token};
 use serde_json::Value;
 use tantivy::schema::{
-    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
+    FAST, Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{
     AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
-    TextAnalyzer,
+    TextAnalyzer, WhitespaceTokenizer,
 };
 use tantivy::{Index, TantivyDocument};
 
 /// Bumped whenever the schema or the way documents are built changes: an index of
 /// another version is rebuilt at startup.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// English words, lower-cased, folded to ASCII and stemmed.
 pub const STEMMED: &str = "signpost_stemmed";
 /// The same without stemming, for typo-tolerant matching of what people type.
 pub const PLAIN: &str = "signpost_plain";
+/// Pairs of neighbouring stems, written by [`pairs`]: split on spaces only.
+pub const PAIRS: &str = "signpost_pairs";
 
 /// Fast field: bit `i` set when the service is in `taxonomy::CATEGORIES[i]`.
 pub const CATEGORY_MASK: &str = "category_mask";
 /// Fast field: a packed [`State`].
 pub const STATE: &str = "state";
+/// Fast field: packed [`Traits`].
+pub const TRAITS: &str = "traits";
+/// Fast field: unix seconds of the last capacity update; `i64::MIN` for never.
+pub const CAPACITY_UPDATED: &str = "capacity_updated";
 /// Fast fields: where the service is, from its first location with coordinates.
 pub const LATITUDE: &str = "latitude";
 pub const LONGITUDE: &str = "longitude";
@@ -84,29 +90,63 @@ pub fn day_number(unix_seconds: i64) -> u64 {
     (unix_seconds.div_euclid(86_400).max(0) as u64 + 1).min(DAY_MASK)
 }
 
+/// Who a service is for and how to reach it, as filters read them: one fast-field value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Traits {
+    pub self_referral: bool,
+    /// 0 charges, 1 free, 2 not stated.
+    pub free: u64,
+    /// Position in [`GENDERS`].
+    pub gender: u64,
+    pub min_age: u8,
+    pub max_age: u8,
+}
+
+/// Genders in the order [`Traits::gender`] numbers them.
+pub const GENDERS: [Gender; 3] = [Gender::Any, Gender::Female, Gender::Male];
+
+pub fn gender_ord(g: Gender) -> u64 {
+    GENDERS.iter().position(|x| *x == g).unwrap_or(0) as u64
+}
+
+impl Traits {
+    pub fn pack(self) -> u64 {
+        u64::from(self.self_referral)
+            | (self.free & 0b11) << 1
+            | (self.gender & 0b11) << 3
+            | u64::from(self.min_age) << 5
+            | u64::from(self.max_age) << 13
+    }
+
+    pub fn unpack(v: u64) -> Self {
+        Self {
+            self_referral: v & 1 == 1,
+            free: (v >> 1) & 0b11,
+            gender: (v >> 3) & 0b11,
+            min_age: ((v >> 5) & 0xff) as u8,
+            max_age: ((v >> 13) & 0xff) as u8,
+        }
+    }
+}
+
 /// Every field, by name.
 #[derive(Clone, Copy)]
 pub struct Fields {
     pub id: Field,
     pub name: Field,
-    pub description: Field,
-    pub extra: Field,
-    pub category_text: Field,
+    /// Neighbouring words of the name and description, as [`pair`]s: a question's words
+    /// side by side score higher.
+    pub pairs: Field,
+    /// Everything a question may match: name, description, organisation, other names,
+    /// keywords, eligibility wording and category names and descriptions.
+    pub all: Field,
     pub plain: Field,
     pub category: Field,
     pub category_mask: Field,
-    pub delivery_mode: Field,
-    pub status: Field,
-    pub accepting: Field,
-    pub capacity_updated: Field,
     pub state: Field,
-    pub self_referral: Field,
-    pub free: Field,
-    pub gender: Field,
-    pub min_age: Field,
-    pub max_age: Field,
+    pub traits: Field,
+    pub capacity_updated: Field,
     pub language: Field,
-    pub organization_id: Field,
     pub summary: Field,
     /// `in:`/`ex:` + rule token for each coverage rule, `inkind:`/`exkind:` + its kind.
     pub coverage: Field,
@@ -116,17 +156,12 @@ pub struct Fields {
     pub longitude: Field,
 }
 
-fn text(tokenizer: &str, stored: bool) -> TextOptions {
-    let options = TextOptions::default().set_indexing_options(
+fn text(tokenizer: &str, record: IndexRecordOption) -> TextOptions {
+    TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
             .set_tokenizer(tokenizer)
-            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
-    );
-    if stored {
-        options.set_stored()
-    } else {
-        options
-    }
+            .set_index_option(record),
+    )
 }
 
 /// Builds the schema and hands out its fields.
@@ -134,25 +169,17 @@ pub fn build() -> (Schema, Fields) {
     let mut b = Schema::builder();
     let fields = Fields {
         id: b.add_text_field("id", STRING | STORED),
-        name: b.add_text_field("name", text(STEMMED, false)),
-        description: b.add_text_field("description", text(STEMMED, false)),
-        extra: b.add_text_field("extra", text(STEMMED, false)),
-        category_text: b.add_text_field("category_text", text(STEMMED, false)),
-        plain: b.add_text_field("plain", text(PLAIN, false)),
+        name: b.add_text_field("name", text(STEMMED, IndexRecordOption::WithFreqs)),
+        pairs: b.add_text_field("pairs", text(PAIRS, IndexRecordOption::WithFreqs)),
+        all: b.add_text_field("all", text(STEMMED, IndexRecordOption::WithFreqs)),
+        // Typo matches score as a constant: only whether a word occurs matters.
+        plain: b.add_text_field("plain", text(PLAIN, IndexRecordOption::Basic)),
         category: b.add_text_field("category", STRING),
         category_mask: b.add_u64_field(CATEGORY_MASK, FAST),
-        delivery_mode: b.add_text_field("delivery_mode", STRING),
-        status: b.add_text_field("status", STRING),
-        accepting: b.add_text_field("accepting", STRING),
-        capacity_updated: b.add_i64_field("capacity_updated", INDEXED),
         state: b.add_u64_field(STATE, FAST),
-        self_referral: b.add_text_field("self_referral", STRING),
-        free: b.add_text_field("free", STRING),
-        gender: b.add_text_field("gender", STRING),
-        min_age: b.add_u64_field("min_age", INDEXED | FAST),
-        max_age: b.add_u64_field("max_age", INDEXED | FAST),
+        traits: b.add_u64_field(TRAITS, FAST),
+        capacity_updated: b.add_i64_field(CAPACITY_UPDATED, FAST),
         language: b.add_text_field("language", STRING),
-        organization_id: b.add_text_field("organization_id", STRING),
         summary: b.add_text_field("summary", STORED),
         coverage: b.add_text_field("coverage", STRING),
         coverage_doc: b.add_text_field("coverage_doc", STORED),
@@ -166,6 +193,29 @@ pub fn build() -> (Schema, Fields) {
 pub fn register_tokenizers(index: &Index) {
     index.tokenizers().register(STEMMED, stemmed_analyzer());
     index.tokenizers().register(PLAIN, plain_analyzer());
+    index
+        .tokenizers()
+        .register(PAIRS, TextAnalyzer::from(WhitespaceTokenizer::default()));
+}
+
+/// The index term for two neighbouring stems.
+pub fn pair(first: &str, second: &str) -> String {
+    format!("{first}_{second}")
+}
+
+/// Every pair of neighbouring stems in `text`, space-separated.
+fn pairs(text: &str) -> String {
+    let mut analyzer = stemmed_analyzer();
+    let mut stream = analyzer.token_stream(text);
+    let mut out = String::new();
+    let mut previous: Option<String> = None;
+    while let Some(token) = stream.next() {
+        if let Some(p) = previous.replace(token.text.clone()) {
+            out.push_str(&pair(&p, &token.text));
+            out.push(' ');
+        }
+    }
+    out
 }
 
 pub fn stemmed_analyzer() -> TextAnalyzer {
@@ -252,42 +302,39 @@ pub fn document(f: &Fields, s: &Service, flags: &[LinkFlag]) -> TantivyDocument 
     let mut d = TantivyDocument::default();
     d.add_text(f.id, s.id.to_string());
     d.add_text(f.name, c.name.as_str());
-    d.add_text(f.description, c.description.as_str());
-    let mut extra = vec![s.organization.content.name.as_str().to_string()];
-    extra.extend(c.alternate_name.iter().map(|n| n.as_str().to_string()));
-    extra.extend(c.keywords.iter().map(|k| k.as_str().to_string()));
-    extra.extend(
-        c.eligibility_description
-            .iter()
-            .map(|k| k.as_str().to_string()),
-    );
-    d.add_text(f.extra, extra.join(". "));
-    let mut plain = vec![c.name.as_str(), c.description.as_str()];
-    plain.extend(extra.iter().map(String::as_str));
+    d.add_text(f.pairs, pairs(c.name.as_str()));
+    d.add_text(f.pairs, pairs(c.description.as_str()));
+    let mut words = vec![
+        c.name.as_str(),
+        c.description.as_str(),
+        s.organization.content.name.as_str(),
+    ];
+    words.extend(c.alternate_name.iter().map(|n| n.as_str()));
+    words.extend(c.keywords.iter().map(|k| k.as_str()));
+    words.extend(c.eligibility_description.iter().map(|k| k.as_str()));
+    let mut plain = words.clone();
     let mut category_mask = 0u64;
     for cat in &c.categories {
         d.add_text(f.category, cat.as_str());
         if let Some(found) = taxonomy::find(cat.as_str()) {
-            d.add_text(
-                f.category_text,
-                format!("{}. {}", found.name, found.description),
-            );
+            words.push(found.name);
+            words.push(found.description);
             plain.push(found.name);
         }
         if let Some(ord) = category_ord(cat.as_str()) {
             category_mask |= 1 << ord;
         }
     }
-    d.add_u64(f.category_mask, category_mask);
-    d.add_text(f.plain, plain.join(". "));
-    let mut modes = 0u64;
-    for m in &c.delivery_modes {
-        d.add_text(f.delivery_mode, m.as_str());
-        modes |= 1 << mode_ord(*m);
+    for w in words {
+        d.add_text(f.all, w);
     }
-    d.add_text(f.status, c.status.as_str());
+    d.add_text(f.plain, plain.join(". "));
+    d.add_u64(f.category_mask, category_mask);
+    let modes = c
+        .delivery_modes
+        .iter()
+        .fold(0u64, |m, mode| m | 1 << mode_ord(*mode));
     let accepting = c.capacity.as_ref().map(|cap| cap.accepting);
-    d.add_text(f.accepting, accepting.map_or("unknown", |a| a.as_str()));
     let updated = c.capacity.as_ref().and_then(|cap| cap.updated_at);
     d.add_i64(
         f.capacity_updated,
@@ -306,20 +353,21 @@ pub fn document(f: &Fields, s: &Service, flags: &[LinkFlag]) -> TantivyDocument 
         link_flagged: !flags.is_empty(),
     };
     d.add_u64(f.state, state.pack());
-    let self_referral = matches!(
-        c.referral.route,
-        crate::domain::ReferralRoute::SelfReferral | crate::domain::ReferralRoute::Both
-    );
-    d.add_text(f.self_referral, if self_referral { "yes" } else { "no" });
-    let free = match &c.cost {
-        Some(cost) if cost.free => "yes",
-        Some(_) => "no",
-        None => "unknown",
+    let traits = Traits {
+        self_referral: matches!(
+            c.referral.route,
+            crate::domain::ReferralRoute::SelfReferral | crate::domain::ReferralRoute::Both
+        ),
+        free: match &c.cost {
+            Some(cost) if cost.free => 1,
+            Some(_) => 0,
+            None => 2,
+        },
+        gender: gender_ord(c.gender),
+        min_age: c.minimum_age.unwrap_or(0),
+        max_age: c.maximum_age.unwrap_or(u8::MAX),
     };
-    d.add_text(f.free, free);
-    d.add_text(f.gender, c.gender.as_str());
-    d.add_u64(f.min_age, u64::from(c.minimum_age.unwrap_or(0)));
-    d.add_u64(f.max_age, u64::from(c.maximum_age.unwrap_or(u8::MAX)));
+    d.add_u64(f.traits, traits.pack());
     if c.languages.is_empty() {
         // Directories leave English unsaid.
         d.add_text(f.language, "en");
@@ -327,7 +375,6 @@ pub fn document(f: &Fields, s: &Service, flags: &[LinkFlag]) -> TantivyDocument 
     for l in &c.languages {
         d.add_text(f.language, l.as_str());
     }
-    d.add_text(f.organization_id, s.organization.id.to_string());
     d.add_text(f.summary, summary(s, flags).to_string());
     add_coverage(&mut d, f, &c.coverage);
     if let Some((lat, lon)) = c.locations.iter().find_map(|l| l.latitude.zip(l.longitude)) {
@@ -372,5 +419,18 @@ mod tests {
         assert_eq!(State::unpack(s.pack()), s);
         assert_eq!(s.assured_day, 1);
         assert_eq!(State::unpack(State::default().pack()), State::default());
+    }
+
+    #[test]
+    fn traits_round_trip() {
+        let t = Traits {
+            self_referral: true,
+            free: 2,
+            gender: gender_ord(Gender::Male),
+            min_age: 16,
+            max_age: u8::MAX,
+        };
+        assert_eq!(Traits::unpack(t.pack()), t);
+        assert_eq!(Traits::unpack(Traits::default().pack()), Traits::default());
     }
 }
