@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use tantivy::collector::sort_key::NaturalComparator;
 use tantivy::collector::{Collector, SegmentCollector, TopNComputer};
+use tantivy::columnar::StrColumn;
 use tantivy::index::SegmentId;
 use tantivy::{DocAddress, DocId, Score, Searcher, SearcherGeneration, SegmentReader, Warmer};
 
@@ -25,6 +26,11 @@ struct DocVitals {
 /// segment's fast fields once: an array index per match instead of columnar decoding.
 pub struct SegmentVitals {
     docs: Vec<DocVitals>,
+    /// Each document's coverage token ordinals: `coverage[coverage_at[d]..coverage_at[d + 1]]`.
+    coverage: Vec<u32>,
+    coverage_at: Vec<u32>,
+    /// The coverage tokens' dictionary, to find a caller's tokens' ordinals.
+    coverage_terms: Option<StrColumn>,
     /// Latitude and longitude; NaN where the service has no coordinates.
     coords: Vec<(f64, f64)>,
 }
@@ -39,7 +45,20 @@ impl SegmentVitals {
         let lat = ff.f64(schema::LATITUDE)?;
         let lon = ff.f64(schema::LONGITUDE)?;
         let docs = 0..segment.max_doc();
+        let coverage_terms = ff.str(schema::COVERAGE)?;
+        let mut coverage = Vec::new();
+        let mut coverage_at = Vec::with_capacity(segment.max_doc() as usize + 1);
+        for d in docs.clone() {
+            coverage_at.push(coverage.len() as u32);
+            if let Some(c) = &coverage_terms {
+                coverage.extend(c.term_ords(d).map(|o| o as u32));
+            }
+        }
+        coverage_at.push(coverage.len() as u32);
         Ok(Self {
+            coverage,
+            coverage_at,
+            coverage_terms,
             docs: docs
                 .clone()
                 .map(|d| DocVitals {
@@ -56,6 +75,26 @@ impl SegmentVitals {
                 })
                 .collect(),
         })
+    }
+
+    fn coverage_of(&self, doc: DocId) -> &[u32] {
+        let at = |d: usize| self.coverage_at.get(d).copied().unwrap_or(0) as usize;
+        let d = doc as usize;
+        self.coverage.get(at(d)..at(d + 1)).unwrap_or(&[])
+    }
+
+    /// The ordinals of those of `tokens` that some document of the segment has, sorted.
+    fn ordinals(&self, tokens: &[String]) -> tantivy::Result<Vec<u32>> {
+        let mut out = Vec::new();
+        if let Some(c) = &self.coverage_terms {
+            for t in tokens {
+                if let Some(o) = c.dictionary().term_ord(t)? {
+                    out.push(o as u32);
+                }
+            }
+        }
+        out.sort_unstable();
+        Ok(out)
     }
 
     pub fn coords(&self, doc: DocId) -> Option<(f64, f64)> {
@@ -199,6 +238,19 @@ pub struct PageCollector {
     pub vitals: Arc<VitalsCache>,
 }
 
+/// A caller's coverage tokens as one segment's ordinals.
+struct CoverageCheck {
+    include: Vec<u32>,
+    exclude: Vec<u32>,
+}
+
+impl CoverageCheck {
+    fn allows(&self, tokens: &[u32]) -> bool {
+        tokens.iter().any(|t| self.include.binary_search(t).is_ok())
+            && !tokens.iter().any(|t| self.exclude.binary_search(t).is_ok())
+    }
+}
+
 /// Matches handled together; see [`PageSegment::flush`].
 const PENDING: usize = 256;
 
@@ -213,6 +265,7 @@ pub struct PageSegment {
     fresh_capacity: u64,
     fresh_assured: u64,
     filter: StateFilter,
+    coverage: Option<CoverageCheck>,
 }
 
 impl PageSegment {
@@ -243,10 +296,19 @@ impl Collector for PageCollector {
         segment_ord: u32,
         segment: &SegmentReader,
     ) -> tantivy::Result<PageSegment> {
+        let vitals = self.vitals.get(segment)?;
+        let coverage = match &self.filter.coverage {
+            Some((include, exclude)) => Some(CoverageCheck {
+                include: vitals.ordinals(include)?,
+                exclude: vitals.ordinals(exclude)?,
+            }),
+            None => None,
+        };
         Ok(PageSegment {
             segment_ord,
             pending: Vec::with_capacity(PENDING),
-            vitals: self.vitals.get(segment)?,
+            vitals,
+            coverage,
             top: TopNComputer::new_with_comparator(
                 self.limit.max(1).saturating_add(self.offset),
                 NaturalComparator,
@@ -303,6 +365,11 @@ impl PageSegment {
             if !self
                 .filter
                 .keeps(state, Traits::unpack(v.traits), v.capacity_updated)
+                || !self.filter.near_enough(state, || self.vitals.coords(doc))
+                || self
+                    .coverage
+                    .as_ref()
+                    .is_some_and(|c| !c.allows(self.vitals.coverage_of(doc)))
             {
                 continue;
             }

@@ -2,19 +2,17 @@
 //! synonym list; and from filters to non-scoring clauses.
 
 use super::schema::{
-    self, Fields, LATITUDE, LONGITUDE, REMOTE_MODES, STATE, State, Traits, accepting_ord,
-    gender_ord, plain_analyzer, stemmed_analyzer,
+    self, Fields, REMOTE_MODES, State, Traits, accepting_ord, gender_ord, plain_analyzer,
+    stemmed_analyzer,
 };
 use crate::domain::{Accepting, DeliveryMode, Gender, ServiceStatus};
 use crate::geo::eligibility::{Caller, RULE_KINDS, distance_km};
 use std::sync::LazyLock;
 use tantivy::Term;
-use tantivy::query::doc_predicate_query::{DocPredicateQuery, FunctionPredicate};
 use tantivy::query::{
     BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, FuzzyTermQuery, Occur, Query, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{DocId, SegmentReader};
 
 /// The longest question accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 300;
@@ -452,7 +450,9 @@ impl EligibilityFilter {
     /// Eligible: some include rule met, no exclude rule met, and no exclude rule that
     /// cannot be checked. With unknowns: some include rule met or not checkable, and no
     /// exclude rule met.
-    fn clauses(&self, f: &Fields) -> Vec<(Occur, Box<dyn Query>)> {
+    /// The coverage tokens a service needs one of (`include`) and must have none of
+    /// (`exclude`).
+    pub fn token_sets(&self) -> (Vec<String>, Vec<String>) {
         let mut include: Vec<String> = self.tokens.iter().map(|t| format!("in:{t}")).collect();
         let mut exclude: Vec<String> = self.tokens.iter().map(|t| format!("ex:{t}")).collect();
         for k in &self.unknown_kinds {
@@ -462,36 +462,8 @@ impl EligibilityFilter {
                 exclude.push(format!("exkind:{k}"));
             }
         }
-        fn strs(v: &[String]) -> Vec<&str> {
-            v.iter().map(String::as_str).collect()
-        }
-        vec![
-            (Occur::Must, any_of(f.coverage, &strs(&include))),
-            (Occur::MustNot, any_of(f.coverage, &strs(&exclude))),
-        ]
+        (include, exclude)
     }
-}
-
-/// Services within `km` of `origin`, and those that work by telephone or online.
-fn within_clause(origin: (f64, f64), km: f64) -> Box<dyn Query> {
-    let predicate = FunctionPredicate::from(move |segment: &SegmentReader| {
-        let ff = segment.fast_fields();
-        let lat = ff.f64(LATITUDE).ok();
-        let lon = ff.f64(LONGITUDE).ok();
-        let state = ff.u64(STATE)?;
-        Ok(move |doc: DocId| {
-            let modes = State::unpack(state.first(doc).unwrap_or(0)).modes;
-            if modes & REMOTE_MODES != 0 {
-                return true;
-            }
-            let here = lat
-                .as_ref()
-                .and_then(|c| c.first(doc))
-                .zip(lon.as_ref().and_then(|c| c.first(doc)));
-            here.is_some_and(|p| distance_km(origin, p) <= km)
-        })
-    });
-    Box::new(DocPredicateQuery::from(predicate))
 }
 
 fn any_of(field: Field, values: &[&str]) -> Box<dyn Query> {
@@ -503,7 +475,7 @@ fn any_of(field: Field, values: &[&str]) -> Box<dyn Query> {
     ))
 }
 
-/// Non-scoring clauses for the filters that need the index's terms; the others are a
+/// Non-scoring clauses for the filters on the index's terms; the others are a
 /// [`StateFilter`].
 pub fn filter_clauses(f: &Fields, filters: &Filters) -> Vec<(Occur, Box<dyn Query>)> {
     let mut out: Vec<(Occur, Box<dyn Query>)> = Vec::new();
@@ -514,12 +486,6 @@ pub fn filter_clauses(f: &Fields, filters: &Filters) -> Vec<(Occur, Box<dyn Quer
     if !filters.languages.is_empty() {
         let v: Vec<&str> = filters.languages.iter().map(String::as_str).collect();
         out.push((Occur::Must, any_of(f.language, &v)));
-    }
-    if let Some(e) = &filters.eligibility {
-        out.extend(e.clauses(f));
-    }
-    if let Some((origin, km)) = filters.within {
-        out.push((Occur::Must, within_clause(origin, km)));
     }
     out
 }
@@ -538,6 +504,9 @@ pub struct StateFilter {
     age: Option<u8>,
     gender: Option<u64>,
     free: Option<u64>,
+    within: Option<((f64, f64), f64)>,
+    /// Coverage tokens: one of the first needed, none of the second allowed.
+    pub coverage: Option<(Vec<String>, Vec<String>)>,
 }
 
 impl StateFilter {
@@ -565,6 +534,21 @@ impl StateFilter {
             age: filters.age,
             gender: filters.gender.filter(|g| *g != Gender::Any).map(gender_ord),
             free: filters.free.map(u64::from),
+            within: filters.within,
+            coverage: filters
+                .eligibility
+                .as_ref()
+                .map(EligibilityFilter::token_sets),
+        }
+    }
+
+    /// Whether a service with this state and these coordinates is near enough: remote
+    /// services always are.
+    pub fn near_enough(&self, state: State, coords: impl FnOnce() -> Option<(f64, f64)>) -> bool {
+        match self.within {
+            None => true,
+            Some(_) if state.modes & REMOTE_MODES != 0 => true,
+            Some((origin, km)) => coords().is_some_and(|p| distance_km(origin, p) <= km),
         }
     }
 

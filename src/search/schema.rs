@@ -15,7 +15,7 @@ use tantivy::{Index, TantivyDocument};
 
 /// Bumped whenever the schema or the way documents are built changes: an index of
 /// another version is rebuilt at startup.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// English words, lower-cased, folded to ASCII and stemmed.
 pub const STEMMED: &str = "signpost_stemmed";
@@ -28,6 +28,8 @@ pub const PAIRS: &str = "signpost_pairs";
 pub const CATEGORY_MASK: &str = "category_mask";
 /// Fast field: a packed [`State`].
 pub const STATE: &str = "state";
+/// Fast field: the coverage tokens (see `add_coverage`).
+pub const COVERAGE: &str = "coverage";
 /// Fast field: packed [`Traits`].
 pub const TRAITS: &str = "traits";
 /// Fast field: unix seconds of the last capacity update; `i64::MIN` for never.
@@ -181,7 +183,7 @@ pub fn build() -> (Schema, Fields) {
         capacity_updated: b.add_i64_field(CAPACITY_UPDATED, FAST),
         language: b.add_text_field("language", STRING),
         summary: b.add_text_field("summary", STORED),
-        coverage: b.add_text_field("coverage", STRING),
+        coverage: b.add_text_field(COVERAGE, TextOptions::default().set_fast("raw")),
         coverage_doc: b.add_text_field("coverage_doc", STORED),
         latitude: b.add_f64_field(LATITUDE, FAST),
         longitude: b.add_f64_field(LONGITUDE, FAST),
@@ -384,7 +386,7 @@ pub fn document(f: &Fields, s: &Service, flags: &[LinkFlag]) -> TantivyDocument 
     d
 }
 
-/// Indexes coverage so that a caller's eligibility is a term query (see
+/// Records coverage so that a caller's eligibility is a check of tokens (see
 /// `geo::eligibility`): a service with no include rules has the kind `none`.
 fn add_coverage(d: &mut TantivyDocument, f: &Fields, coverage: &Coverage) {
     for (prefix, rules) in [("in", &coverage.include), ("ex", &coverage.exclude)] {
