@@ -181,6 +181,72 @@ where
     stats(all, started.elapsed().as_secs_f64())
 }
 
+/// Drives the mix over HTTP with wrk (a C load generator, so that the client takes as
+/// little of the two cores as it can); `None` when wrk is not installed.
+fn drive_wrk(base: &str, concurrency: usize, seconds: u64) -> anyhow::Result<Option<Stats>> {
+    let dir = tempfile::tempdir()?;
+    let script = dir.path().join("mix.lua");
+    let paths: Vec<String> = MIX
+        .iter()
+        .map(|(q, _)| format!("\"/v1/search?{q}\""))
+        .collect();
+    std::fs::write(
+        &script,
+        format!(
+            r#"local mix = {{{}}}
+local threads = 0
+function setup(thread)
+  thread:set("i", threads * 7)
+  threads = threads + 1
+end
+request = function()
+  i = (i or 0) + 1
+  return wrk.format("GET", mix[(i % #mix) + 1])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("WRK %d %f %f %f %f %d\n", summary.requests, summary.duration / 1e6,
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000,
+    e.connect + e.read + e.write + e.timeout + e.status))
+end
+"#,
+            paths.join(",")
+        ),
+    )?;
+    let output = match Command::new("wrk")
+        .arg(format!("-t{}", concurrency.min(2)))
+        .arg(format!("-c{concurrency}"))
+        .arg(format!("-d{seconds}s"))
+        .arg("-s")
+        .arg(&script)
+        .arg(base)
+        .stderr(Stdio::inherit())
+        .output()
+    {
+        Ok(o) => o,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("WRK "))
+        .with_context(|| format!("wrk printed no summary: {text}"))?;
+    let v: Vec<f64> = line
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(f64::NAN))
+        .collect();
+    anyhow::ensure!(v.len() == 6, "unexpected wrk summary: {line}");
+    anyhow::ensure!(v[5] == 0.0, "{} failed requests during the run", v[5]);
+    Ok(Some(Stats {
+        requests: v[0] as usize,
+        seconds: v[1],
+        p50: v[2],
+        p95: v[3],
+        p99: v[4],
+    }))
+}
+
 const PG_SCHEMA: &str = "
 DROP TABLE IF EXISTS bench_services;
 CREATE TABLE bench_services (
@@ -397,6 +463,7 @@ async fn main() -> anyhow::Result<()> {
     println!("| services | system | concurrency | req/s | p50 ms | p95 ms | p99 ms |");
     println!("|---:|---|---:|---:|---:|---:|---:|");
     let mut notes = Vec::new();
+    let mut wrk_missing = false;
     for &n in &args.services {
         let temp = tempfile::tempdir()?;
         let dir = match &args.data_dir {
@@ -502,18 +569,24 @@ async fn main() -> anyhow::Result<()> {
         ));
 
         for &c in &args.concurrency {
-            let client = http.clone();
-            let b = base.clone();
-            let sp = drive(c, args.seconds, move |i| {
-                let client = client.clone();
-                let url = format!("{b}/v1/search?{}", MIX[i % MIX.len()].0);
-                async move {
-                    if let Ok(r) = client.get(url).send().await {
-                        let _ = r.bytes().await;
-                    }
+            let sp = match drive_wrk(&base, c, args.seconds)? {
+                Some(stats) => stats,
+                None => {
+                    wrk_missing = true;
+                    let client = http.clone();
+                    let b = base.clone();
+                    drive(c, args.seconds, move |i| {
+                        let client = client.clone();
+                        let url = format!("{b}/v1/search?{}", MIX[i % MIX.len()].0);
+                        async move {
+                            if let Ok(r) = client.get(url).send().await {
+                                let _ = r.bytes().await;
+                            }
+                        }
+                    })
+                    .await
                 }
-            })
-            .await;
+            };
             let p = pool.clone();
             let pl = places.clone();
             let pg = drive(c, args.seconds, move |i| {
@@ -547,6 +620,11 @@ async fn main() -> anyhow::Result<()> {
         let _ = child.wait();
     }
     println!();
+    notes.push(if wrk_missing {
+        "signpost driven by an in-process HTTP client on the same cores (wrk not installed; install it for lighter load generation)".to_string()
+    } else {
+        "signpost driven over HTTP by wrk; PostgreSQL by SQL from this process, as many connections as clients".to_string()
+    });
     for n in notes {
         println!("- {n}");
     }

@@ -9,30 +9,56 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use tantivy::collector::sort_key::NaturalComparator;
 use tantivy::collector::{Collector, SegmentCollector, TopNComputer};
-use tantivy::columnar::StrColumn;
 use tantivy::index::SegmentId;
-use tantivy::{DocAddress, DocId, Score, Searcher, SearcherGeneration, SegmentReader, Warmer};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{
+    DocAddress, DocId, Score, Searcher, SearcherGeneration, SegmentReader, Term, Warmer,
+};
 
-/// What filters, ranking and facets read of one service, side by side in memory.
-#[derive(Clone, Copy, Default)]
+/// What filters, ranking, facets and distance read of one service, side by side in 32
+/// bytes: one memory read per match.
+#[derive(Clone, Copy)]
 struct DocVitals {
     state: u64,
-    traits: u64,
     categories: u64,
-    capacity_updated: i64,
+    traits: u32,
+    /// Minutes since 1970 of the last capacity update (rounded down); 0 for never.
+    capacity_minute: u32,
+    /// NaN when the service has no coordinates.
+    latitude: f32,
+    longitude: f32,
 }
 
-/// What filters, ranking, facets and distance read of every match, copied out of a
-/// segment's fast fields once: an array index per match instead of columnar decoding.
+impl Default for DocVitals {
+    fn default() -> Self {
+        Self {
+            state: 0,
+            categories: 0,
+            traits: 0,
+            capacity_minute: 0,
+            latitude: f32::NAN,
+            longitude: f32::NAN,
+        }
+    }
+}
+
+impl DocVitals {
+    fn capacity_updated(&self) -> i64 {
+        match self.capacity_minute {
+            0 => i64::MIN,
+            m => i64::from(m) * 60,
+        }
+    }
+
+    fn coords(&self) -> Option<(f64, f64)> {
+        (!self.latitude.is_nan() && !self.longitude.is_nan())
+            .then(|| (f64::from(self.latitude), f64::from(self.longitude)))
+    }
+}
+
+/// [`DocVitals`] of every document of a segment, copied out of its fast fields once.
 pub struct SegmentVitals {
     docs: Vec<DocVitals>,
-    /// Each document's coverage token ordinals: `coverage[coverage_at[d]..coverage_at[d + 1]]`.
-    coverage: Vec<u32>,
-    coverage_at: Vec<u32>,
-    /// The coverage tokens' dictionary, to find a caller's tokens' ordinals.
-    coverage_terms: Option<StrColumn>,
-    /// Latitude and longitude; NaN where the service has no coordinates.
-    coords: Vec<(f64, f64)>,
 }
 
 impl SegmentVitals {
@@ -44,64 +70,26 @@ impl SegmentVitals {
         let capacity_updated = ff.i64(schema::CAPACITY_UPDATED)?;
         let lat = ff.f64(schema::LATITUDE)?;
         let lon = ff.f64(schema::LONGITUDE)?;
-        let docs = 0..segment.max_doc();
-        let coverage_terms = ff.str(schema::COVERAGE)?;
-        let mut coverage = Vec::new();
-        let mut coverage_at = Vec::with_capacity(segment.max_doc() as usize + 1);
-        for d in docs.clone() {
-            coverage_at.push(coverage.len() as u32);
-            if let Some(c) = &coverage_terms {
-                coverage.extend(c.term_ords(d).map(|o| o as u32));
-            }
-        }
-        coverage_at.push(coverage.len() as u32);
-        Ok(Self {
-            coverage,
-            coverage_at,
-            coverage_terms,
-            docs: docs
-                .clone()
-                .map(|d| DocVitals {
+        let docs = (0..segment.max_doc())
+            .map(|d| {
+                let (latitude, longitude) = match (lat.first(d), lon.first(d)) {
+                    (Some(a), Some(b)) => (a as f32, b as f32),
+                    _ => (f32::NAN, f32::NAN),
+                };
+                DocVitals {
                     state: state.first(d).unwrap_or(0),
-                    traits: traits.first(d).unwrap_or(0),
                     categories: categories.first(d).unwrap_or(0),
-                    capacity_updated: capacity_updated.first(d).unwrap_or(i64::MIN),
-                })
-                .collect(),
-            coords: docs
-                .map(|d| match (lat.first(d), lon.first(d)) {
-                    (Some(a), Some(b)) => (a, b),
-                    _ => (f64::NAN, f64::NAN),
-                })
-                .collect(),
-        })
-    }
-
-    fn coverage_of(&self, doc: DocId) -> &[u32] {
-        let at = |d: usize| self.coverage_at.get(d).copied().unwrap_or(0) as usize;
-        let d = doc as usize;
-        self.coverage.get(at(d)..at(d + 1)).unwrap_or(&[])
-    }
-
-    /// The ordinals of those of `tokens` that some document of the segment has, sorted.
-    fn ordinals(&self, tokens: &[String]) -> tantivy::Result<Vec<u32>> {
-        let mut out = Vec::new();
-        if let Some(c) = &self.coverage_terms {
-            for t in tokens {
-                if let Some(o) = c.dictionary().term_ord(t)? {
-                    out.push(o as u32);
+                    traits: traits.first(d).unwrap_or(0) as u32,
+                    capacity_minute: capacity_updated
+                        .first(d)
+                        .filter(|t| *t > 0)
+                        .map_or(0, |t| u32::try_from(t / 60).unwrap_or(u32::MAX)),
+                    latitude,
+                    longitude,
                 }
-            }
-        }
-        out.sort_unstable();
-        Ok(out)
-    }
-
-    pub fn coords(&self, doc: DocId) -> Option<(f64, f64)> {
-        self.coords
-            .get(doc as usize)
-            .copied()
-            .filter(|(lat, lon)| !lat.is_nan() && !lon.is_nan())
+            })
+            .collect();
+        Ok(Self { docs })
     }
 }
 
@@ -235,19 +223,55 @@ pub struct PageCollector {
     pub fresh_capacity: u64,
     pub fresh_assured: u64,
     pub filter: StateFilter,
+    /// Where coverage tokens are indexed, for the filter's coverage check.
+    pub coverage_field: Field,
     pub vitals: Arc<VitalsCache>,
 }
 
-/// A caller's coverage tokens as one segment's ordinals.
+/// The documents of one segment whose coverage lets a caller in, one bit each: built from
+/// the posting lists of the caller's tokens, then looked up for each match.
 struct CoverageCheck {
-    include: Vec<u32>,
-    exclude: Vec<u32>,
+    allowed: Vec<u64>,
 }
 
 impl CoverageCheck {
-    fn allows(&self, tokens: &[u32]) -> bool {
-        tokens.iter().any(|t| self.include.binary_search(t).is_ok())
-            && !tokens.iter().any(|t| self.exclude.binary_search(t).is_ok())
+    fn new(
+        segment: &SegmentReader,
+        field: Field,
+        include: &[String],
+        exclude: &[String],
+    ) -> tantivy::Result<Self> {
+        let words = (segment.max_doc() as usize).div_ceil(64);
+        let postings = segment.inverted_index(field)?;
+        let bits = |tokens: &[String]| -> tantivy::Result<Vec<u64>> {
+            let mut set = vec![0u64; words];
+            for t in tokens {
+                let term = Term::from_field_text(field, t);
+                let Some(mut block) =
+                    postings.read_block_postings(&term, IndexRecordOption::Basic)?
+                else {
+                    continue;
+                };
+                while !block.docs().is_empty() {
+                    for &d in block.docs() {
+                        set[d as usize / 64] |= 1 << (d % 64);
+                    }
+                    block.advance();
+                }
+            }
+            Ok(set)
+        };
+        let mut allowed = bits(include)?;
+        for (a, x) in allowed.iter_mut().zip(bits(exclude)?) {
+            *a &= !x;
+        }
+        Ok(Self { allowed })
+    }
+
+    fn allows(&self, doc: DocId) -> bool {
+        self.allowed
+            .get(doc as usize / 64)
+            .is_some_and(|w| w & 1 << (doc % 64) != 0)
     }
 }
 
@@ -270,7 +294,7 @@ pub struct PageSegment {
 
 impl PageSegment {
     /// The key results are ordered by, higher first.
-    fn sort_key(&self, doc: DocId, state: State, score: Score) -> Score {
+    fn sort_key(&self, coords: Option<(f64, f64)>, state: State, score: Score) -> Score {
         // With no words, every match scores the same and state alone orders.
         let base = if score > 0.0 { score } else { 1.0 };
         let relevance = base * rank_factor(state, self.fresh_capacity, self.fresh_assured);
@@ -279,7 +303,7 @@ impl PageSegment {
         };
         // Nearest first, then remote, then the rest; relevance breaks ties within the
         // last two.
-        match self.vitals.coords(doc) {
+        match coords {
             Some(p) => -(distance_km(origin, p) as f32),
             None if state.modes & REMOTE_MODES != 0 => -1.0e6 + relevance.min(1.0e3),
             None => -2.0e6 + relevance.min(1.0e3),
@@ -298,10 +322,12 @@ impl Collector for PageCollector {
     ) -> tantivy::Result<PageSegment> {
         let vitals = self.vitals.get(segment)?;
         let coverage = match &self.filter.coverage {
-            Some((include, exclude)) => Some(CoverageCheck {
-                include: vitals.ordinals(include)?,
-                exclude: vitals.ordinals(exclude)?,
-            }),
+            Some((include, exclude)) => Some(CoverageCheck::new(
+                segment,
+                self.coverage_field,
+                include,
+                exclude,
+            )?),
             None => None,
         };
         Ok(PageSegment {
@@ -362,14 +388,12 @@ impl PageSegment {
             .collect();
         for (&(doc, score), v) in matches.iter().zip(read) {
             let state = State::unpack(v.state);
-            if !self
-                .filter
-                .keeps(state, Traits::unpack(v.traits), v.capacity_updated)
-                || !self.filter.near_enough(state, || self.vitals.coords(doc))
-                || self
-                    .coverage
-                    .as_ref()
-                    .is_some_and(|c| !c.allows(self.vitals.coverage_of(doc)))
+            if !self.filter.keeps(
+                state,
+                Traits::unpack(u64::from(v.traits)),
+                v.capacity_updated(),
+            ) || !self.filter.near_enough(state, || v.coords())
+                || self.coverage.as_ref().is_some_and(|c| !c.allows(doc))
             {
                 continue;
             }
@@ -377,7 +401,7 @@ impl PageSegment {
             bump_bits(&mut self.facets.category, v.categories);
             bump_bits(&mut self.facets.mode, state.modes);
             bump_bits(&mut self.facets.status, 1 << state.status);
-            let key = self.sort_key(doc, state, score);
+            let key = self.sort_key(v.coords(), state, score);
             self.top.push(key, doc);
         }
         self.pending = matches;

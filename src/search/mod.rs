@@ -737,6 +737,7 @@ impl SearchIndex {
                 fresh_capacity,
                 fresh_assured,
                 filter: query::StateFilter::new(&request.filters),
+                coverage_field: f.coverage,
                 vitals: generation.vitals.clone(),
             };
             searcher

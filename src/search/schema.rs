@@ -15,7 +15,7 @@ use tantivy::{Index, TantivyDocument};
 
 /// Bumped whenever the schema or the way documents are built changes: an index of
 /// another version is rebuilt at startup.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// English words, lower-cased, folded to ASCII and stemmed.
 pub const STEMMED: &str = "signpost_stemmed";
@@ -28,8 +28,6 @@ pub const PAIRS: &str = "signpost_pairs";
 pub const CATEGORY_MASK: &str = "category_mask";
 /// Fast field: a packed [`State`].
 pub const STATE: &str = "state";
-/// Fast field: the coverage tokens (see `add_coverage`).
-pub const COVERAGE: &str = "coverage";
 /// Fast field: packed [`Traits`].
 pub const TRAITS: &str = "traits";
 /// Fast field: unix seconds of the last capacity update; `i64::MIN` for never.
@@ -183,7 +181,7 @@ pub fn build() -> (Schema, Fields) {
         capacity_updated: b.add_i64_field(CAPACITY_UPDATED, FAST),
         language: b.add_text_field("language", STRING),
         summary: b.add_text_field("summary", STORED),
-        coverage: b.add_text_field(COVERAGE, TextOptions::default().set_fast("raw")),
+        coverage: b.add_text_field("coverage", STRING),
         coverage_doc: b.add_text_field("coverage_doc", STORED),
         latitude: b.add_f64_field(LATITUDE, FAST),
         longitude: b.add_f64_field(LONGITUDE, FAST),
