@@ -1,5 +1,6 @@
-//! From what a navigator types to a tantivy query: words, stems, typos, phrases and the
-//! synonym list; and from filters to non-scoring clauses.
+//! From what a navigator types to a tantivy query: words, stems, typos, neighbouring words
+//! and the synonym list; and from filters to non-scoring clauses (categories, languages)
+//! and a [`StateFilter`] that the collector checks for each match.
 
 use super::schema::{
     self, Fields, REMOTE_MODES, State, Traits, accepting_ord, gender_ord, plain_analyzer,
