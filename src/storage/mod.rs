@@ -77,6 +77,10 @@ pub struct ServiceFilter {
     pub modified_after: Option<DateTime<Utc>>,
 }
 
+/// Rows per statement when restoring an import batch (well under SQLite's and
+/// PostgreSQL's limits on bound parameters).
+const RESTORE_CHUNK: usize = 500;
+
 /// Timestamps are stored as fixed-width RFC 3339 text so they sort as they compare.
 pub fn ts(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
@@ -556,34 +560,119 @@ impl Store {
             action: "import",
             changes: Vec::new(),
         };
+        let audit_changes =
+            serde_json::to_string(&import_audit.changes).context("serialising changes")?;
         on_pool!(self, write, pool => {
             let mut tx = begin_write!(pool, self.backend);
-            for org in orgs {
-                let doc = serde_json::to_string(&org.content).context("serialising an organisation")?;
-                sqlx::query(
-                    "INSERT INTO organizations (id, name, doc, retired, version, created_at, last_modified) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
-                )
-                .bind(org.id.to_string())
-                .bind(org.content.name.as_str())
-                .bind(doc)
-                .bind(org.retired)
-                .bind(org.meta.version)
-                .bind(ts(&org.meta.created_at))
-                .bind(ts(&org.meta.last_modified))
-                .execute(&mut *tx)
-                .await
-                .context("restoring an organisation")?;
+            // Many rows per statement: a statement is a round trip to the database.
+            for chunk in orgs.chunks(RESTORE_CHUNK) {
+                let rows = chunk
+                    .iter()
+                    .map(|o| Ok((o, serde_json::to_string(&o.content)?)))
+                    .collect::<Result<Vec<_>, serde_json::Error>>()
+                    .context("serialising an organisation")?;
+                let mut q = QueryBuilder::new(
+                    "INSERT INTO organizations (id, name, doc, retired, version, created_at, last_modified) ",
+                );
+                q.push_values(rows, |mut b, (o, doc)| {
+                    b.push_bind(o.id.to_string())
+                        .push_bind(o.content.name.as_str().to_string())
+                        .push_bind(doc)
+                        .push_bind(o.retired)
+                        .push_bind(o.meta.version)
+                        .push_bind(ts(&o.meta.created_at))
+                        .push_bind(ts(&o.meta.last_modified));
+                });
+                q.push(" ON CONFLICT (id) DO NOTHING");
+                q.build().execute(&mut *tx).await.context("restoring organisations")?;
             }
-            for svc in services {
-                let current: Option<i64> =
-                    sqlx::query_scalar("SELECT version FROM services WHERE id = $1")
-                        .bind(svc.id.to_string())
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .context("reading a service's version")?;
-                last = Some(write_service!(tx, svc, current));
-                write_audit!(tx, "service", svc.id, svc.meta.version, &svc.meta.last_modified, &import_audit);
+            for chunk in services.chunks(RESTORE_CHUNK) {
+                let rows = chunk
+                    .iter()
+                    .map(|s| Ok((s, serde_json::to_string(&s.content)?)))
+                    .collect::<Result<Vec<_>, serde_json::Error>>()
+                    .context("serialising a service")?;
+                let mut q = QueryBuilder::new(
+                    "INSERT INTO services (id, organization_id, status, doc, version, created_at, last_modified) ",
+                );
+                q.push_values(rows, |mut b, (s, doc)| {
+                    b.push_bind(s.id.to_string())
+                        .push_bind(s.organization.id.to_string())
+                        .push_bind(s.content.status.as_str())
+                        .push_bind(doc)
+                        .push_bind(s.meta.version)
+                        .push_bind(ts(&s.meta.created_at))
+                        .push_bind(ts(&s.meta.last_modified));
+                });
+                q.push(" ON CONFLICT (id) DO NOTHING RETURNING id");
+                let inserted: std::collections::HashSet<String> = q
+                    .build_query_scalar::<String>()
+                    .fetch_all(&mut *tx)
+                    .await
+                    .context("restoring services")?
+                    .into_iter()
+                    .collect();
+                // The first of each id the insert wrote is new; the rest (already stored, or
+                // given twice) are replaced one by one, in the order given.
+                let mut seen = std::collections::HashSet::new();
+                let (new, existing): (Vec<&Service>, Vec<&Service>) = chunk
+                    .iter()
+                    .partition(|s| inserted.contains(&s.id.to_string()) && seen.insert(s.id));
+                for svc in existing {
+                    let current: Option<i64> =
+                        sqlx::query_scalar("SELECT version FROM services WHERE id = $1")
+                            .bind(svc.id.to_string())
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .context("reading a service's version")?;
+                    last = last.max(Some(write_service!(tx, svc, current)));
+                    write_audit!(tx, "service", svc.id, svc.meta.version, &svc.meta.last_modified, &import_audit);
+                }
+                if new.is_empty() {
+                    continue;
+                }
+                let categories: Vec<(String, String)> = new
+                    .iter()
+                    .flat_map(|s| {
+                        s.content
+                            .categories
+                            .iter()
+                            .map(|c| (c.as_str().to_string(), s.id.to_string()))
+                    })
+                    .collect();
+                for part in categories.chunks(RESTORE_CHUNK * 4) {
+                    let mut q = QueryBuilder::new("INSERT INTO service_categories (category, service_id) ");
+                    q.push_values(part, |mut b, (c, id)| {
+                        b.push_bind(c.clone()).push_bind(id.clone());
+                    });
+                    q.push(" ON CONFLICT DO NOTHING");
+                    q.build().execute(&mut *tx).await.context("writing categories")?;
+                }
+                let mut q = QueryBuilder::new("INSERT INTO change_log (service_id, changed_at) ");
+                q.push_values(&new, |mut b, s| {
+                    b.push_bind(s.id.to_string()).push_bind(ts(&s.meta.last_modified));
+                });
+                q.push(" RETURNING seq");
+                let seqs: Vec<i64> = q
+                    .build_query_scalar()
+                    .fetch_all(&mut *tx)
+                    .await
+                    .context("appending to the change log")?;
+                last = last.max(seqs.into_iter().max());
+                let mut q = QueryBuilder::new(
+                    "INSERT INTO audit_log (entity, entity_id, version, at, actor, role, action, changes) ",
+                );
+                q.push_values(&new, |mut b, s| {
+                    b.push_bind("service")
+                        .push_bind(s.id.to_string())
+                        .push_bind(s.meta.version)
+                        .push_bind(ts(&s.meta.last_modified))
+                        .push_bind(import_audit.actor.key_id.clone())
+                        .push_bind(import_audit.actor.role.as_str())
+                        .push_bind(import_audit.action)
+                        .push_bind(audit_changes.clone());
+                });
+                q.build().execute(&mut *tx).await.context("writing the audit trail")?;
             }
             tx.commit().await.context("committing")?;
         });

@@ -231,6 +231,23 @@ impl TestApp {
         assert_eq!(status, 200, "{body}");
         body
     }
+
+    /// Searches until `done` holds for the result (another writer's change reaches the
+    /// index within seconds); fails after ten.
+    pub async fn wait_for_search(&self, query: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let result = self.search(query).await;
+            if done(&result) {
+                return result;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{query}: the change log was not followed: {result}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
 }
 
 /// A valid service body for `organization_id`, with `name` and `description`.

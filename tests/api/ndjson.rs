@@ -76,3 +76,37 @@ async fn import_keeps_valid_lines_and_reports_the_rest() {
         "one organisation shared by both services"
     );
 }
+
+#[tokio::test]
+async fn import_of_an_id_given_twice_keeps_the_last_and_replaces_on_reimport() {
+    let app = spawn_app().await;
+    let store = signpost::startup::open_store(&app.database_url)
+        .await
+        .unwrap();
+    let id = "0192f7a4-0000-7000-8000-0000000000b1";
+    let line = |name: &str| {
+        let mut s = service_body("", name, "Text.");
+        s.as_object_mut().unwrap().remove("organization_id");
+        s["organization"] = json!({"id": "0192f7a4-0000-7000-8000-0000000000ab", "name": "Org"});
+        s["id"] = json!(id);
+        s
+    };
+    let input = format!("{}\n{}\n", line("First name"), line("Second name"));
+    let report = signpost::ndjson::import(&store, input.as_bytes(), None, false)
+        .await
+        .unwrap();
+    assert_eq!(report.imported, 2);
+    let (status, got) = app.get_json(&format!("/v1/services/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(got["name"], "Second name");
+
+    let input = format!("{}\n", line("Third name"));
+    signpost::ndjson::import(&store, input.as_bytes(), None, false)
+        .await
+        .unwrap();
+    let (_, got) = app.get_json(&format!("/v1/services/{id}")).await;
+    assert_eq!(got["name"], "Third name");
+    // Each write is in the change log, so the running server's index follows.
+    let found = app.wait_for_search("q=third", |r| r["total"] == 1).await;
+    assert_eq!(found["hits"][0]["service"]["id"], id);
+}

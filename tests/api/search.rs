@@ -378,17 +378,7 @@ async fn a_running_server_picks_up_writes_it_did_not_make() {
     signpost::ndjson::import(&store, line.as_bytes(), None, false)
         .await
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        if app.search("q=otter").await["total"] == 1 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the change log was not followed"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    app.wait_for_search("q=otter", |r| r["total"] == 1).await;
 }
 
 #[tokio::test]
