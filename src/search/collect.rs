@@ -392,7 +392,7 @@ impl PageSegment {
                 state,
                 Traits::unpack(u64::from(v.traits)),
                 v.capacity_updated(),
-            ) || !self.filter.near_enough(state, || v.coords())
+            ) || !self.filter.near_enough(state, v.coords())
                 || self.coverage.as_ref().is_some_and(|c| !c.allows(doc))
             {
                 continue;

@@ -545,11 +545,11 @@ impl StateFilter {
 
     /// Whether a service with this state and these coordinates is near enough: remote
     /// services always are.
-    pub fn near_enough(&self, state: State, coords: impl FnOnce() -> Option<(f64, f64)>) -> bool {
+    pub fn near_enough(&self, state: State, coords: Option<(f64, f64)>) -> bool {
         match self.within {
             None => true,
             Some(_) if state.modes & REMOTE_MODES != 0 => true,
-            Some((origin, km)) => coords().is_some_and(|p| distance_km(origin, p) <= km),
+            Some((origin, km)) => coords.is_some_and(|p| distance_km(origin, p) <= km),
         }
     }
 

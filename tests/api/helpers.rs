@@ -232,21 +232,34 @@ impl TestApp {
         body
     }
 
-    /// Searches until `done` holds for the result (another writer's change reaches the
-    /// index within seconds); fails after ten.
+    /// Searches until `done` holds for the result; see [`wait_for_search`].
     pub async fn wait_for_search(&self, query: &str, done: impl Fn(&Value) -> bool) -> Value {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            let result = self.search(query).await;
-            if done(&result) {
-                return result;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{query}: the change log was not followed: {result}"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        wait_for_search(&self.address, query, done).await
+    }
+}
+
+/// Searches the server at `base` until `done` holds for the result (another writer's
+/// change reaches an index within seconds); fails after ten.
+pub async fn wait_for_search(base: &str, query: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let client = http_client();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let result: Value = client
+            .get(format!("{base}/v1/search?{query}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if done(&result) {
+            return result;
         }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{query}: the change never reached {base}'s index: {result}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
 

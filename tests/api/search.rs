@@ -406,25 +406,6 @@ async fn two_servers_on_one_database_see_each_others_writes() {
     let org = app.create_organization("Org").await;
     app.create_service(&service_body(&org, "Badger project", "Text."))
         .await;
-    let client = http_client();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let found: Value = client
-            .get(format!("{other}/v1/search?q=badger"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if found["total"] == 1 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the second server never saw the write"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    wait_for_search(&other, "q=badger", |r| r["total"] == 1).await;
     stopper.stop().await;
 }
