@@ -1,64 +1,200 @@
 //! One pass over the matches of a search: the total, the facet counts and the best page,
-//! ranked by relevance and state (or distance), reading each match's state from memory.
+//! ranked by relevance and state (or distance).
+//!
+//! What each match costs is what makes broad questions ("lonely" matches one service in
+//! eight) fast or slow, so the pass touches as little memory per match as it can: filters
+//! on status, delivery mode and coverage are one bit set per segment and query, built from
+//! per-segment bit sets; ranking reads one byte per match (the service's rank class);
+//! facets are counted at the end by intersecting the set of matches with per-value bit
+//! sets. Only the rarer filters (age, gender, cost, self-referral, accepting, distance)
+//! and sorting by distance read a match's full record.
 
-use super::query::StateFilter;
-use super::schema::{self, REMOTE_MODES, State, Traits};
+use super::query::{CATEGORY_SCORE, Plan, StateFilter, TYPO_SCORE};
+use super::schema::{self, Fields, GENDERS, REMOTE_MODES, State, Traits};
 use crate::domain::{DeliveryMode, ServiceStatus, taxonomy};
 use crate::geo::eligibility::distance_km;
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use tantivy::collector::TopNComputer;
 use tantivy::collector::sort_key::NaturalComparator;
-use tantivy::collector::{Collector, SegmentCollector, TopNComputer};
+use tantivy::fieldnorm::FieldNormReader;
 use tantivy::index::SegmentId;
+use tantivy::query::{Bm25Weight, EnableScoring, FuzzyTermQuery, Query, Weight};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{
     DocAddress, DocId, Score, Searcher, SearcherGeneration, SegmentReader, Term, Warmer,
 };
 
-/// What filters, ranking, facets and distance read of one service, side by side in 32
-/// bytes: one memory read per match.
-#[derive(Clone, Copy)]
-struct DocVitals {
+/// One bit per document of a segment.
+#[derive(Clone, Debug, PartialEq)]
+struct Bits(Vec<u64>);
+
+impl Bits {
+    fn empty(max_doc: u32) -> Self {
+        Self(vec![0; (max_doc as usize).div_ceil(64)])
+    }
+
+    fn insert(&mut self, doc: DocId) {
+        if let Some(w) = self.0.get_mut(doc as usize / 64) {
+            *w |= 1 << (doc % 64);
+        }
+    }
+
+    fn contains(&self, doc: DocId) -> bool {
+        self.0
+            .get(doc as usize / 64)
+            .is_some_and(|w| w >> (doc % 64) & 1 == 1)
+    }
+
+    fn union_with(&mut self, other: &Bits) {
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            *a |= b;
+        }
+    }
+
+    fn full(max_doc: u32) -> Self {
+        let mut set = Self(vec![u64::MAX; (max_doc as usize).div_ceil(64)]);
+        if let Some(last) = set.0.last_mut()
+            && max_doc % 64 != 0
+        {
+            *last = (1 << (max_doc % 64)) - 1;
+        }
+        set
+    }
+
+    fn len(&self) -> usize {
+        self.count_both(self) as usize
+    }
+
+    /// Calls `each` with every document in the set, in order.
+    fn for_each(&self, mut each: impl FnMut(DocId)) {
+        for (i, &word) in self.0.iter().enumerate() {
+            let mut w = word;
+            while w != 0 {
+                each((i * 64) as DocId + w.trailing_zeros());
+                w &= w - 1;
+            }
+        }
+    }
+
+    /// Keeps the documents for which `keep` (called in order) says so.
+    fn retain(&mut self, mut keep: impl FnMut(DocId) -> bool) {
+        for (i, word) in self.0.iter_mut().enumerate() {
+            let mut w = *word;
+            while w != 0 {
+                let bit = w.trailing_zeros();
+                if !keep((i * 64) as DocId + bit) {
+                    *word &= !(1 << bit);
+                }
+                w &= w - 1;
+            }
+        }
+    }
+
+    fn subtract(&mut self, other: &Bits) {
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            *a &= !b;
+        }
+    }
+
+    fn intersect_with(&mut self, other: &Bits) {
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            *a &= b;
+        }
+    }
+
+    /// How many documents are in both sets. Facets call this a few dozen times per
+    /// search, so it uses the processor's population count where it has one.
+    fn count_both(&self, other: &Bits) -> u64 {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512vpopcntdq") {
+                // SAFETY: the processor has these instructions.
+                return unsafe { count_both_avx512(&self.0, &other.0) };
+            }
+            if std::arch::is_x86_feature_detected!("popcnt") {
+                // SAFETY: the processor has the instruction.
+                return unsafe { count_both_popcnt(&self.0, &other.0) };
+            }
+        }
+        count_both_portable(&self.0, &other.0)
+    }
+
+    /// The union of the sets in `sets` whose bit is set in `mask`.
+    fn union_of(max_doc: u32, sets: &[Bits], mask: u64) -> Bits {
+        let mut out = Bits::empty(max_doc);
+        for (i, set) in sets.iter().enumerate() {
+            if mask >> i & 1 == 1 {
+                out.union_with(set);
+            }
+        }
+        out
+    }
+}
+
+#[inline(always)]
+fn count_both_portable(a: &[u64], b: &[u64]) -> u64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| u64::from((x & y).count_ones()))
+        .sum()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+fn count_both_avx512(a: &[u64], b: &[u64]) -> u64 {
+    count_both_portable(a, b)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt")]
+fn count_both_popcnt(a: &[u64], b: &[u64]) -> u64 {
+    count_both_portable(a, b)
+}
+
+/// One service as a segment's fast fields describe it.
+#[derive(Clone, Copy, Default)]
+struct Record {
     state: u64,
     categories: u64,
-    traits: u32,
-    /// Minutes since 1970 of the last capacity update (rounded down); 0 for never.
-    capacity_minute: u32,
-    /// NaN when the service has no coordinates.
-    latitude: f32,
-    longitude: f32,
+    traits: u64,
+    /// Unix seconds of the last capacity update.
+    capacity_updated: Option<i64>,
+    coords: Option<(f64, f64)>,
 }
 
-impl Default for DocVitals {
-    fn default() -> Self {
-        Self {
-            state: 0,
-            categories: 0,
-            traits: 0,
-            capacity_minute: 0,
-            latitude: f32::NAN,
-            longitude: f32::NAN,
-        }
-    }
-}
+/// The days from which capacity and verification count as recent (see [`rank_class`]).
+type Freshness = (u64, u64);
 
-impl DocVitals {
-    fn capacity_updated(&self) -> i64 {
-        match self.capacity_minute {
-            0 => i64::MIN,
-            m => i64::from(m) * 60,
-        }
-    }
-
-    fn coords(&self) -> Option<(f64, f64)> {
-        (!self.latitude.is_nan() && !self.longitude.is_nan())
-            .then(|| (f64::from(self.latitude), f64::from(self.longitude)))
-    }
-}
-
-/// [`DocVitals`] of every document of a segment, copied out of its fast fields once.
+/// What a segment's searches read, copied out of its fast fields once when the segment is
+/// loaded: a bit set for each value filters and facets ask about, and the few per-document
+/// values that are not yes-or-no, each in its own array so that a search reads only what
+/// it needs.
 pub struct SegmentVitals {
-    docs: Vec<DocVitals>,
+    max_doc: u32,
+    states: Vec<u64>,
+    /// Youngest and oldest age served.
+    ages: Vec<[u8; 2]>,
+    /// Minutes since 1970 of the last capacity update (rounded down); 0 for never.
+    capacity_minutes: Vec<u32>,
+    /// NaN when the service has no coordinates.
+    coords: Vec<[f32; 2]>,
+    by_status: Vec<Bits>,
+    by_mode: Vec<Bits>,
+    by_category: Vec<Bits>,
+    /// By [`accepting_ord`].
+    by_accepting: Vec<Bits>,
+    /// By [`Traits::free`].
+    by_free: Vec<Bits>,
+    /// By [`Traits::gender`].
+    by_gender: Vec<Bits>,
+    self_referral: Bits,
+    /// Reached by telephone or online, so never too far away.
+    remote: Bits,
+    /// Each document's [`rank_class`] for the freshness last asked for: it changes once a
+    /// day, so it is kept until then.
+    classes: Mutex<Option<(Freshness, Arc<Vec<u8>>)>>,
 }
 
 impl SegmentVitals {
@@ -70,26 +206,101 @@ impl SegmentVitals {
         let capacity_updated = ff.i64(schema::CAPACITY_UPDATED)?;
         let lat = ff.f64(schema::LATITUDE)?;
         let lon = ff.f64(schema::LONGITUDE)?;
-        let docs = (0..segment.max_doc())
-            .map(|d| {
-                let (latitude, longitude) = match (lat.first(d), lon.first(d)) {
-                    (Some(a), Some(b)) => (a as f32, b as f32),
-                    _ => (f32::NAN, f32::NAN),
-                };
-                DocVitals {
-                    state: state.first(d).unwrap_or(0),
-                    categories: categories.first(d).unwrap_or(0),
-                    traits: traits.first(d).unwrap_or(0) as u32,
-                    capacity_minute: capacity_updated
-                        .first(d)
-                        .filter(|t| *t > 0)
-                        .map_or(0, |t| u32::try_from(t / 60).unwrap_or(u32::MAX)),
-                    latitude,
-                    longitude,
+        Ok(Self::from_records(
+            segment.max_doc(),
+            (0..segment.max_doc()).map(|d| Record {
+                state: state.first(d).unwrap_or(0),
+                categories: categories.first(d).unwrap_or(0),
+                traits: traits.first(d).unwrap_or(0),
+                capacity_updated: capacity_updated.first(d),
+                coords: lat.first(d).zip(lon.first(d)),
+            }),
+        ))
+    }
+
+    fn from_records(max_doc: u32, records: impl Iterator<Item = Record>) -> Self {
+        let sets = |n: usize| vec![Bits::empty(max_doc); n];
+        let mut v = Self {
+            max_doc,
+            states: Vec::with_capacity(max_doc as usize),
+            ages: Vec::with_capacity(max_doc as usize),
+            capacity_minutes: Vec::with_capacity(max_doc as usize),
+            coords: Vec::with_capacity(max_doc as usize),
+            by_status: sets(ServiceStatus::ALL.len()),
+            by_mode: sets(DeliveryMode::ALL.len()),
+            by_category: sets(taxonomy::CATEGORIES.len()),
+            by_accepting: sets(4),
+            by_free: sets(3),
+            by_gender: sets(GENDERS.len()),
+            self_referral: Bits::empty(max_doc),
+            remote: Bits::empty(max_doc),
+            classes: Mutex::new(None),
+        };
+        for (d, r) in (0..max_doc).zip(records) {
+            let state = State::unpack(r.state);
+            let traits = Traits::unpack(r.traits);
+            for (sets, value) in [
+                (&mut v.by_status, state.status),
+                (&mut v.by_accepting, state.accepting),
+                (&mut v.by_free, traits.free),
+                (&mut v.by_gender, traits.gender),
+            ] {
+                if let Some(set) = sets.get_mut(value as usize) {
+                    set.insert(d);
                 }
-            })
-            .collect();
-        Ok(Self { docs })
+            }
+            for (sets, mask) in [
+                (&mut v.by_mode, state.modes),
+                (&mut v.by_category, r.categories),
+            ] {
+                for (i, set) in sets.iter_mut().enumerate() {
+                    if mask >> i & 1 == 1 {
+                        set.insert(d);
+                    }
+                }
+            }
+            if traits.self_referral {
+                v.self_referral.insert(d);
+            }
+            if state.modes & REMOTE_MODES != 0 {
+                v.remote.insert(d);
+            }
+            v.states.push(r.state);
+            v.ages.push([traits.min_age, traits.max_age]);
+            v.capacity_minutes.push(
+                r.capacity_updated
+                    .filter(|t| *t > 0)
+                    .map_or(0, |t| u32::try_from(t / 60).unwrap_or(u32::MAX)),
+            );
+            v.coords.push(match r.coords {
+                Some((lat, lon)) => [lat as f32, lon as f32],
+                None => [f32::NAN; 2],
+            });
+        }
+        v
+    }
+
+    fn coords(&self, doc: DocId) -> Option<(f64, f64)> {
+        let [lat, lon] = *self.coords.get(doc as usize)?;
+        (!lat.is_nan() && !lon.is_nan()).then(|| (f64::from(lat), f64::from(lon)))
+    }
+
+    /// Each document's rank class for this freshness.
+    fn classes(&self, fresh: Freshness) -> Arc<Vec<u8>> {
+        let mut kept = self.classes.lock().unwrap_or_else(|e| e.into_inner());
+        match &*kept {
+            Some((f, classes)) if *f == fresh => classes.clone(),
+            _ => {
+                let classes: Arc<Vec<u8>> = Arc::new(
+                    self.states
+                        .iter()
+                        .map(|s| rank_class(State::unpack(*s), fresh))
+                        .collect(),
+                );
+                *kept = Some((fresh, classes.clone()));
+                classes
+            }
+        }
     }
 }
 
@@ -140,30 +351,45 @@ pub enum Sort {
     Distance((f64, f64)),
 }
 
-/// How much a service's state scales its relevance: open, accepting and recently
-/// verified first; closed and flagged last.
-/// `fresh_capacity` and `fresh_assured` are the first [`State`] days that still count as
-/// recent.
-pub fn rank_factor(state: State, fresh_capacity: u64, fresh_assured: u64) -> f32 {
-    let status = match state.status {
+/// What of a service's state ranking looks at, in one byte: status (2 bits), capacity
+/// (3 bits: [`State::accepting`], or 4 when the news is stale), recently verified (1 bit)
+/// and link flagged (1 bit). `fresh` holds the first [`State`] days of capacity news and
+/// verification that still count as recent.
+pub fn rank_class(state: State, fresh: Freshness) -> u8 {
+    let (fresh_capacity, fresh_assured) = fresh;
+    let capacity = if state.capacity_day < fresh_capacity {
+        4
+    } else {
+        state.accepting.min(3)
+    };
+    (state.status.min(3)
+        | capacity << 2
+        | u64::from(state.assured_day >= fresh_assured) << 5
+        | u64::from(state.link_flagged) << 6) as u8
+}
+
+/// How much a service of this [`rank_class`] scales its relevance: open, accepting and
+/// recently verified first; closed and flagged last.
+pub fn class_factor(class: u8) -> f32 {
+    let status = match class & 0b11 {
         0 => 1.0,
         1 => 0.5,
         _ => 0.2,
     };
-    let capacity = match state.accepting {
-        _ if state.capacity_day < fresh_capacity => 0.85,
+    let capacity = match (class >> 2) & 0b111 {
         0 => 1.0,
         1 => 0.9,
         2 => 0.6,
         _ => 0.85,
     };
-    let verified = if state.assured_day >= fresh_assured {
-        1.0
-    } else {
-        0.9
-    };
-    let links = if state.link_flagged { 0.5 } else { 1.0 };
+    let verified = if class >> 5 & 1 == 1 { 1.0 } else { 0.9 };
+    let links = if class >> 6 & 1 == 1 { 0.5 } else { 1.0 };
     status * capacity * verified * links
+}
+
+/// [`class_factor`] of every class, looked up per match.
+fn class_factors() -> [f32; 128] {
+    std::array::from_fn(|c| class_factor(c as u8))
 }
 
 /// Facet counts, indexed like `taxonomy::CATEGORIES`, `DeliveryMode::ALL` and
@@ -194,243 +420,411 @@ impl FacetTally {
             }
         }
     }
-}
 
-/// Adds one to `counts[i]` for every bit `i` set in `mask`.
-fn bump_bits(counts: &mut [u64], mut mask: u64) {
-    while mask != 0 {
-        let i = mask.trailing_zeros() as usize;
-        if let Some(c) = counts.get_mut(i) {
-            *c += 1;
+    /// Counts the documents of `matched` with each value.
+    fn count(matched: &Bits, vitals: &SegmentVitals) -> Self {
+        let count = |sets: &[Bits]| sets.iter().map(|s| matched.count_both(s)).collect();
+        Self {
+            category: count(&vitals.by_category),
+            mode: count(&vitals.by_mode),
+            status: count(&vitals.by_status),
         }
-        mask &= mask - 1;
     }
 }
 
-/// What one pass finds: the page (best first), the total and the facet counts.
+/// What a search finds: the page (best first), the total and the facet counts.
 pub struct Found {
     pub page: Vec<(Score, DocAddress)>,
     pub total: usize,
     pub facets: FacetTally,
 }
 
-/// Collects [`Found`] for a page of `limit` results after `offset`.
+/// A search's page, ranking and filters; [`PageCollector::search`] runs a [`Plan`] with
+/// them.
 pub struct PageCollector {
     pub limit: usize,
     pub offset: usize,
     pub sort: Sort,
-    /// First [`State`] days that still count as recent.
+    /// First [`State`] days of capacity news and verification that still count as recent.
     pub fresh_capacity: u64,
     pub fresh_assured: u64,
     pub filter: StateFilter,
-    /// Where coverage tokens are indexed, for the filter's coverage check.
-    pub coverage_field: Field,
+    pub fields: Fields,
     pub vitals: Arc<VitalsCache>,
 }
 
-/// The documents of one segment whose coverage lets a caller in, one bit each: built from
-/// the posting lists of the caller's tokens, then looked up for each match.
-struct CoverageCheck {
-    allowed: Vec<u64>,
-}
-
-impl CoverageCheck {
-    fn new(
-        segment: &SegmentReader,
-        field: Field,
-        include: &[String],
-        exclude: &[String],
-    ) -> tantivy::Result<Self> {
-        let words = (segment.max_doc() as usize).div_ceil(64);
-        let postings = segment.inverted_index(field)?;
-        let bits = |tokens: &[String]| -> tantivy::Result<Vec<u64>> {
-            let mut set = vec![0u64; words];
-            for t in tokens {
-                let term = Term::from_field_text(field, t);
-                let Some(mut block) =
-                    postings.read_block_postings(&term, IndexRecordOption::Basic)?
-                else {
-                    continue;
-                };
-                while !block.docs().is_empty() {
-                    for &d in block.docs() {
-                        set[d as usize / 64] |= 1 << (d % 64);
-                    }
-                    block.advance();
-                }
+/// Calls `each(doc, term frequency)` for every document of the segment that has `term`,
+/// deleted ones included, reading the posting list a block at a time.
+fn for_each_posting(
+    segment: &SegmentReader,
+    term: &Term,
+    record: IndexRecordOption,
+    mut each: impl FnMut(DocId, u32),
+) -> tantivy::Result<()> {
+    let index = segment.inverted_index(term.field())?;
+    let Some(mut block) = index.read_block_postings(term, record)? else {
+        return Ok(());
+    };
+    let with_freqs = record.has_freq();
+    while !block.docs().is_empty() {
+        if with_freqs {
+            for (&d, &tf) in block.docs().iter().zip(block.freqs()) {
+                each(d, tf);
             }
-            Ok(set)
-        };
-        let mut allowed = bits(include)?;
-        for (a, x) in allowed.iter_mut().zip(bits(exclude)?) {
-            *a &= !x;
+        } else {
+            for &d in block.docs() {
+                each(d, 1);
+            }
         }
-        Ok(Self { allowed })
+        block.advance();
     }
+    Ok(())
+}
 
-    fn allows(&self, doc: DocId) -> bool {
-        self.allowed
-            .get(doc as usize / 64)
-            .is_some_and(|w| w & 1 << (doc % 64) != 0)
+/// The documents of one segment that have any of `tokens` in `field`.
+fn having_any(segment: &SegmentReader, field: Field, tokens: &[String]) -> tantivy::Result<Bits> {
+    let mut set = Bits::empty(segment.max_doc());
+    for t in tokens {
+        for_each_posting(
+            segment,
+            &Term::from_field_text(field, t),
+            IndexRecordOption::Basic,
+            |d, _| set.insert(d),
+        )?;
+    }
+    Ok(set)
+}
+
+/// The documents of one segment in category `id`.
+fn in_category(
+    vitals: &SegmentVitals,
+    segment: Option<(&SegmentReader, &Fields)>,
+    id: &str,
+) -> tantivy::Result<Bits> {
+    if let Some(set) = taxonomy::CATEGORIES
+        .iter()
+        .position(|c| c.id == id)
+        .and_then(|i| vitals.by_category.get(i))
+    {
+        return Ok(set.clone());
+    }
+    // Not in the taxonomy, so not in the per-segment sets.
+    match segment {
+        Some((segment, f)) => having_any(segment, f.category, &[id.to_string()]),
+        None => Ok(Bits::empty(vitals.max_doc)),
     }
 }
 
-/// Matches handled together; see [`PageSegment::flush`].
-const PENDING: usize = 256;
-
-pub struct PageSegment {
-    segment_ord: u32,
-    pending: Vec<(DocId, Score)>,
-    vitals: Arc<SegmentVitals>,
-    top: TopNComputer<Score, DocId, NaturalComparator>,
-    total: usize,
-    facets: FacetTally,
-    sort: Sort,
-    fresh_capacity: u64,
-    fresh_assured: u64,
-    filter: StateFilter,
-    coverage: Option<CoverageCheck>,
+/// A [`StateFilter`] for one segment: the yes-or-no filters as one bit set, and what is
+/// left to check per match.
+struct SegmentFilter {
+    /// Documents the yes-or-no filters keep; `None` for all.
+    allowed: Option<Bits>,
+    age: Option<u8>,
+    /// Capacity news needed from this minute on (the `accepting` filter).
+    capacity_from_minute: Option<u32>,
+    within: Option<((f64, f64), f64)>,
 }
 
-impl PageSegment {
-    /// The key results are ordered by, higher first.
-    fn sort_key(&self, coords: Option<(f64, f64)>, state: State, score: Score) -> Score {
-        // With no words, every match scores the same and state alone orders.
-        let base = if score > 0.0 { score } else { 1.0 };
-        let relevance = base * rank_factor(state, self.fresh_capacity, self.fresh_assured);
-        let Sort::Distance(origin) = self.sort else {
-            return relevance;
+impl SegmentFilter {
+    /// `segment` is where the filters that read terms (languages, coverage and categories
+    /// outside the taxonomy) look them up.
+    fn new(
+        filter: &StateFilter,
+        vitals: &SegmentVitals,
+        segment: Option<(&SegmentReader, &Fields)>,
+    ) -> tantivy::Result<Self> {
+        let max_doc = vitals.max_doc;
+        let mut allowed: Option<Bits> = None;
+        let mut narrow = |set: &Bits| match &mut allowed {
+            Some(a) => a.intersect_with(set),
+            None => allowed = Some(set.clone()),
         };
-        // Nearest first, then remote, then the rest; relevance breaks ties within the
-        // last two.
-        match coords {
-            Some(p) => -(distance_km(origin, p) as f32),
-            None if state.modes & REMOTE_MODES != 0 => -1.0e6 + relevance.min(1.0e3),
-            None => -2.0e6 + relevance.min(1.0e3),
+        if filter.statuses != 0 {
+            narrow(&Bits::union_of(max_doc, &vitals.by_status, filter.statuses));
         }
-    }
-}
-
-impl Collector for PageCollector {
-    type Fruit = Found;
-    type Child = PageSegment;
-
-    fn for_segment(
-        &self,
-        segment_ord: u32,
-        segment: &SegmentReader,
-    ) -> tantivy::Result<PageSegment> {
-        let vitals = self.vitals.get(segment)?;
-        let coverage = match &self.filter.coverage {
-            Some((include, exclude)) => Some(CoverageCheck::new(
-                segment,
-                self.coverage_field,
-                include,
-                exclude,
-            )?),
-            None => None,
-        };
-        Ok(PageSegment {
-            segment_ord,
-            pending: Vec::with_capacity(PENDING),
-            vitals,
-            coverage,
-            top: TopNComputer::new_with_comparator(
-                self.limit.max(1).saturating_add(self.offset),
-                NaturalComparator,
-            ),
-            total: 0,
-            facets: FacetTally::new(),
-            sort: self.sort,
-            fresh_capacity: self.fresh_capacity,
-            fresh_assured: self.fresh_assured,
-            filter: self.filter.clone(),
+        if filter.modes != 0 {
+            narrow(&Bits::union_of(max_doc, &vitals.by_mode, filter.modes));
+        }
+        let none = Bits::empty(max_doc);
+        let one = |sets: &[Bits], value: u64| sets.get(value as usize).unwrap_or(&none).clone();
+        if let Some((wanted, _)) = filter.accepting {
+            narrow(&one(&vitals.by_accepting, wanted));
+        }
+        if filter.self_referral {
+            narrow(&vitals.self_referral);
+        }
+        if let Some(free) = filter.free {
+            narrow(&one(&vitals.by_free, free));
+        }
+        if let Some(g) = filter.gender {
+            // Services for everyone, and those for this gender.
+            narrow(&Bits::union_of(max_doc, &vitals.by_gender, 1 | 1 << g));
+        }
+        if !filter.categories.is_empty() {
+            let mut set = Bits::empty(max_doc);
+            for c in &filter.categories {
+                set.union_with(&in_category(vitals, segment, c)?);
+            }
+            narrow(&set);
+        }
+        if let Some((segment, f)) = segment {
+            if !filter.languages.is_empty() {
+                narrow(&having_any(segment, f.language, &filter.languages)?);
+            }
+            if let Some((include, exclude)) = &filter.coverage {
+                let mut set = having_any(segment, f.coverage, include)?;
+                set.subtract(&having_any(segment, f.coverage, exclude)?);
+                narrow(&set);
+            }
+        }
+        Ok(Self {
+            allowed,
+            age: filter.age,
+            capacity_from_minute: filter.accepting.map(|(_, fresh_after)| {
+                u32::try_from((fresh_after.max(0) as u64).div_ceil(60)).unwrap_or(u32::MAX)
+            }),
+            within: filter.within,
         })
     }
 
-    fn requires_scoring(&self) -> bool {
-        true
+    /// Whether the filters that read a document's own values keep it (the bit set is
+    /// checked before).
+    fn keeps_each(&self, v: &SegmentVitals, doc: DocId) -> bool {
+        let i = doc as usize;
+        self.age.is_none_or(|age| {
+            v.ages
+                .get(i)
+                .is_some_and(|[min, max]| *min <= age && age <= *max)
+        }) && self.capacity_from_minute.is_none_or(|from| {
+            v.capacity_minutes
+                .get(i)
+                .is_some_and(|m| *m != 0 && *m >= from)
+        }) && self.within.is_none_or(|(origin, km)| {
+            v.remote.contains(doc) || v.coords(doc).is_some_and(|p| near(origin, p, km))
+        })
     }
+}
 
-    fn merge_fruits(&self, fruits: Vec<Found>) -> tantivy::Result<Found> {
-        let mut merged = Found {
+/// Whether `p` is within `km` of `origin`; points further north or south than that are
+/// ruled out without trigonometry.
+fn near(origin: (f64, f64), p: (f64, f64), km: f64) -> bool {
+    const KM_PER_DEGREE_OF_LATITUDE: f64 = 6371.0 * std::f64::consts::PI / 180.0;
+    // Coordinates are kept as f32: allow for their rounding.
+    (p.0 - origin.0).abs() * KM_PER_DEGREE_OF_LATITUDE <= km + 0.01 && distance_km(origin, p) <= km
+}
+
+/// A plan's BM25 weights (from the whole index's statistics) and typo matchers.
+struct Weights {
+    words: Vec<(Bm25Weight, Option<Box<dyn Weight>>)>,
+    boosts: Vec<Bm25Weight>,
+}
+
+impl Weights {
+    fn new(searcher: &Searcher, plan: &Plan) -> tantivy::Result<Self> {
+        let bm25 = |term: &Term| Bm25Weight::for_terms(searcher, std::slice::from_ref(term));
+        let words = plan
+            .words
+            .iter()
+            .map(|w| {
+                let typo = match &w.typo {
+                    Some((term, distance)) => Some(
+                        FuzzyTermQuery::new(term.clone(), *distance, true)
+                            .weight(EnableScoring::disabled_from_searcher(searcher))?,
+                    ),
+                    None => None,
+                };
+                Ok((bm25(&w.stem)?, typo))
+            })
+            .collect::<tantivy::Result<_>>()?;
+        let boosts = plan
+            .boosts
+            .iter()
+            .map(|(term, boost)| Ok(bm25(term)?.boost_by(*boost)))
+            .collect::<tantivy::Result<_>>()?;
+        Ok(Self { words, boosts })
+    }
+}
+
+thread_local! {
+    /// Each document's score so far, kept between searches on a thread so that a search
+    /// only has to clear it.
+    static SCORES: RefCell<Vec<Score>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Adds `weight`'s BM25 score of `term` to the score of each document that has it;
+/// `seen` gets those documents.
+fn add_term_scores(
+    segment: &SegmentReader,
+    term: &Term,
+    weight: &Bm25Weight,
+    scores: &mut [Score],
+    mut seen: Option<&mut Bits>,
+) -> tantivy::Result<()> {
+    let norms = match segment.fieldnorms_readers().get_field(term.field())? {
+        Some(n) => n,
+        None => FieldNormReader::constant(segment.max_doc(), 1),
+    };
+    for_each_posting(segment, term, IndexRecordOption::WithFreqs, |d, tf| {
+        if let Some(s) = scores.get_mut(d as usize) {
+            *s += weight.score(norms.fieldnorm_id(d), tf);
+        }
+        if let Some(seen) = seen.as_deref_mut() {
+            seen.insert(d);
+        }
+    })
+}
+
+/// Term at a time: the documents of a segment that `plan` matches, with their scores
+/// summed into `scores` (all zero to begin with).
+fn evaluate(
+    segment: &SegmentReader,
+    fields: &Fields,
+    plan: &Plan,
+    weights: &Weights,
+    vitals: &SegmentVitals,
+    scores: &mut [Score],
+) -> tantivy::Result<Bits> {
+    let max_doc = segment.max_doc();
+    let mut every: Option<Bits> = None;
+    let mut any = Bits::empty(max_doc);
+    for (word, (bm25, typo)) in plan.words.iter().zip(&weights.words) {
+        let mut has = Bits::empty(max_doc);
+        add_term_scores(segment, &word.stem, bm25, scores, Some(&mut has))?;
+        if let Some(typo) = typo {
+            typo.for_each_no_score(segment, &mut |docs| {
+                for &d in docs {
+                    has.insert(d);
+                    if let Some(s) = scores.get_mut(d as usize) {
+                        *s += TYPO_SCORE;
+                    }
+                }
+            })?;
+        }
+        any.union_with(&has);
+        match &mut every {
+            Some(e) => e.intersect_with(&has),
+            None => every = Some(has),
+        }
+    }
+    let mut matched = match every {
+        Some(every) if !plan.any_word => {
+            // A document with only some of the words matches by a category if at all,
+            // and then its words do not count.
+            any.subtract(&every);
+            any.for_each(|d| scores[d as usize] = 0.0);
+            every
+        }
+        _ => any,
+    };
+    for c in &plan.categories {
+        let set = in_category(vitals, Some((segment, fields)), c)?;
+        set.for_each(|d| scores[d as usize] += CATEGORY_SCORE);
+        matched.union_with(&set);
+    }
+    for ((term, _), bm25) in plan.boosts.iter().zip(&weights.boosts) {
+        add_term_scores(segment, term, bm25, scores, None)?;
+    }
+    Ok(matched)
+}
+
+impl PageCollector {
+    /// Runs `plan` (`None`: every service the filters keep) over every segment.
+    pub fn search(&self, searcher: &Searcher, plan: Option<&Plan>) -> tantivy::Result<Found> {
+        let weights = plan.map(|p| Weights::new(searcher, p)).transpose()?;
+        let mut found = Found {
             page: Vec::new(),
             total: 0,
             facets: FacetTally::new(),
         };
-        for f in fruits {
-            merged.total += f.total;
-            merged.facets.add(&f.facets);
-            merged.page.extend(f.page);
+        for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+            let part = SCORES.with_borrow_mut(|scores| {
+                scores.clear();
+                scores.resize(segment.max_doc() as usize, 0.0);
+                self.search_segment(ord as u32, segment, plan.zip(weights.as_ref()), scores)
+            })?;
+            found.total += part.total;
+            found.facets.add(&part.facets);
+            found.page.extend(part.page);
         }
-        merged
+        found
             .page
             .sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-        merged.page = merged
+        found.page = found
             .page
             .into_iter()
             .skip(self.offset)
             .take(self.limit.max(1))
             .collect();
-        Ok(merged)
+        Ok(found)
     }
-}
 
-impl PageSegment {
-    /// Handles the buffered matches: their vitals are read in one tight loop first, so
-    /// that the reads overlap instead of each waiting on memory in turn.
-    fn flush(&mut self) {
-        let matches = std::mem::take(&mut self.pending);
-        let docs = &self.vitals.docs;
-        let read: Vec<DocVitals> = matches
-            .iter()
-            .map(|(doc, _)| docs.get(*doc as usize).copied().unwrap_or_default())
-            .collect();
-        for (&(doc, score), v) in matches.iter().zip(read) {
-            let state = State::unpack(v.state);
-            if !self.filter.keeps(
-                state,
-                Traits::unpack(u64::from(v.traits)),
-                v.capacity_updated(),
-            ) || !self.filter.near_enough(state, v.coords())
-                || self.coverage.as_ref().is_some_and(|c| !c.allows(doc))
-            {
-                continue;
+    fn search_segment(
+        &self,
+        segment_ord: u32,
+        segment: &SegmentReader,
+        plan: Option<(&Plan, &Weights)>,
+        scores: &mut [Score],
+    ) -> tantivy::Result<Found> {
+        let vitals = self.vitals.get(segment)?;
+        let in_segment = Some((segment, &self.fields));
+        let filter = SegmentFilter::new(&self.filter, &vitals, in_segment)?;
+        let mut matched = match plan {
+            Some((plan, weights)) => {
+                evaluate(segment, &self.fields, plan, weights, &vitals, scores)?
             }
-            self.total += 1;
-            bump_bits(&mut self.facets.category, v.categories);
-            bump_bits(&mut self.facets.mode, state.modes);
-            bump_bits(&mut self.facets.status, 1 << state.status);
-            let key = self.sort_key(v.coords(), state, score);
-            self.top.push(key, doc);
+            None => Bits::full(vitals.max_doc),
+        };
+        if let Some(allowed) = &filter.allowed {
+            matched.intersect_with(allowed);
         }
-        self.pending = matches;
-        self.pending.clear();
-    }
-}
-
-impl SegmentCollector for PageSegment {
-    type Fruit = Found;
-
-    fn collect(&mut self, doc: DocId, score: Score) {
-        self.pending.push((doc, score));
-        if self.pending.len() == PENDING {
-            self.flush();
-        }
-    }
-
-    fn harvest(mut self) -> Found {
-        self.flush();
-        let segment_ord = self.segment_ord;
-        Found {
-            page: self
-                .top
+        let alive = segment.alive_bitset();
+        let classes = vitals.classes((self.fresh_capacity, self.fresh_assured));
+        let factors = class_factors();
+        let mut top = TopNComputer::new_with_comparator(
+            self.limit.max(1).saturating_add(self.offset),
+            NaturalComparator,
+        );
+        matched.retain(|doc| {
+            if alive.is_some_and(|a| a.is_deleted(doc)) || !filter.keeps_each(&vitals, doc) {
+                return false;
+            }
+            // With no words, every match scores the same and state alone orders.
+            let score = scores.get(doc as usize).copied().unwrap_or(0.0);
+            let base = if score > 0.0 { score } else { 1.0 };
+            let class = classes.get(doc as usize).copied().unwrap_or(0);
+            let relevance = base * factors[usize::from(class & 0x7f)];
+            top.push(self.sort_key(&vitals, doc, relevance), doc);
+            true
+        });
+        let total = matched.len();
+        let facets = if total == 0 {
+            FacetTally::new()
+        } else {
+            FacetTally::count(&matched, &vitals)
+        };
+        Ok(Found {
+            page: top
                 .into_vec()
                 .into_iter()
                 .map(|d| (d.sort_key, DocAddress::new(segment_ord, d.doc)))
                 .collect(),
-            total: self.total,
-            facets: self.facets,
+            total,
+            facets,
+        })
+    }
+
+    /// The key results are ordered by, higher first.
+    fn sort_key(&self, vitals: &SegmentVitals, doc: DocId, relevance: Score) -> Score {
+        let Sort::Distance(origin) = self.sort else {
+            return relevance;
+        };
+        // Nearest first, then remote, then the rest; relevance breaks ties within the
+        // last two.
+        match vitals.coords(doc) {
+            Some(p) => -(distance_km(origin, p) as f32),
+            None if vitals.remote.contains(doc) => -1.0e6 + relevance.min(1.0e3),
+            None => -2.0e6 + relevance.min(1.0e3),
         }
     }
 }
@@ -438,6 +832,10 @@ impl SegmentCollector for PageSegment {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn factor(state: State) -> f32 {
+        class_factor(rank_class(state, (5, 5)))
+    }
 
     #[test]
     fn ranking_prefers_open_and_verified() {
@@ -449,19 +847,170 @@ mod tests {
             assured_day,
             link_flagged: false,
         };
-        let open = rank_factor(state(0, 0, 10), 5, 5);
-        let closed = rank_factor(state(1, 0, 10), 5, 5);
-        let full = rank_factor(state(0, 2, 10), 5, 5);
-        let unverified = rank_factor(state(0, 0, 1), 5, 5);
+        let open = factor(state(0, 0, 10));
+        let closed = factor(state(1, 0, 10));
+        let full = factor(state(0, 2, 10));
+        let unverified = factor(state(0, 0, 1));
+        let stale = factor(State {
+            capacity_day: 1,
+            ..state(0, 0, 10)
+        });
         assert!(open > unverified && unverified > full && full > closed);
-        let flagged = rank_factor(
-            State {
-                link_flagged: true,
-                ..state(0, 0, 10)
-            },
-            5,
-            5,
-        );
+        assert!(stale < open && stale > full);
+        let flagged = factor(State {
+            link_flagged: true,
+            ..state(0, 0, 10)
+        });
         assert!(flagged < open && flagged < unverified);
+    }
+
+    #[test]
+    fn every_class_fits_the_table() {
+        let worst = State {
+            status: 3,
+            accepting: 3,
+            modes: 0xff,
+            capacity_day: 0,
+            assured_day: 0,
+            link_flagged: true,
+        };
+        assert!(usize::from(rank_class(worst, (5, 5))) < class_factors().len());
+    }
+
+    #[test]
+    fn each_filter_keeps_or_drops_a_service() {
+        use crate::domain::{Accepting, Gender};
+        use crate::search::query::Filters;
+        use crate::search::schema::gender_ord;
+        let state = State {
+            status: 0,
+            accepting: 1,
+            modes: 1 << DeliveryMode::Telephone as u64,
+            ..State::default()
+        };
+        let traits = Traits {
+            self_referral: true,
+            free: 2,
+            gender: gender_ord(Gender::Female),
+            min_age: 18,
+            max_age: 65,
+        };
+        // Two services: the first the one asked about, the second in person in Bolton.
+        let records = [
+            Record {
+                state: state.pack(),
+                traits: traits.pack(),
+                capacity_updated: Some(120),
+                ..Record::default()
+            },
+            Record {
+                state: State { modes: 1, ..state }.pack(),
+                coords: Some((53.578, -2.429)),
+                ..Record::default()
+            },
+        ];
+        let vitals = SegmentVitals::from_records(2, records.into_iter());
+        let keeps = |filters: Filters, doc: DocId| {
+            let filter =
+                SegmentFilter::new(&StateFilter::new(&filters), &vitals, None).expect("filter");
+            filter.allowed.as_ref().is_none_or(|a| a.contains(doc))
+                && filter.keeps_each(&vitals, doc)
+        };
+        assert!(keeps(Filters::default(), 0));
+        assert!(keeps(
+            Filters {
+                statuses: vec![ServiceStatus::Active],
+                delivery_modes: vec![DeliveryMode::Online, DeliveryMode::Telephone],
+                accepting: Some(Accepting::Waitlist),
+                capacity_fresh_after: 120,
+                self_referral: true,
+                age: Some(65),
+                gender: Some(Gender::Female),
+                ..Filters::default()
+            },
+            0
+        ));
+        let drops = [
+            Filters {
+                statuses: vec![ServiceStatus::Inactive],
+                ..Filters::default()
+            },
+            Filters {
+                delivery_modes: vec![DeliveryMode::InPerson],
+                ..Filters::default()
+            },
+            // Waiting list, but the news is older than the cut-off.
+            Filters {
+                accepting: Some(Accepting::Waitlist),
+                capacity_fresh_after: 121,
+                ..Filters::default()
+            },
+            Filters {
+                accepting: Some(Accepting::Open),
+                ..Filters::default()
+            },
+            Filters {
+                age: Some(17),
+                ..Filters::default()
+            },
+            Filters {
+                gender: Some(Gender::Male),
+                ..Filters::default()
+            },
+            // Cost not stated: neither free nor paid.
+            Filters {
+                free: Some(true),
+                ..Filters::default()
+            },
+            Filters {
+                free: Some(false),
+                ..Filters::default()
+            },
+        ];
+        for filters in drops {
+            assert!(!keeps(filters.clone(), 0), "{filters:?}");
+        }
+        assert!(keeps(
+            Filters {
+                gender: Some(Gender::Any),
+                ..Filters::default()
+            },
+            0
+        ));
+        // From Manchester (about 16 km away): the telephone service is never too far, the
+        // one in Bolton only within 20 km; no capacity news is never fresh.
+        let from_manchester = |km| Filters {
+            within: Some(((53.4794, -2.2453), km)),
+            ..Filters::default()
+        };
+        assert!(keeps(from_manchester(1.0), 0));
+        assert!(keeps(from_manchester(20.0), 1));
+        assert!(!keeps(from_manchester(10.0), 1));
+        assert!(!keeps(
+            Filters {
+                accepting: Some(Accepting::Waitlist),
+                capacity_fresh_after: -1000,
+                ..Filters::default()
+            },
+            1
+        ));
+    }
+
+    #[test]
+    fn bit_sets_count_what_both_hold() {
+        let mut a = Bits::empty(130);
+        let mut b = Bits::empty(130);
+        for d in [0, 63, 64, 129] {
+            a.insert(d);
+        }
+        for d in [63, 129, 5] {
+            b.insert(d);
+        }
+        assert_eq!(a.count_both(&b), 2);
+        assert!(a.contains(129) && !a.contains(128) && !a.contains(1000));
+        let u = Bits::union_of(130, &[a.clone(), b.clone()], 0b10);
+        assert_eq!(u, b);
+        a.intersect_with(&b);
+        assert_eq!(a.count_both(&a), 2);
     }
 }

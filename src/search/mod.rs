@@ -26,7 +26,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
-use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, Query};
 use tantivy::schema::Value as _;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 use tokio::sync::{Notify, Semaphore, mpsc, oneshot, watch};
@@ -717,37 +716,22 @@ impl SearchIndex {
                 .doc_freq(&Term::from_field_text(f.plain, word))
                 .is_ok_and(|n| n >= 2)
         });
-        let filters = query::filter_clauses(&f, &request.filters);
         let settings = &self.shared.settings;
-        let fresh_capacity = schema::day_number((now - settings.capacity_stale_after).timestamp());
-        let fresh_assured = schema::day_number((now - settings.verify_stale_after).timestamp());
-        let run = |words: Option<Box<dyn Query>>| {
-            let mut clauses: Vec<(Occur, Box<dyn Query>)> =
-                words.into_iter().map(|w| (Occur::Must, w)).collect();
-            for (occur, filter) in &filters {
-                clauses.push((*occur, Box::new(BoostQuery::new(filter.box_clone(), 0.0))));
-            }
-            if !clauses.iter().any(|(o, _)| *o == Occur::Must) {
-                clauses.push((Occur::Must, Box::new(AllQuery)));
-            }
-            let page = PageCollector {
-                limit: request.limit,
-                offset: request.offset,
-                sort: request.sort,
-                fresh_capacity,
-                fresh_assured,
-                filter: query::StateFilter::new(&request.filters),
-                coverage_field: f.coverage,
-                vitals: generation.vitals.clone(),
-            };
-            searcher
-                .search(&BooleanQuery::new(clauses), &page)
-                .context("running the search")
+        let page = PageCollector {
+            limit: request.limit,
+            offset: request.offset,
+            sort: request.sort,
+            fresh_capacity: schema::day_number((now - settings.capacity_stale_after).timestamp()),
+            fresh_assured: schema::day_number((now - settings.verify_stale_after).timestamp()),
+            filter: query::StateFilter::new(&request.filters),
+            fields: f,
+            vitals: generation.vitals.clone(),
         };
+        let run = |plan| page.search(&searcher, plan).context("running the search");
         let found = match &text {
             None => run(None)?,
-            Some(t) => match run(Some(t.strict.box_clone()))? {
-                found if found.total == 0 => run(Some(t.loose.box_clone()))?,
+            Some(t) => match run(Some(&t.strict))? {
+                found if found.total == 0 => run(Some(&t.loose))?,
                 found => found,
             },
         };

@@ -1,19 +1,11 @@
-//! From what a navigator types to a tantivy query: words, stems, typos, neighbouring words
-//! and the synonym list; and from filters to non-scoring clauses (categories, languages)
-//! and a [`StateFilter`] that the collector checks for each match.
+//! From what a navigator types to a [`Plan`]: words, stems, typos, neighbouring words and
+//! the synonym list; and from filters to a [`StateFilter`] that the collector checks.
 
-use super::schema::{
-    self, Fields, REMOTE_MODES, State, Traits, accepting_ord, gender_ord, plain_analyzer,
-    stemmed_analyzer,
-};
+use super::schema::{self, Fields, accepting_ord, gender_ord, plain_analyzer, stemmed_analyzer};
 use crate::domain::{Accepting, DeliveryMode, Gender, ServiceStatus};
-use crate::geo::eligibility::{Caller, RULE_KINDS, distance_km};
+use crate::geo::eligibility::{Caller, RULE_KINDS};
 use std::sync::LazyLock;
 use tantivy::Term;
-use tantivy::query::{
-    BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, FuzzyTermQuery, Occur, Query, TermQuery,
-};
-use tantivy::schema::{Field, IndexRecordOption};
 
 /// The longest question accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 300;
@@ -256,15 +248,39 @@ fn analyse(text: &str, stemmed: bool) -> Vec<String> {
     out
 }
 
-fn term_query(field: Field, text: &str) -> Box<dyn Query> {
-    Box::new(TermQuery::new(
-        Term::from_field_text(field, text),
-        IndexRecordOption::WithFreqs,
-    ))
+/// What a word of the question adds when it matches by its stem (scored as BM25 on the
+/// catch-all field) or, failing that, by a near spelling.
+pub const TYPO_SCORE: f32 = 0.8;
+/// What a category the synonym list maps the question to adds.
+pub const CATEGORY_SCORE: f32 = 2.5;
+/// Boosts on BM25 for a question's stem in the name, two of its words side by side, and
+/// the directory's words for what the caller said in the name.
+const NAME_BOOST: f32 = 2.0;
+const PAIR_BOOST: f32 = 3.0;
+const SYNONYM_NAME_BOOST: f32 = 1.5;
+
+/// One word of the question.
+#[derive(Debug, Clone)]
+pub struct Word {
+    /// Its stem in the catch-all field.
+    pub stem: Term,
+    /// For a word the directory does not contain: the word as typed and how many edits a
+    /// near spelling may be away.
+    pub typo: Option<(Term, u8)>,
 }
 
-fn boosted(q: Box<dyn Query>, boost: f32) -> (Occur, Box<dyn Query>) {
-    (Occur::Should, Box::new(BoostQuery::new(q, boost)))
+/// What a question matches and how matches score, for the collector to evaluate term at a
+/// time (see `collect`). A service matches when it has every word (or, for
+/// [`Plan::any_word`], any word) or is in one of the categories; its score is the sum of
+/// its words' scores (only when the words are what it matched by), [`CATEGORY_SCORE`] for
+/// each category it is in, and the boosts.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub words: Vec<Word>,
+    pub any_word: bool,
+    pub categories: Vec<String>,
+    /// Terms that only add to the score of what matches anyway, with their boost.
+    pub boosts: Vec<(Term, f32)>,
 }
 
 /// The scored part of a search, in two strengths.
@@ -272,40 +288,27 @@ pub struct TextQuery {
     /// Services that match every word of the question (each word by its stem in any
     /// text field, or with a typo), or are in a category the synonym list maps the
     /// question to. Phrases and synonym words only add to the score.
-    pub strict: Box<dyn Query>,
+    pub strict: Plan,
     /// Services that match any word: asked when nothing matches `strict`.
-    pub loose: Box<dyn Query>,
+    pub loose: Plan,
     /// Stems of the words to highlight in snippets.
     pub highlight: Vec<String>,
-}
-
-/// The clauses as one query; a lone `Should` or `Must` clause is the query itself.
-fn combine(mut clauses: Vec<(Occur, Box<dyn Query>)>) -> Box<dyn Query> {
-    if clauses.len() == 1 && clauses[0].0 != Occur::MustNot {
-        return clauses.remove(0).1;
-    }
-    Box::new(BooleanQuery::new(clauses))
 }
 
 /// How one word of the question may match: its stem anywhere in the service's text,
 /// or, for a word the directory does not contain (`plain` is `Some` only then), the word
 /// with a typo or two.
-fn word_query(f: &Fields, stem: &str, plain: Option<&str>) -> Box<dyn Query> {
-    let exact = term_query(f.all, stem);
+fn word(f: &Fields, stem: &str, plain: Option<&str>) -> Word {
     let distance = plain.and_then(|word| match word.chars().count() {
         0..=3 => None,
         4..=8 => Some(1),
         _ => Some(2),
     });
-    match (plain, distance) {
-        (Some(word), Some(d)) => {
-            let fuzzy = FuzzyTermQuery::new(Term::from_field_text(f.plain, word), d, true);
-            Box::new(BooleanQuery::new(vec![
-                (Occur::Should, exact),
-                boosted(Box::new(fuzzy), 0.8),
-            ]))
-        }
-        _ => exact,
+    Word {
+        stem: Term::from_field_text(f.all, stem),
+        typo: plain
+            .zip(distance)
+            .map(|(word, d)| (Term::from_field_text(f.plain, word), d)),
     }
 }
 
@@ -343,61 +346,45 @@ pub fn text_query(f: &Fields, q: &str, known: impl Fn(&str) -> bool) -> Option<T
         }
     }
     let stems: Vec<&str> = pairs.iter().map(|(s, _)| s.as_str()).collect();
-
-    // Matches on their own: every word, or a synonym category.
-    let mut matches: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    let mut any_word: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    if !pairs.is_empty() {
-        let every_word: Vec<(Occur, Box<dyn Query>)> = pairs
-            .iter()
-            .map(|(stem, plain)| (Occur::Must, word_query(f, stem, plain.as_deref())))
-            .collect();
-        matches.push((Occur::Should, combine(every_word)));
-        for (stem, plain) in &pairs {
-            any_word.push((Occur::Should, word_query(f, stem, plain.as_deref())));
-        }
-    }
-    for c in &expansion.categories {
-        let q = ConstScoreQuery::new(term_query(f.category, c), 2.5);
-        matches.push((Occur::Should, Box::new(q.clone())));
-        any_word.push((Occur::Should, Box::new(q)));
-    }
+    let words: Vec<Word> = pairs
+        .iter()
+        .map(|(stem, plain)| word(f, stem, plain.as_deref()))
+        .collect();
 
     // Only add to the score of what matches anyway: words in the name, words of the
     // question side by side in the name or description, the directory's words for what
     // the caller said in the name.
-    let mut boosts: Vec<(Occur, Box<dyn Query>)> = stems
+    let mut boosts: Vec<(Term, f32)> = stems
         .iter()
-        .map(|s| boosted(term_query(f.name, s), 2.0))
+        .map(|s| (Term::from_field_text(f.name, s), NAME_BOOST))
         .collect();
     for pair in stems.windows(2) {
-        boosts.push(boosted(
-            term_query(f.pairs, &schema::pair(pair[0], pair[1])),
-            3.0,
+        boosts.push((
+            Term::from_field_text(f.pairs, &schema::pair(pair[0], pair[1])),
+            PAIR_BOOST,
         ));
     }
     let synonym_stems = analyse(&expansion.words.join(" "), true);
     for stem in &synonym_stems {
-        boosts.push(boosted(term_query(f.name, stem), 1.5));
+        boosts.push((Term::from_field_text(f.name, stem), SYNONYM_NAME_BOOST));
     }
     let mut highlight: Vec<String> = stems.iter().map(|s| s.to_string()).collect();
     highlight.extend(synonym_stems);
-    if matches.is_empty() {
-        // Words the analysers drop entirely (say, one 50 letters long) match nothing.
-        return Some(TextQuery {
-            strict: Box::new(EmptyQuery),
-            loose: Box::new(EmptyQuery),
-            highlight,
-        });
-    }
-    let with_boosts = |required: Vec<(Occur, Box<dyn Query>)>| -> Box<dyn Query> {
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, combine(required))];
-        clauses.extend(boosts.iter().map(|(o, q)| (*o, q.box_clone())));
-        Box::new(BooleanQuery::new(clauses))
+    // Words the analysers drop entirely (say, one 50 letters long) leave a plan that
+    // matches nothing.
+    let strict = Plan {
+        words,
+        any_word: false,
+        categories: expansion.categories,
+        boosts,
+    };
+    let loose = Plan {
+        any_word: true,
+        ..strict.clone()
     };
     Some(TextQuery {
-        strict: with_boosts(matches),
-        loose: with_boosts(any_word),
+        strict,
+        loose,
         highlight,
     })
 }
@@ -467,45 +454,26 @@ impl EligibilityFilter {
     }
 }
 
-fn any_of(field: Field, values: &[&str]) -> Box<dyn Query> {
-    Box::new(BooleanQuery::new(
-        values
-            .iter()
-            .map(|v| (Occur::Should, term_query(field, v)))
-            .collect(),
-    ))
-}
-
-/// Non-scoring clauses for the filters on the index's terms; the others are a
-/// [`StateFilter`].
-pub fn filter_clauses(f: &Fields, filters: &Filters) -> Vec<(Occur, Box<dyn Query>)> {
-    let mut out: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    if !filters.categories.is_empty() {
-        let v: Vec<&str> = filters.categories.iter().map(String::as_str).collect();
-        out.push((Occur::Must, any_of(f.category, &v)));
-    }
-    if !filters.languages.is_empty() {
-        let v: Vec<&str> = filters.languages.iter().map(String::as_str).collect();
-        out.push((Occur::Must, any_of(f.language, &v)));
-    }
-    out
-}
-
-/// The filters on what every match's [`State`] and [`Traits`] say, checked as each match
-/// is collected: cheaper than intersecting posting lists, as ranking reads them anyway.
+/// The filters as the collector checks them (see `collect::SegmentFilter`).
 #[derive(Debug, Clone, Default)]
 pub struct StateFilter {
+    /// Taxonomy categories, any of which a service must be in.
+    pub categories: Vec<String>,
+    /// Languages, any of which a service must offer.
+    pub languages: Vec<String>,
     /// Bit `i` for `ServiceStatus::ALL[i]`; 0 keeps every status.
-    statuses: u64,
+    pub statuses: u64,
     /// Bit `i` for `DeliveryMode::ALL[i]`; 0 keeps every mode.
-    modes: u64,
-    /// With a capacity update at or after this (unix seconds).
-    accepting: Option<(u64, i64)>,
-    self_referral: bool,
-    age: Option<u8>,
-    gender: Option<u64>,
-    free: Option<u64>,
-    within: Option<((f64, f64), f64)>,
+    pub modes: u64,
+    /// This [`accepting_ord`], with a capacity update at or after this (unix seconds).
+    pub accepting: Option<(u64, i64)>,
+    pub self_referral: bool,
+    pub age: Option<u8>,
+    /// A position in `GENDERS`, other than "any".
+    pub gender: Option<u64>,
+    /// 1 free, 0 charges.
+    pub free: Option<u64>,
+    pub within: Option<((f64, f64), f64)>,
     /// Coverage tokens: one of the first needed, none of the second allowed.
     pub coverage: Option<(Vec<String>, Vec<String>)>,
 }
@@ -516,6 +484,8 @@ impl StateFilter {
             positions.flatten().fold(0u64, |m, p| m | 1 << p)
         };
         Self {
+            categories: filters.categories.clone(),
+            languages: filters.languages.clone(),
             statuses: bits(
                 &mut filters
                     .statuses
@@ -541,34 +511,6 @@ impl StateFilter {
                 .as_ref()
                 .map(EligibilityFilter::token_sets),
         }
-    }
-
-    /// Whether a service with this state and these coordinates is near enough: remote
-    /// services always are.
-    pub fn near_enough(&self, state: State, coords: Option<(f64, f64)>) -> bool {
-        match self.within {
-            None => true,
-            Some(_) if state.modes & REMOTE_MODES != 0 => true,
-            Some((origin, km)) => coords.is_some_and(|p| distance_km(origin, p) <= km),
-        }
-    }
-
-    /// Whether a service with this state, these traits and this capacity update time
-    /// (unix seconds) passes every filter.
-    pub fn keeps(&self, state: State, traits: Traits, capacity_updated: i64) -> bool {
-        (self.statuses == 0 || self.statuses & 1 << state.status != 0)
-            && (self.modes == 0 || self.modes & state.modes != 0)
-            && self.accepting.is_none_or(|(wanted, fresh_after)| {
-                state.accepting == wanted && capacity_updated >= fresh_after
-            })
-            && (!self.self_referral || traits.self_referral)
-            && self
-                .age
-                .is_none_or(|age| traits.min_age <= age && age <= traits.max_age)
-            && self
-                .gender
-                .is_none_or(|g| traits.gender == 0 || traits.gender == g)
-            && self.free.is_none_or(|free| traits.free == free)
     }
 }
 
@@ -599,70 +541,6 @@ mod tests {
         assert!(within_one_edit("exercise", "exercize"));
         assert!(!within_one_edit("bills", "kilns"));
         assert!(!within_one_edit("abc", "abcde"));
-    }
-
-    #[test]
-    fn state_filter_checks_each_filter() {
-        let state = State {
-            status: 0,
-            accepting: 1,
-            modes: 1 << DeliveryMode::Telephone as u64,
-            ..State::default()
-        };
-        let traits = Traits {
-            self_referral: true,
-            free: 2,
-            gender: gender_ord(Gender::Female),
-            min_age: 18,
-            max_age: 65,
-        };
-        let keeps = |filters: Filters| StateFilter::new(&filters).keeps(state, traits, 100);
-        assert!(keeps(Filters::default()));
-        assert!(keeps(Filters {
-            statuses: vec![ServiceStatus::Active],
-            delivery_modes: vec![DeliveryMode::Online, DeliveryMode::Telephone],
-            accepting: Some(Accepting::Waitlist),
-            capacity_fresh_after: 100,
-            self_referral: true,
-            age: Some(65),
-            gender: Some(Gender::Female),
-            ..Filters::default()
-        }));
-        assert!(!keeps(Filters {
-            statuses: vec![ServiceStatus::Inactive],
-            ..Filters::default()
-        }));
-        assert!(!keeps(Filters {
-            delivery_modes: vec![DeliveryMode::InPerson],
-            ..Filters::default()
-        }));
-        // Waiting list, but the news is older than the cut-off.
-        assert!(!keeps(Filters {
-            accepting: Some(Accepting::Waitlist),
-            capacity_fresh_after: 101,
-            ..Filters::default()
-        }));
-        assert!(!keeps(Filters {
-            age: Some(17),
-            ..Filters::default()
-        }));
-        assert!(!keeps(Filters {
-            gender: Some(Gender::Male),
-            ..Filters::default()
-        }));
-        assert!(keeps(Filters {
-            gender: Some(Gender::Any),
-            ..Filters::default()
-        }));
-        // Cost not stated: neither free nor paid.
-        assert!(!keeps(Filters {
-            free: Some(true),
-            ..Filters::default()
-        }));
-        assert!(!keeps(Filters {
-            free: Some(false),
-            ..Filters::default()
-        }));
     }
 
     #[test]
