@@ -56,7 +56,7 @@ impl Bits {
     fn full(max_doc: u32) -> Self {
         let mut set = Self(vec![u64::MAX; (max_doc as usize).div_ceil(64)]);
         if let Some(last) = set.0.last_mut()
-            && max_doc % 64 != 0
+            && !max_doc.is_multiple_of(64)
         {
             *last = (1 << (max_doc % 64)) - 1;
         }
@@ -652,12 +652,13 @@ thread_local! {
     static SCORES: RefCell<Vec<Score>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Adds `weight`'s BM25 score of `term` to the score of each document that has it;
-/// `seen` gets those documents.
+/// Adds `weight`'s BM25 score of `term` to the score of each document of `within` (all
+/// when `None`) that has it; `seen` gets those documents.
 fn add_term_scores(
     segment: &SegmentReader,
     term: &Term,
     weight: &Bm25Weight,
+    within: Option<&Bits>,
     scores: &mut [Score],
     mut seen: Option<&mut Bits>,
 ) -> tantivy::Result<()> {
@@ -666,6 +667,9 @@ fn add_term_scores(
         None => FieldNormReader::constant(segment.max_doc(), 1),
     };
     for_each_posting(segment, term, IndexRecordOption::WithFreqs, |d, tf| {
+        if within.is_some_and(|w| !w.contains(d)) {
+            return;
+        }
         if let Some(s) = scores.get_mut(d as usize) {
             *s += weight.score(norms.fieldnorm_id(d), tf);
         }
@@ -675,25 +679,50 @@ fn add_term_scores(
     })
 }
 
-/// Term at a time: the documents of a segment that `plan` matches, with their scores
-/// summed into `scores` (all zero to begin with).
+/// Term at a time: the documents of a segment among `allowed` (all when `None`) that
+/// `plan` matches, with their scores summed into `scores` (all zero to begin with).
+/// Only documents that can still match are scored: with every word needed, each word
+/// (rarest first) is scored only where the words before it all are, and boosts only
+/// where the plan matches.
 fn evaluate(
     segment: &SegmentReader,
     fields: &Fields,
     plan: &Plan,
     weights: &Weights,
     vitals: &SegmentVitals,
+    allowed: Option<&Bits>,
     scores: &mut [Score],
 ) -> tantivy::Result<Bits> {
     let max_doc = segment.max_doc();
+    let mut words: Vec<_> = plan.words.iter().zip(&weights.words).collect();
+    if !plan.any_word {
+        let mut freqs = Vec::with_capacity(words.len());
+        for (word, _) in &words {
+            freqs.push(
+                segment
+                    .inverted_index(word.stem.field())?
+                    .doc_freq(&word.stem)?,
+            );
+        }
+        let mut order: Vec<usize> = (0..words.len()).collect();
+        order.sort_by_key(|&i| freqs[i]);
+        words = order.into_iter().map(|i| words[i]).collect();
+    }
     let mut every: Option<Bits> = None;
     let mut any = Bits::empty(max_doc);
-    for (word, (bm25, typo)) in plan.words.iter().zip(&weights.words) {
+    for (word, (bm25, typo)) in words {
+        let within = match (&every, plan.any_word) {
+            (Some(e), false) => Some(e),
+            _ => allowed,
+        };
         let mut has = Bits::empty(max_doc);
-        add_term_scores(segment, &word.stem, bm25, scores, Some(&mut has))?;
+        add_term_scores(segment, &word.stem, bm25, within, scores, Some(&mut has))?;
         if let Some(typo) = typo {
             typo.for_each_no_score(segment, &mut |docs| {
                 for &d in docs {
+                    if within.is_some_and(|w| !w.contains(d)) {
+                        continue;
+                    }
                     has.insert(d);
                     if let Some(s) = scores.get_mut(d as usize) {
                         *s += TYPO_SCORE;
@@ -718,12 +747,18 @@ fn evaluate(
         _ => any,
     };
     for c in &plan.categories {
-        let set = in_category(vitals, Some((segment, fields)), c)?;
+        let mut set = in_category(vitals, Some((segment, fields)), c)?;
+        if let Some(a) = allowed {
+            set.intersect_with(a);
+        }
         set.for_each(|d| scores[d as usize] += CATEGORY_SCORE);
         matched.union_with(&set);
     }
+    if let Some(a) = allowed {
+        matched.intersect_with(a);
+    }
     for ((term, _), bm25) in plan.boosts.iter().zip(&weights.boosts) {
-        add_term_scores(segment, term, bm25, scores, None)?;
+        add_term_scores(segment, term, bm25, Some(&matched), scores, None)?;
     }
     Ok(matched)
 }
@@ -769,15 +804,21 @@ impl PageCollector {
         let vitals = self.vitals.get(segment)?;
         let in_segment = Some((segment, &self.fields));
         let filter = SegmentFilter::new(&self.filter, &vitals, in_segment)?;
+        let allowed = filter.allowed.as_ref();
         let mut matched = match plan {
-            Some((plan, weights)) => {
-                evaluate(segment, &self.fields, plan, weights, &vitals, scores)?
-            }
-            None => Bits::full(vitals.max_doc),
+            Some((plan, weights)) => evaluate(
+                segment,
+                &self.fields,
+                plan,
+                weights,
+                &vitals,
+                allowed,
+                scores,
+            )?,
+            None => allowed
+                .cloned()
+                .unwrap_or_else(|| Bits::full(vitals.max_doc)),
         };
-        if let Some(allowed) = &filter.allowed {
-            matched.intersect_with(allowed);
-        }
         let alive = segment.alive_bitset();
         let classes = vitals.classes((self.fresh_capacity, self.fresh_assured));
         let factors = class_factors();

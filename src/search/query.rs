@@ -1,7 +1,7 @@
 //! From what a navigator types to a [`Plan`]: words, stems, typos, neighbouring words and
 //! the synonym list; and from filters to a [`StateFilter`] that the collector checks.
 
-use super::schema::{self, Fields, accepting_ord, gender_ord, plain_analyzer, stemmed_analyzer};
+use super::schema::{self, Fields, accepting_ord, gender_ord, with_analyzers};
 use crate::domain::{Accepting, DeliveryMode, Gender, ServiceStatus};
 use crate::geo::eligibility::{Caller, RULE_KINDS};
 use std::sync::LazyLock;
@@ -235,17 +235,15 @@ pub fn expand(words: &[String]) -> Expansion {
 }
 
 fn analyse(text: &str, stemmed: bool) -> Vec<String> {
-    let mut analyzer = if stemmed {
-        stemmed_analyzer()
-    } else {
-        plain_analyzer()
-    };
-    let mut stream = analyzer.token_stream(text);
-    let mut out = Vec::new();
-    while let Some(token) = stream.next() {
-        out.push(token.text.clone());
-    }
-    out
+    with_analyzers(|plain, stem| {
+        let analyzer = if stemmed { stem } else { plain };
+        let mut stream = analyzer.token_stream(text);
+        let mut out = Vec::new();
+        while let Some(token) = stream.next() {
+            out.push(token.text.clone());
+        }
+        out
+    })
 }
 
 /// What a word of the question adds when it matches by its stem (scored as BM25 on the

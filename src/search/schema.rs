@@ -205,17 +205,32 @@ pub fn pair(first: &str, second: &str) -> String {
 
 /// Every pair of neighbouring stems in `text`, space-separated.
 fn pairs(text: &str) -> String {
-    let mut analyzer = stemmed_analyzer();
-    let mut stream = analyzer.token_stream(text);
-    let mut out = String::new();
-    let mut previous: Option<String> = None;
-    while let Some(token) = stream.next() {
-        if let Some(p) = previous.replace(token.text.clone()) {
-            out.push_str(&pair(&p, &token.text));
-            out.push(' ');
+    with_analyzers(|_, stemmed| {
+        let mut stream = stemmed.token_stream(text);
+        let mut out = String::new();
+        let mut previous: Option<String> = None;
+        while let Some(token) = stream.next() {
+            if let Some(p) = previous.replace(token.text.clone()) {
+                out.push_str(&pair(&p, &token.text));
+                out.push(' ');
+            }
         }
-    }
-    out
+        out
+    })
+}
+
+thread_local! {
+    static ANALYZERS: std::cell::RefCell<(TextAnalyzer, TextAnalyzer)> =
+        std::cell::RefCell::new((plain_analyzer(), stemmed_analyzer()));
+}
+
+/// Calls `f` with this thread's plain and stemmed analysers (building an analyser costs
+/// more than analysing a question).
+pub fn with_analyzers<T>(f: impl FnOnce(&mut TextAnalyzer, &mut TextAnalyzer) -> T) -> T {
+    ANALYZERS.with(|a| {
+        let (plain, stemmed) = &mut *a.borrow_mut();
+        f(plain, stemmed)
+    })
 }
 
 pub fn stemmed_analyzer() -> TextAnalyzer {

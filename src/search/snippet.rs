@@ -2,20 +2,13 @@
 //! words in `<b>`, HTML-escaped. Only words that look like a question word are stemmed,
 //! so a snippet costs a scan of the text rather than stemming all of it.
 
-use super::schema::{plain_analyzer, stemmed_analyzer};
-use std::cell::RefCell;
-use tantivy::tokenizer::TextAnalyzer;
+use super::schema::with_analyzers;
 
 /// The longest snippet, in characters (plus ellipses).
 pub const SNIPPET_CHARS: usize = 180;
 /// Characters shown before the first highlighted word when the snippet cannot start at
 /// the beginning of the description.
 const LEAD_CHARS: usize = 40;
-
-thread_local! {
-    static ANALYZERS: RefCell<(TextAnalyzer, TextAnalyzer)> =
-        RefCell::new((plain_analyzer(), stemmed_analyzer()));
-}
 
 /// Highlights the words whose stems are given.
 #[derive(Debug, Clone, Default)]
@@ -34,8 +27,7 @@ impl Highlighter {
         if self.stems.is_empty() {
             return out;
         }
-        ANALYZERS.with(|a| {
-            let (plain, stemmed) = &mut *a.borrow_mut();
+        with_analyzers(|plain, stemmed| {
             let mut words = plain.token_stream(text);
             while let Some(word) = words.next() {
                 // A stem is its word's beginning, but for a changed last letter
