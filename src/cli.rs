@@ -195,7 +195,7 @@ pub struct ServeArgs {
     pub link_check_cron: Option<String>,
     #[command(flatten)]
     pub links: LinkArgs,
-    /// Searches run at once (more wait their turn); 0 = twice the number of cores.
+    /// Searches run at once (more wait their turn); 0 = one per core.
     #[arg(long, env = "SIGNPOST_MAX_SEARCHES", default_value_t = 0)]
     pub max_searches: usize,
     /// Milliseconds between checks for changes written by other replicas.

@@ -67,6 +67,15 @@ impl Bits {
         self.count_both(self) as usize
     }
 
+    /// Calls `each` with the position of every word that has a document.
+    fn for_each_word(&self, mut each: impl FnMut(usize)) {
+        for (i, w) in self.0.iter().enumerate() {
+            if *w != 0 {
+                each(i);
+            }
+        }
+    }
+
     /// Calls `each` with every document in the set, in order.
     fn for_each(&self, mut each: impl FnMut(DocId)) {
         for (i, &word) in self.0.iter().enumerate() {
@@ -421,9 +430,24 @@ impl FacetTally {
         }
     }
 
-    /// Counts the documents of `matched` with each value.
+    /// Counts the documents of `matched` with each value. When few of its words have
+    /// any document, only those words are looked at.
     fn count(matched: &Bits, vitals: &SegmentVitals) -> Self {
-        let count = |sets: &[Bits]| sets.iter().map(|s| matched.count_both(s)).collect();
+        let occupied: Vec<usize> = (0..matched.0.len())
+            .filter(|&i| matched.0[i] != 0)
+            .collect();
+        let sparse = occupied.len() * 8 < matched.0.len();
+        let count = |sets: &[Bits]| {
+            sets.iter()
+                .map(|set| match sparse {
+                    true => occupied
+                        .iter()
+                        .map(|&i| u64::from((matched.0[i] & set.0[i]).count_ones()))
+                        .sum(),
+                    false => matched.count_both(set),
+                })
+                .collect()
+        };
         Self {
             category: count(&vitals.by_category),
             mode: count(&vitals.by_mode),
@@ -680,7 +704,8 @@ fn add_term_scores(
 }
 
 /// Term at a time: the documents of a segment among `allowed` (all when `None`) that
-/// `plan` matches, with their scores summed into `scores` (all zero to begin with).
+/// `plan` matches, with their scores summed into `scores` (all zero to begin with); and
+/// the documents whose scores it wrote.
 /// Only documents that can still match are scored: with every word needed, each word
 /// (rarest first) is scored only where the words before it all are, and boosts only
 /// where the plan matches.
@@ -692,7 +717,7 @@ fn evaluate(
     vitals: &SegmentVitals,
     allowed: Option<&Bits>,
     scores: &mut [Score],
-) -> tantivy::Result<Bits> {
+) -> tantivy::Result<(Bits, Bits)> {
     let max_doc = segment.max_doc();
     let mut words: Vec<_> = plan.words.iter().zip(&weights.words).collect();
     if !plan.any_word {
@@ -736,6 +761,7 @@ fn evaluate(
             None => every = Some(has),
         }
     }
+    let mut written = any.clone();
     let mut matched = match every {
         Some(every) if !plan.any_word => {
             // A document with only some of the words matches by a category if at all,
@@ -760,7 +786,8 @@ fn evaluate(
     for ((term, _), bm25) in plan.boosts.iter().zip(&weights.boosts) {
         add_term_scores(segment, term, bm25, Some(&matched), scores, None)?;
     }
-    Ok(matched)
+    written.union_with(&matched);
+    Ok((matched, written))
 }
 
 impl PageCollector {
@@ -774,9 +801,25 @@ impl PageCollector {
         };
         for (ord, segment) in searcher.segment_readers().iter().enumerate() {
             let part = SCORES.with_borrow_mut(|scores| {
-                scores.clear();
-                scores.resize(segment.max_doc() as usize, 0.0);
-                self.search_segment(ord as u32, segment, plan.zip(weights.as_ref()), scores)
+                let n = segment.max_doc() as usize;
+                if scores.len() < n {
+                    scores.resize(n, 0.0);
+                }
+                let searched = self.search_segment(
+                    ord as u32,
+                    segment,
+                    plan.zip(weights.as_ref()),
+                    &mut scores[..n],
+                );
+                // Leave every score at zero for the next search: clearing only what was
+                // written costs less than clearing all.
+                match &searched {
+                    Ok((_, written)) => written.for_each_word(|i| {
+                        scores[(i * 64).min(n)..((i + 1) * 64).min(n)].fill(0.0);
+                    }),
+                    Err(_) => scores.clear(),
+                }
+                searched.map(|(found, _)| found)
             })?;
             found.total += part.total;
             found.facets.add(&part.facets);
@@ -794,18 +837,19 @@ impl PageCollector {
         Ok(found)
     }
 
+    /// The segment's part of the search, and the documents whose scores it wrote.
     fn search_segment(
         &self,
         segment_ord: u32,
         segment: &SegmentReader,
         plan: Option<(&Plan, &Weights)>,
         scores: &mut [Score],
-    ) -> tantivy::Result<Found> {
+    ) -> tantivy::Result<(Found, Bits)> {
         let vitals = self.vitals.get(segment)?;
         let in_segment = Some((segment, &self.fields));
         let filter = SegmentFilter::new(&self.filter, &vitals, in_segment)?;
         let allowed = filter.allowed.as_ref();
-        let mut matched = match plan {
+        let (mut matched, written) = match plan {
             Some((plan, weights)) => evaluate(
                 segment,
                 &self.fields,
@@ -815,9 +859,12 @@ impl PageCollector {
                 allowed,
                 scores,
             )?,
-            None => allowed
-                .cloned()
-                .unwrap_or_else(|| Bits::full(vitals.max_doc)),
+            None => (
+                allowed
+                    .cloned()
+                    .unwrap_or_else(|| Bits::full(vitals.max_doc)),
+                Bits::empty(vitals.max_doc),
+            ),
         };
         let alive = segment.alive_bitset();
         let classes = vitals.classes((self.fresh_capacity, self.fresh_assured));
@@ -844,7 +891,7 @@ impl PageCollector {
         } else {
             FacetTally::count(&matched, &vitals)
         };
-        Ok(Found {
+        let found = Found {
             page: top
                 .into_vec()
                 .into_iter()
@@ -852,7 +899,8 @@ impl PageCollector {
                 .collect(),
             total,
             facets,
-        })
+        };
+        Ok((found, written))
     }
 
     /// The key results are ordered by, higher first.

@@ -50,10 +50,10 @@ pub struct SearchSettings {
     pub capacity_stale_after: chrono::Duration,
     /// Entries not confirmed for longer than this get a warning.
     pub verify_stale_after: chrono::Duration,
-    /// Searches running at once; more wait their turn, first come first served. Two per
-    /// core: searches are CPU-bound, so more at once only slows every one of them down,
-    /// while fewer leaves a core idle as one search hands over to the next (measured with
-    /// the search benchmark).
+    /// Searches running at once; more wait their turn, first come first served. One per
+    /// core: searches are CPU-bound, so more at once only slows every one of them down
+    /// and lengthens the slowest (the search benchmark at 16 clients: two per core gave
+    /// the same throughput with a p99 a quarter higher).
     pub max_concurrent_searches: usize,
 }
 
@@ -63,8 +63,7 @@ impl Default for SearchSettings {
             poll_interval: Duration::from_secs(1),
             capacity_stale_after: chrono::Duration::days(90),
             verify_stale_after: chrono::Duration::days(183),
-            max_concurrent_searches: 2 * std::thread::available_parallelism()
-                .map_or(2, |n| n.get()),
+            max_concurrent_searches: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
     }
 }
