@@ -204,7 +204,13 @@ pub struct SegmentVitals {
     /// Each document's [`rank_class`] for the freshness last asked for: it changes once a
     /// day, so it is kept until then.
     classes: Mutex<Option<(Freshness, Arc<Vec<u8>>)>>,
+    /// The documents with a term, for terms filters ask about again and again (a
+    /// caller's coverage tokens, languages): a segment never changes, so neither do these.
+    term_sets: Mutex<HashMap<Term, Arc<Bits>>>,
 }
+
+/// Terms whose documents a segment keeps at most (about 12 KiB each per 100,000 services).
+const TERM_SETS_KEPT: usize = 1024;
 
 impl SegmentVitals {
     fn read(segment: &SegmentReader) -> tantivy::Result<Self> {
@@ -244,6 +250,7 @@ impl SegmentVitals {
             self_referral: Bits::empty(max_doc),
             remote: Bits::empty(max_doc),
             classes: Mutex::new(None),
+            term_sets: Mutex::new(HashMap::new()),
         };
         for (d, r) in (0..max_doc).zip(records) {
             let state = State::unpack(r.state);
@@ -292,6 +299,30 @@ impl SegmentVitals {
     fn coords(&self, doc: DocId) -> Option<(f64, f64)> {
         let [lat, lon] = *self.coords.get(doc as usize)?;
         (!lat.is_nan() && !lon.is_nan()).then(|| (f64::from(lat), f64::from(lon)))
+    }
+
+    /// The documents of the segment that have `term`, kept for next time.
+    fn with_term(&self, segment: &SegmentReader, term: &Term) -> tantivy::Result<Arc<Bits>> {
+        if let Some(set) = self
+            .term_sets
+            .lock()
+            .ok()
+            .and_then(|m| m.get(term).cloned())
+        {
+            return Ok(set);
+        }
+        let mut set = Bits::empty(self.max_doc);
+        for_each_posting(segment, term, IndexRecordOption::Basic, |d, _| {
+            set.insert(d)
+        })?;
+        let set = Arc::new(set);
+        if let Ok(mut kept) = self.term_sets.lock() {
+            if kept.len() >= TERM_SETS_KEPT {
+                kept.clear();
+            }
+            kept.insert(term.clone(), set.clone());
+        }
+        Ok(set)
     }
 
     /// Each document's rank class for this freshness.
@@ -506,15 +537,15 @@ fn for_each_posting(
 }
 
 /// The documents of one segment that have any of `tokens` in `field`.
-fn having_any(segment: &SegmentReader, field: Field, tokens: &[String]) -> tantivy::Result<Bits> {
+fn having_any(
+    vitals: &SegmentVitals,
+    segment: &SegmentReader,
+    field: Field,
+    tokens: &[String],
+) -> tantivy::Result<Bits> {
     let mut set = Bits::empty(segment.max_doc());
     for t in tokens {
-        for_each_posting(
-            segment,
-            &Term::from_field_text(field, t),
-            IndexRecordOption::Basic,
-            |d, _| set.insert(d),
-        )?;
+        set.union_with(&*vitals.with_term(segment, &Term::from_field_text(field, t))?);
     }
     Ok(set)
 }
@@ -534,7 +565,7 @@ fn in_category(
     }
     // Not in the taxonomy, so not in the per-segment sets.
     match segment {
-        Some((segment, f)) => having_any(segment, f.category, &[id.to_string()]),
+        Some((segment, f)) => having_any(vitals, segment, f.category, &[id.to_string()]),
         None => Ok(Bits::empty(vitals.max_doc)),
     }
 }
@@ -594,11 +625,11 @@ impl SegmentFilter {
         }
         if let Some((segment, f)) = segment {
             if !filter.languages.is_empty() {
-                narrow(&having_any(segment, f.language, &filter.languages)?);
+                narrow(&having_any(vitals, segment, f.language, &filter.languages)?);
             }
             if let Some((include, exclude)) = &filter.coverage {
-                let mut set = having_any(segment, f.coverage, include)?;
-                set.subtract(&having_any(segment, f.coverage, exclude)?);
+                let mut set = having_any(vitals, segment, f.coverage, include)?;
+                set.subtract(&having_any(vitals, segment, f.coverage, exclude)?);
                 narrow(&set);
             }
         }
