@@ -10,6 +10,74 @@ use crate::geo::reference::{
 use anyhow::Context;
 use chrono::Utc;
 use sqlx::{QueryBuilder, Row};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long a reference lookup is kept. Reference data changes when a release is
+/// imported (monthly at most); an import by this process forgets every lookup at once,
+/// one by another process is seen within this time.
+const REFERENCE_KEPT_FOR: Duration = Duration::from_secs(60);
+/// Lookups kept per kind at most; past that, the oldest half-minute's worth goes.
+const REFERENCE_KEPT: usize = 20_000;
+
+/// Answers of one kind of reference lookup, by key, with when they were read.
+struct Kept<V> {
+    entries: Mutex<HashMap<String, (Instant, V)>>,
+}
+
+impl<V> Default for Kept<V> {
+    fn default() -> Self {
+        Self {
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<V: Clone> Kept<V> {
+    fn get(&self, key: &str) -> Option<V> {
+        let entries = self.entries.lock().ok()?;
+        let (read, value) = entries.get(key)?;
+        (read.elapsed() < REFERENCE_KEPT_FOR).then(|| value.clone())
+    }
+
+    fn put(&self, key: &str, value: V) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= REFERENCE_KEPT {
+                entries.retain(|_, (read, _)| read.elapsed() < REFERENCE_KEPT_FOR / 2);
+                if entries.len() >= REFERENCE_KEPT {
+                    entries.clear();
+                }
+            }
+            entries.insert(key.to_string(), (Instant::now(), value));
+        }
+    }
+
+    fn clear(&self) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.clear();
+        }
+    }
+}
+
+/// The reference lookups a search makes to understand its caller (a practice is three
+/// queries, a postcode one, a district one or two), kept for [`REFERENCE_KEPT_FOR`] so
+/// that a busy navigator service does not ask the database the same thing many times a
+/// second.
+#[derive(Default)]
+pub(super) struct ReferenceCache {
+    practices: Kept<Option<PracticeInfo>>,
+    postcodes: Kept<Option<PostcodeInfo>>,
+    districts: Kept<Option<(f64, f64)>>,
+}
+
+impl ReferenceCache {
+    fn clear(&self) {
+        self.practices.clear();
+        self.postcodes.clear();
+        self.districts.clear();
+    }
+}
 
 /// One column value of a reference row.
 pub enum Cell {
@@ -233,6 +301,7 @@ impl Store {
             .context("recording the release")?;
             tx.commit().await.context("committing")?;
         });
+        self.reference.clear();
         Ok(written)
     }
 
@@ -259,6 +328,15 @@ impl Store {
     /// A practice with its network and, where ONSPD knows its postcode, the ONS codes of
     /// its sub-ICB and ICB.
     pub async fn practice(&self, code: &str) -> anyhow::Result<Option<PracticeInfo>> {
+        if let Some(kept) = self.reference.practices.get(code) {
+            return Ok(kept);
+        }
+        let info = self.read_practice(code).await?;
+        self.reference.practices.put(code, info.clone());
+        Ok(info)
+    }
+
+    async fn read_practice(&self, code: &str) -> anyhow::Result<Option<PracticeInfo>> {
         let found = on_pool!(self, read, pool => {
             let row = sqlx::query(&format!("{PRACTICE_SELECT} WHERE p.code = $1"))
                 .bind(code)
@@ -325,6 +403,15 @@ impl Store {
 
     /// What ONSPD says of a postcode, if loaded.
     pub async fn postcode(&self, postcode: &str) -> anyhow::Result<Option<PostcodeInfo>> {
+        if let Some(kept) = self.reference.postcodes.get(postcode) {
+            return Ok(kept);
+        }
+        let info = self.read_postcode(postcode).await?;
+        self.reference.postcodes.put(postcode, info.clone());
+        Ok(info)
+    }
+
+    async fn read_postcode(&self, postcode: &str) -> anyhow::Result<Option<PostcodeInfo>> {
         on_pool!(self, read, pool => {
             let row = sqlx::query(
                 "SELECT latitude, longitude, local_authority, sub_icb, icb, terminated \
@@ -351,6 +438,15 @@ impl Store {
 
     /// The centroid of a postcode district (outward code), if loaded.
     pub async fn district_centroid(&self, outcode: &str) -> anyhow::Result<Option<(f64, f64)>> {
+        if let Some(kept) = self.reference.districts.get(outcode) {
+            return Ok(kept);
+        }
+        let centroid = self.read_district_centroid(outcode).await?;
+        self.reference.districts.put(outcode, centroid);
+        Ok(centroid)
+    }
+
+    async fn read_district_centroid(&self, outcode: &str) -> anyhow::Result<Option<(f64, f64)>> {
         on_pool!(self, read, pool => {
             let row = sqlx::query(
                 "SELECT latitude, longitude FROM postcode_districts WHERE outcode = $1 AND NOT non_geographic",

@@ -49,6 +49,8 @@ enum Backend {
 /// The directory's storage.
 pub struct Store {
     backend: Backend,
+    /// Reference lookups kept for a while (see [`geo::ReferenceCache`]).
+    reference: geo::ReferenceCache,
 }
 
 /// Runs `$body` with `$pool` bound to the backend's pool; the body is compiled once per
@@ -330,7 +332,10 @@ impl Store {
                 url.split(':').next().unwrap_or_default()
             );
         };
-        Ok(Store { backend })
+        Ok(Store {
+            backend,
+            reference: geo::ReferenceCache::default(),
+        })
     }
 
     /// Applies the backend's migrations.
