@@ -9,6 +9,7 @@
 //! sets. Only the rarer filters (age, gender, cost, self-referral, accepting, distance)
 //! and sorting by distance read a match's full record.
 
+use super::StoredHit;
 use super::query::{CATEGORY_SCORE, Plan, StateFilter, TYPO_SCORE};
 use super::schema::{self, Fields, GENDERS, REMOTE_MODES, State, Traits};
 use crate::domain::{DeliveryMode, ServiceStatus, taxonomy};
@@ -207,7 +208,13 @@ pub struct SegmentVitals {
     /// The documents with a term, for terms filters ask about again and again (a
     /// caller's coverage tokens, languages): a segment never changes, so neither do these.
     term_sets: Mutex<HashMap<Term, Arc<Bits>>>,
+    /// Hits decoded from the segment's stored documents, for the next search that shows
+    /// them (as Solr's document cache does): a segment's documents never change.
+    stored: Mutex<HashMap<DocId, Arc<StoredHit>>>,
 }
+
+/// Decoded hits a segment keeps at most (a few KiB each).
+const STORED_KEPT: usize = 2048;
 
 /// Terms whose documents a segment keeps at most (about 12 KiB each per 100,000 services).
 const TERM_SETS_KEPT: usize = 1024;
@@ -251,6 +258,7 @@ impl SegmentVitals {
             remote: Bits::empty(max_doc),
             classes: Mutex::new(None),
             term_sets: Mutex::new(HashMap::new()),
+            stored: Mutex::new(HashMap::new()),
         };
         for (d, r) in (0..max_doc).zip(records) {
             let state = State::unpack(r.state);
@@ -323,6 +331,25 @@ impl SegmentVitals {
             kept.insert(term.clone(), set.clone());
         }
         Ok(set)
+    }
+
+    /// The decoded hit of a document, read with `read` unless kept from before.
+    pub fn stored(
+        &self,
+        doc: DocId,
+        read: impl FnOnce() -> anyhow::Result<StoredHit>,
+    ) -> anyhow::Result<Arc<StoredHit>> {
+        if let Some(hit) = self.stored.lock().ok().and_then(|m| m.get(&doc).cloned()) {
+            return Ok(hit);
+        }
+        let hit = Arc::new(read()?);
+        if let Ok(mut kept) = self.stored.lock() {
+            if kept.len() >= STORED_KEPT {
+                kept.clear();
+            }
+            kept.insert(doc, hit.clone());
+        }
+        Ok(hit)
     }
 
     /// Each document's rank class for this freshness.

@@ -27,7 +27,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tantivy::schema::Value as _;
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{
+    DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term,
+};
 use tokio::sync::{Notify, Semaphore, mpsc, oneshot, watch};
 
 /// Names the live index generation inside the index directory.
@@ -463,6 +465,29 @@ pub struct Vitals {
     pub assured_date: Option<NaiveDate>,
 }
 
+/// What a hit shows of a stored document, decoded once (see `SegmentVitals::stored`).
+pub struct StoredHit {
+    summary: Box<RawValue>,
+    vitals: Vitals,
+    coverage: Coverage,
+}
+
+impl StoredHit {
+    fn read(searcher: &Searcher, address: DocAddress, f: &Fields) -> anyhow::Result<Self> {
+        let doc: TantivyDocument = searcher.doc(address).context("reading a stored document")?;
+        let text = |field| doc.get_first(field).and_then(|v| v.as_str());
+        let raw = text(f.summary).unwrap_or("{}");
+        Ok(Self {
+            vitals: serde_json::from_str(raw).context("stored summary")?,
+            summary: RawValue::from_string(raw.to_string()).context("stored summary")?,
+            coverage: match text(f.coverage_doc) {
+                Some(json) => serde_json::from_str(json).context("stored coverage")?,
+                None => Coverage::default(),
+            },
+        })
+    }
+}
+
 fn warning(code: &'static str, message: impl Into<String>) -> Warning {
     Warning {
         code,
@@ -740,9 +765,12 @@ impl SearchIndex {
             .unwrap_or_default();
         let mut hits = Vec::with_capacity(found.page.len());
         for (score, address) in found.page {
-            let doc: TantivyDocument =
-                searcher.doc(address).context("reading a stored document")?;
-            hits.push(self.hit(&doc, score, &highlighter, &f, request, now)?);
+            let segment = searcher.segment_reader(address.segment_ord);
+            let stored = generation
+                .vitals
+                .get(segment)?
+                .stored(address.doc_id, || StoredHit::read(&searcher, address, &f))?;
+            hits.push(self.hit(&stored, score, &highlighter, request, now));
         }
         let facets = Facets {
             category: taxonomy::CATEGORIES
@@ -785,38 +813,24 @@ impl SearchIndex {
 
     fn hit(
         &self,
-        doc: &TantivyDocument,
+        stored: &StoredHit,
         score: f32,
         highlighter: &Highlighter,
-        fields: &Fields,
         request: &SearchRequest,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<Hit> {
-        let raw = doc
-            .get_first(fields.summary)
-            .and_then(|v| v.as_str())
-            .unwrap_or("{}");
-        let vitals: Vitals = serde_json::from_str(raw).context("stored summary")?;
-        let service = RawValue::from_string(raw.to_string()).context("stored summary")?;
+    ) -> Hit {
+        let vitals = &stored.vitals;
         let snippet = highlighter.snippet(&vitals.description);
-        let warnings = warnings(&vitals, &self.shared.settings, now);
-        let eligibility = match &request.caller {
-            Some(caller) => {
-                let coverage: Coverage =
-                    match doc.get_first(fields.coverage_doc).and_then(|v| v.as_str()) {
-                        Some(json) => serde_json::from_str(json).context("stored coverage")?,
-                        None => Coverage::default(),
-                    };
-                Some(eligibility::assess(
-                    &coverage,
-                    vitals.minimum_age,
-                    vitals.maximum_age,
-                    vitals.gender,
-                    caller,
-                ))
-            }
-            None => None,
-        };
+        let warnings = warnings(vitals, &self.shared.settings, now);
+        let eligibility = request.caller.as_ref().map(|caller| {
+            eligibility::assess(
+                &stored.coverage,
+                vitals.minimum_age,
+                vitals.maximum_age,
+                vitals.gender,
+                caller,
+            )
+        });
         let distance_km = match request.sort {
             Sort::Distance(origin) => vitals
                 .locations
@@ -827,14 +841,14 @@ impl SearchIndex {
                 .map(|d| (d * 10.0).round() / 10.0),
             Sort::Relevance => None,
         };
-        Ok(Hit {
-            service,
+        Hit {
+            service: stored.summary.clone(),
             score,
             snippet,
             warnings,
             eligibility,
             distance_km,
-        })
+        }
     }
 }
 
