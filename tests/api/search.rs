@@ -409,3 +409,31 @@ async fn two_servers_on_one_database_see_each_others_writes() {
     wait_for_search(&other, "q=badger", |r| r["total"] == 1).await;
     stopper.stop().await;
 }
+
+#[tokio::test]
+async fn a_hit_shown_before_an_update_shows_the_update_after() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Org").await;
+    let s = app
+        .create_service(&service_body(&org, "Okapi walking club", "Walks on Sundays."))
+        .await;
+    let id = s["id"].as_str().unwrap();
+    let before = app.search("q=okapi").await;
+    assert_eq!(before["hits"][0]["snippet"], "Walks on Sundays.");
+    // The same question again after the update: the hit shows what changed, not what
+    // was decoded for the first search.
+    let r = app
+        .send(
+            Method::PATCH,
+            &format!("/v1/services/{id}"),
+            &json!({"description": "Walks on Saturdays.", "status": "temporarily_closed",
+                "temporary_closure": {"reason": "flooded path"}}),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+    let after = app.search("q=okapi").await;
+    let hit = &after["hits"][0];
+    assert_eq!(hit["snippet"], "Walks on Saturdays.", "{hit}");
+    assert_eq!(hit["service"]["description"], "Walks on Saturdays.");
+    assert!(hit["warnings"].to_string().contains("flooded path"), "{hit}");
+}
