@@ -415,7 +415,11 @@ async fn a_hit_shown_before_an_update_shows_the_update_after() {
     let app = spawn_app().await;
     let org = app.create_organization("Org").await;
     let s = app
-        .create_service(&service_body(&org, "Okapi walking club", "Walks on Sundays."))
+        .create_service(&service_body(
+            &org,
+            "Okapi walking club",
+            "Walks on Sundays.",
+        ))
         .await;
     let id = s["id"].as_str().unwrap();
     let before = app.search("q=okapi").await;
@@ -435,5 +439,8 @@ async fn a_hit_shown_before_an_update_shows_the_update_after() {
     let hit = &after["hits"][0];
     assert_eq!(hit["snippet"], "Walks on Saturdays.", "{hit}");
     assert_eq!(hit["service"]["description"], "Walks on Saturdays.");
-    assert!(hit["warnings"].to_string().contains("flooded path"), "{hit}");
+    assert!(
+        hit["warnings"].to_string().contains("flooded path"),
+        "{hit}"
+    );
 }
