@@ -1,9 +1,11 @@
 //! Navigator search: a tantivy index derived from the database, kept in step by one
 //! writer task that follows the change log.
 
+mod bits;
 mod collect;
 pub mod query;
 pub mod schema;
+mod segment;
 mod snippet;
 
 pub use collect::Sort;
@@ -16,9 +18,10 @@ use crate::geo::eligibility::{self, Answer, Caller};
 use crate::storage::{ServiceFilter, Store};
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
-use collect::{PageCollector, VitalsCache};
+use collect::PageCollector;
 use query::Filters;
 use schema::{Fields, SCHEMA_VERSION};
+use segment::VitalsCache;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use snippet::Highlighter;

@@ -1,0 +1,163 @@
+//! Sets of documents of one segment, one bit each: what filters keep, what a question
+//! matches, what each facet value covers.
+
+use tantivy::DocId;
+
+/// One bit per document of a segment.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct Bits(pub(super) Vec<u64>);
+
+impl Bits {
+    pub(super) fn empty(max_doc: u32) -> Self {
+        Self(vec![0; (max_doc as usize).div_ceil(64)])
+    }
+
+    pub(super) fn insert(&mut self, doc: DocId) {
+        if let Some(w) = self.0.get_mut(doc as usize / 64) {
+            *w |= 1 << (doc % 64);
+        }
+    }
+
+    pub(super) fn contains(&self, doc: DocId) -> bool {
+        self.0
+            .get(doc as usize / 64)
+            .is_some_and(|w| w >> (doc % 64) & 1 == 1)
+    }
+
+    pub(super) fn union_with(&mut self, other: &Bits) {
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            *a |= b;
+        }
+    }
+
+    pub(super) fn full(max_doc: u32) -> Self {
+        let mut set = Self(vec![u64::MAX; (max_doc as usize).div_ceil(64)]);
+        if let Some(last) = set.0.last_mut()
+            && !max_doc.is_multiple_of(64)
+        {
+            *last = (1 << (max_doc % 64)) - 1;
+        }
+        set
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.count_both(self) as usize
+    }
+
+    /// Calls `each` with the position of every word that has a document.
+    pub(super) fn for_each_word(&self, mut each: impl FnMut(usize)) {
+        for (i, w) in self.0.iter().enumerate() {
+            if *w != 0 {
+                each(i);
+            }
+        }
+    }
+
+    /// Calls `each` with every document in the set, in order.
+    pub(super) fn for_each(&self, mut each: impl FnMut(DocId)) {
+        for (i, &word) in self.0.iter().enumerate() {
+            let mut w = word;
+            while w != 0 {
+                each((i * 64) as DocId + w.trailing_zeros());
+                w &= w - 1;
+            }
+        }
+    }
+
+    /// Keeps the documents for which `keep` (called in order) says so.
+    pub(super) fn retain(&mut self, mut keep: impl FnMut(DocId) -> bool) {
+        for (i, word) in self.0.iter_mut().enumerate() {
+            let mut w = *word;
+            while w != 0 {
+                let bit = w.trailing_zeros();
+                if !keep((i * 64) as DocId + bit) {
+                    *word &= !(1 << bit);
+                }
+                w &= w - 1;
+            }
+        }
+    }
+
+    pub(super) fn subtract(&mut self, other: &Bits) {
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            *a &= !b;
+        }
+    }
+
+    pub(super) fn intersect_with(&mut self, other: &Bits) {
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            *a &= b;
+        }
+    }
+
+    /// How many documents are in both sets. Facets call this a few dozen times per
+    /// search, so it uses the processor's population count where it has one.
+    pub(super) fn count_both(&self, other: &Bits) -> u64 {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512vpopcntdq") {
+                // SAFETY: the processor has these instructions.
+                return unsafe { count_both_avx512(&self.0, &other.0) };
+            }
+            if std::arch::is_x86_feature_detected!("popcnt") {
+                // SAFETY: the processor has the instruction.
+                return unsafe { count_both_popcnt(&self.0, &other.0) };
+            }
+        }
+        count_both_portable(&self.0, &other.0)
+    }
+
+    /// The union of the sets in `sets` whose bit is set in `mask`.
+    pub(super) fn union_of(max_doc: u32, sets: &[Bits], mask: u64) -> Bits {
+        let mut out = Bits::empty(max_doc);
+        for (i, set) in sets.iter().enumerate() {
+            if mask >> i & 1 == 1 {
+                out.union_with(set);
+            }
+        }
+        out
+    }
+}
+
+#[inline(always)]
+fn count_both_portable(a: &[u64], b: &[u64]) -> u64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| u64::from((x & y).count_ones()))
+        .sum()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+fn count_both_avx512(a: &[u64], b: &[u64]) -> u64 {
+    count_both_portable(a, b)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt")]
+fn count_both_popcnt(a: &[u64], b: &[u64]) -> u64 {
+    count_both_portable(a, b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bit_sets_count_what_both_hold() {
+        let mut a = Bits::empty(130);
+        let mut b = Bits::empty(130);
+        for d in [0, 63, 64, 129] {
+            a.insert(d);
+        }
+        for d in [63, 129, 5] {
+            b.insert(d);
+        }
+        assert_eq!(a.count_both(&b), 2);
+        assert!(a.contains(129) && !a.contains(128) && !a.contains(1000));
+        let u = Bits::union_of(130, &[a.clone(), b.clone()], 0b10);
+        assert_eq!(u, b);
+        a.intersect_with(&b);
+        assert_eq!(a.count_both(&a), 2);
+    }
+}
