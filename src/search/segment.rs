@@ -13,6 +13,37 @@ use tantivy::index::SegmentId;
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, Searcher, SearcherGeneration, SegmentReader, Term, Warmer};
 
+/// Values worked out from a segment on demand and kept, at most `limit` of them (past
+/// that, all are forgotten and the busy ones soon come back).
+struct Kept<K, V> {
+    values: Mutex<HashMap<K, Arc<V>>>,
+    limit: usize,
+}
+
+impl<K: Eq + std::hash::Hash + Clone, V> Kept<K, V> {
+    fn new(limit: usize) -> Self {
+        Self {
+            values: Mutex::new(HashMap::new()),
+            limit,
+        }
+    }
+
+    /// The value for `key`, worked out with `read` unless kept from before.
+    fn get_or_read<E>(&self, key: &K, read: impl FnOnce() -> Result<V, E>) -> Result<Arc<V>, E> {
+        if let Some(v) = self.values.lock().ok().and_then(|m| m.get(key).cloned()) {
+            return Ok(v);
+        }
+        let v = Arc::new(read()?);
+        if let Ok(mut kept) = self.values.lock() {
+            if kept.len() >= self.limit {
+                kept.clear();
+            }
+            kept.insert(key.clone(), v.clone());
+        }
+        Ok(v)
+    }
+}
+
 /// One service as a segment's fast fields describe it.
 #[derive(Clone, Copy, Default)]
 pub(super) struct Record {
@@ -43,7 +74,7 @@ pub struct SegmentVitals {
     pub(super) by_status: Vec<Bits>,
     pub(super) by_mode: Vec<Bits>,
     pub(super) by_category: Vec<Bits>,
-    /// By [`accepting_ord`].
+    /// By [`schema::accepting_ord`].
     pub(super) by_accepting: Vec<Bits>,
     /// By [`Traits::free`].
     pub(super) by_free: Vec<Bits>,
@@ -57,10 +88,10 @@ pub struct SegmentVitals {
     classes: Mutex<Option<(Freshness, Arc<Vec<u8>>)>>,
     /// The documents with a term, for terms filters ask about again and again (a
     /// caller's coverage tokens, languages): a segment never changes, so neither do these.
-    term_sets: Mutex<HashMap<Term, Arc<Bits>>>,
+    term_sets: Kept<Term, Bits>,
     /// Hits decoded from the segment's stored documents, for the next search that shows
     /// them (as Solr's document cache does): a segment's documents never change.
-    stored: Mutex<HashMap<DocId, Arc<StoredHit>>>,
+    stored: Kept<DocId, StoredHit>,
 }
 
 /// Decoded hits a segment keeps at most (a few KiB each).
@@ -107,8 +138,8 @@ impl SegmentVitals {
             self_referral: Bits::empty(max_doc),
             remote: Bits::empty(max_doc),
             classes: Mutex::new(None),
-            term_sets: Mutex::new(HashMap::new()),
-            stored: Mutex::new(HashMap::new()),
+            term_sets: Kept::new(TERM_SETS_KEPT),
+            stored: Kept::new(STORED_KEPT),
         };
         for (d, r) in (0..max_doc).zip(records) {
             let state = State::unpack(r.state);
@@ -165,26 +196,13 @@ impl SegmentVitals {
         segment: &SegmentReader,
         term: &Term,
     ) -> tantivy::Result<Arc<Bits>> {
-        if let Some(set) = self
-            .term_sets
-            .lock()
-            .ok()
-            .and_then(|m| m.get(term).cloned())
-        {
-            return Ok(set);
-        }
-        let mut set = Bits::empty(self.max_doc);
-        for_each_posting(segment, term, IndexRecordOption::Basic, |d, _| {
-            set.insert(d)
-        })?;
-        let set = Arc::new(set);
-        if let Ok(mut kept) = self.term_sets.lock() {
-            if kept.len() >= TERM_SETS_KEPT {
-                kept.clear();
-            }
-            kept.insert(term.clone(), set.clone());
-        }
-        Ok(set)
+        self.term_sets.get_or_read(term, || {
+            let mut set = Bits::empty(self.max_doc);
+            for_each_posting(segment, term, IndexRecordOption::Basic, |d, _| {
+                set.insert(d)
+            })?;
+            Ok(set)
+        })
     }
 
     /// The decoded hit of a document, read with `read` unless kept from before.
@@ -193,17 +211,7 @@ impl SegmentVitals {
         doc: DocId,
         read: impl FnOnce() -> anyhow::Result<StoredHit>,
     ) -> anyhow::Result<Arc<StoredHit>> {
-        if let Some(hit) = self.stored.lock().ok().and_then(|m| m.get(&doc).cloned()) {
-            return Ok(hit);
-        }
-        let hit = Arc::new(read()?);
-        if let Ok(mut kept) = self.stored.lock() {
-            if kept.len() >= STORED_KEPT {
-                kept.clear();
-            }
-            kept.insert(doc, hit.clone());
-        }
-        Ok(hit)
+        self.stored.get_or_read(&doc, read)
     }
 
     /// Each document's rank class for this freshness.
