@@ -58,6 +58,19 @@ impl<V: Clone> Kept<V> {
             entries.clear();
         }
     }
+
+    /// The answer for `key`, read with `read` unless kept and recent.
+    async fn get_or_read<F>(&self, key: &str, read: F) -> anyhow::Result<V>
+    where
+        F: std::future::Future<Output = anyhow::Result<V>>,
+    {
+        if let Some(kept) = self.get(key) {
+            return Ok(kept);
+        }
+        let value = read.await?;
+        self.put(key, value.clone());
+        Ok(value)
+    }
 }
 
 /// The reference lookups a search makes to understand its caller (a practice is three
@@ -328,12 +341,10 @@ impl Store {
     /// A practice with its network and, where ONSPD knows its postcode, the ONS codes of
     /// its sub-ICB and ICB.
     pub async fn practice(&self, code: &str) -> anyhow::Result<Option<PracticeInfo>> {
-        if let Some(kept) = self.reference.practices.get(code) {
-            return Ok(kept);
-        }
-        let info = self.read_practice(code).await?;
-        self.reference.practices.put(code, info.clone());
-        Ok(info)
+        self.reference
+            .practices
+            .get_or_read(code, self.read_practice(code))
+            .await
     }
 
     async fn read_practice(&self, code: &str) -> anyhow::Result<Option<PracticeInfo>> {
@@ -403,12 +414,10 @@ impl Store {
 
     /// What ONSPD says of a postcode, if loaded.
     pub async fn postcode(&self, postcode: &str) -> anyhow::Result<Option<PostcodeInfo>> {
-        if let Some(kept) = self.reference.postcodes.get(postcode) {
-            return Ok(kept);
-        }
-        let info = self.read_postcode(postcode).await?;
-        self.reference.postcodes.put(postcode, info.clone());
-        Ok(info)
+        self.reference
+            .postcodes
+            .get_or_read(postcode, self.read_postcode(postcode))
+            .await
     }
 
     async fn read_postcode(&self, postcode: &str) -> anyhow::Result<Option<PostcodeInfo>> {
@@ -438,12 +447,10 @@ impl Store {
 
     /// The centroid of a postcode district (outward code), if loaded.
     pub async fn district_centroid(&self, outcode: &str) -> anyhow::Result<Option<(f64, f64)>> {
-        if let Some(kept) = self.reference.districts.get(outcode) {
-            return Ok(kept);
-        }
-        let centroid = self.read_district_centroid(outcode).await?;
-        self.reference.districts.put(outcode, centroid);
-        Ok(centroid)
+        self.reference
+            .districts
+            .get_or_read(outcode, self.read_district_centroid(outcode))
+            .await
     }
 
     async fn read_district_centroid(&self, outcode: &str) -> anyhow::Result<Option<(f64, f64)>> {
