@@ -1,13 +1,15 @@
 //! The command line: serve, migrate, import, export, demo, reindex, geo, keys.
 
-use crate::directory::{DirectoryError, KeyInput, issue_key};
+use crate::directory::{DirectoryError, KeyInput, LexiconInput, issue_key, store_lexicon_entry};
+use crate::domain::access::Principal;
 use crate::domain::access::Role;
 use crate::domain::fields::Name;
 use crate::geo::reference::GeoKind;
 use crate::links::checker::{CheckSettings, Checker};
 use crate::links::policy::LinkPolicy;
 use crate::reference_data;
-use crate::search::{SearchIndex, SearchSettings};
+use crate::search::{CrisisContact, SearchIndex, SearchSettings, default_crisis_contacts};
+use crate::understand::{Lexicon, normalise, understand};
 use crate::startup::{Application, LinkCheckSettings, Settings, open_store};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -75,6 +77,32 @@ pub enum Command {
     /// Run a link-check cycle now (waits if a server is running one), with a progress
     /// bar and a summary.
     CheckLinks(LinkArgs),
+    /// The lexicon that reads callers' words: add an entry, list added entries, or show
+    /// how a question is understood.
+    #[command(subcommand)]
+    Lexicon(LexiconCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LexiconCommand {
+    /// Add a phrase for a need (a running server uses it within a second).
+    Add {
+        /// A taxonomy category id, or "risk".
+        #[arg(long)]
+        need: String,
+        /// How sure the phrase alone is of the need, above 0 and at most 1.
+        #[arg(long, default_value_t = 1.0)]
+        confidence: f32,
+        /// The phrase, in the lexicon's format (see src/understand/lexicon/README.md).
+        phrase: String,
+    },
+    /// List the entries added at run time.
+    List,
+    /// Show the needs, risk and languages a question is understood to express.
+    Understand {
+        /// The question, as a navigator would type it.
+        question: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -201,6 +229,32 @@ pub struct ServeArgs {
     /// Milliseconds between checks for changes written by other replicas.
     #[arg(long, env = "SIGNPOST_POLL_MS", default_value_t = 1000)]
     pub poll_ms: u64,
+    /// A JSON file listing the crisis contacts the risk block reads out, each
+    /// {"name", "phone", "when"}; default: NHS 111 option 2, Samaritans 116 123, 999.
+    #[arg(long, env = "SIGNPOST_CRISIS_CONTACTS")]
+    pub crisis_contacts: Option<PathBuf>,
+    /// How many times a question must be asked before the search-gaps report shows it
+    /// (at least 2).
+    #[arg(long, env = "SIGNPOST_GAP_MIN_COUNT", default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..))]
+    pub gap_min_count: u32,
+}
+
+/// Reads the crisis contacts file given to `serve`.
+fn read_crisis_contacts(path: &std::path::Path) -> anyhow::Result<Vec<CrisisContact>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the crisis contacts {}", path.display()))?;
+    let contacts: Vec<CrisisContact> = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{}: expected a JSON list of {{\"name\", \"phone\", \"when\"}}",
+            path.display()
+        )
+    })?;
+    anyhow::ensure!(
+        !contacts.is_empty(),
+        "{}: list at least one crisis contact",
+        path.display()
+    );
+    Ok(contacts)
 }
 
 /// Runs one command.
@@ -236,6 +290,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         0 => SearchSettings::default().max_concurrent_searches,
                         n => n,
                     },
+                    crisis_contacts: match &args.crisis_contacts {
+                        Some(path) => read_crisis_contacts(path)?,
+                        None => default_crisis_contacts(),
+                    },
+                    gap_min_count: args.gap_min_count,
                 },
             };
             let app = Application::build(settings.clone()).await?;
@@ -376,17 +435,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         organization_id: organization,
                         expires_in_days: expires_days,
                     };
-                    let (key, secret) = issue_key(&store, input).await.map_err(|e| match e {
-                        DirectoryError::Invalid(errors) => anyhow::anyhow!(
-                            "{}",
-                            errors
-                                .iter()
-                                .map(|f| format!("{}: {}", f.field, f.message))
-                                .collect::<Vec<_>>()
-                                .join("; ")
-                        ),
-                        other => anyhow::anyhow!("{other}"),
-                    })?;
+                    let (key, secret) = issue_key(&store, input).await.map_err(plain)?;
                     eprintln!(
                         "created {} ({}, {}); the secret is shown only now:",
                         key.id,
@@ -420,6 +469,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Command::Lexicon(command) => run_lexicon(&storage, command).await?,
         Command::Geo(geo) => {
             let store = open_store(&storage.database_url).await?;
             let summaries = match geo {
@@ -458,4 +508,75 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A directory error as one line for the terminal.
+fn plain(e: DirectoryError) -> anyhow::Error {
+    match e {
+        DirectoryError::Invalid(errors) => anyhow::anyhow!(
+            "{}",
+            errors
+                .iter()
+                .map(|f| format!("{}: {}", f.field, f.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+async fn run_lexicon(storage: &StorageArgs, command: LexiconCommand) -> anyhow::Result<()> {
+    match command {
+        LexiconCommand::Add {
+            need,
+            confidence,
+            phrase,
+        } => {
+            let store = open_store(&storage.database_url).await?;
+            let input = LexiconInput {
+                need,
+                phrase,
+                confidence,
+            };
+            let entry = store_lexicon_entry(&store, input, &Principal::system("cli"))
+                .await
+                .map_err(plain)?;
+            eprintln!(
+                "added {}: \"{}\" means {} (confidence {})",
+                entry.id, entry.phrase, entry.need, entry.confidence
+            );
+        }
+        LexiconCommand::List => {
+            let store = open_store(&storage.database_url).await?;
+            for e in store.stored_lexicon_entries().await? {
+                println!(
+                    "{}  {:<20} {:.2}  {}  ({} by {})",
+                    e.id, e.need, e.confidence, e.phrase, e.created_at, e.created_by
+                );
+            }
+        }
+        LexiconCommand::Understand { question } => {
+            let store = open_store(&storage.database_url).await?;
+            let lexicon = Lexicon::new(&store.lexicon_entries().await?)?;
+            let u = understand(&lexicon, &normalise(&question));
+            if !u.risk.is_empty() {
+                println!("RISK: {}", u.risk.join("; "));
+            }
+            for n in &u.needs {
+                println!(
+                    "{:<22} {:.2}  ({})",
+                    n.id,
+                    n.confidence,
+                    n.because.join("; ")
+                );
+            }
+            for l in &u.languages {
+                println!("language {} ({})", l.code, l.words);
+            }
+            if u.needs.is_empty() && u.risk.is_empty() && u.languages.is_empty() {
+                println!("no need understood: search will look for the words themselves");
+            }
+        }
+    }
+    Ok(())
 }

@@ -10,6 +10,9 @@ use crate::domain::{
 use crate::search::SearchIndex;
 use crate::storage::ServiceFilter;
 use crate::storage::access::{Audit, diff};
+use crate::storage::understanding::{Gap, StoredEntry};
+use crate::understand::lexicon::check_entry;
+use crate::understand::{LexiconError, NewEntry};
 use crate::storage::{Store, StoreError};
 use chrono::{DateTime, SubsecRound, Utc};
 use std::sync::Arc;
@@ -485,4 +488,77 @@ pub async fn issue_key(store: &Store, input: KeyInput) -> Result<(ApiKey, String
     };
     store.insert_key(&key, &hash_key(&secret)).await?;
     Ok((key, secret))
+}
+
+/// What an administrator sends to add a lexicon entry.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LexiconInput {
+    /// A taxonomy category id, or `risk`.
+    pub need: String,
+    /// A line in the lexicon's format (see `src/understand/lexicon/README.md`).
+    pub phrase: String,
+    /// How sure the phrase alone is of the need; 1 when not given.
+    #[serde(default = "full_confidence")]
+    pub confidence: f32,
+}
+
+fn full_confidence() -> f32 {
+    1.0
+}
+
+/// Checks a lexicon entry and stores it with its audit row; a running server picks it
+/// up within a second (see [`Directory::add_lexicon_entry`] for one that is running here).
+pub async fn store_lexicon_entry(
+    store: &Store,
+    input: LexiconInput,
+    by: &Principal,
+) -> Result<StoredEntry, DirectoryError> {
+    let entry = NewEntry {
+        need: input.need.trim().to_string(),
+        phrase: input.phrase.trim().to_string(),
+        confidence: input.confidence,
+    };
+    check_entry(&entry).map_err(|e| match e {
+        LexiconError::UnknownNeed(_) => DirectoryError::field("need", e.to_string()),
+        LexiconError::BadConfidence => DirectoryError::field("confidence", e.to_string()),
+        LexiconError::BadPhrase(_) => DirectoryError::field("phrase", e.to_string()),
+    })?;
+    let audit = Audit {
+        actor: by.clone(),
+        action: "create",
+        changes: Vec::new(),
+    };
+    Ok(store.add_lexicon_entry(&entry, &audit, now()).await?)
+}
+
+impl Directory {
+    /// Adds a lexicon entry: checked, stored with its audit row, and in effect for the
+    /// next search on this replica (on others within their next poll, a second).
+    pub async fn add_lexicon_entry(
+        &self,
+        input: LexiconInput,
+        by: &Principal,
+    ) -> Result<StoredEntry, DirectoryError> {
+        let stored = store_lexicon_entry(&self.store, input, by).await?;
+        let entries = self.store.lexicon_entries().await?;
+        self.index
+            .set_lexicon_entries(&entries)
+            .map_err(|e| DirectoryError::Unexpected(anyhow::anyhow!(e)))?;
+        Ok(stored)
+    }
+
+    /// The lexicon entries administrators added, oldest first.
+    pub async fn lexicon_entries(&self) -> Result<Vec<StoredEntry>, DirectoryError> {
+        Ok(self.store.stored_lexicon_entries().await?)
+    }
+
+    /// Questions that found nothing or only partial matches on the last `days` days,
+    /// each counted at least the configured minimum of times (never fewer).
+    pub async fn search_gaps(&self, days: u32) -> Result<Vec<Gap>, DirectoryError> {
+        self.index.flush_gaps(&self.store).await?;
+        let since = now().date_naive() - chrono::Duration::days(i64::from(days) - 1);
+        let min = i64::from(self.index.settings().gap_min_count);
+        Ok(self.store.search_gaps(since, min, 500).await?)
+    }
 }

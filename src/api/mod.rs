@@ -6,6 +6,7 @@ pub mod links;
 pub mod partners;
 pub mod problem;
 pub mod services;
+pub mod understanding;
 
 use crate::domain::{Accepting, DeliveryMode, ServiceStatus, fields, taxonomy};
 use crate::search::query::{EligibilityFilter, Filters, MAX_QUERY_CHARS};
@@ -50,6 +51,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/admin/keys"),
     ("post", "/v1/admin/keys"),
     ("delete", "/v1/admin/keys/{id}"),
+    ("get", "/v1/admin/search-gaps"),
+    ("get", "/v1/admin/lexicon"),
+    ("post", "/v1/admin/lexicon"),
     ("get", "/v1/organizations"),
     ("post", "/v1/organizations"),
     ("get", "/v1/organizations/{id}"),
@@ -114,6 +118,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(web::post().to(partners::create_key)),
                 )
                 .service(resource("/admin/keys/{id}").route(web::delete().to(partners::revoke_key)))
+                .service(
+                    resource("/admin/search-gaps").route(web::get().to(understanding::search_gaps)),
+                )
+                .service(
+                    resource("/admin/lexicon")
+                        .route(web::get().to(understanding::list_lexicon))
+                        .route(web::post().to(understanding::add_lexicon)),
+                )
                 .service(
                     resource("/organizations")
                         .route(web::get().to(services::list_organizations))
@@ -214,6 +226,7 @@ fn search_request(
         "within_km",
         "limit",
         "offset",
+        "explain",
     ])?;
     let q = params.one("q")?.unwrap_or("").to_string();
     if q.chars().count() > MAX_QUERY_CHARS {
@@ -309,6 +322,9 @@ fn search_request(
     // Ten: a navigator on a call reads the first few; more are a page away.
     let limit = params.int_in("limit", 1, MAX_SEARCH_LIMIT)?.unwrap_or(10) as usize;
     let offset = params.int_in("offset", 0, MAX_SEARCH_OFFSET)?.unwrap_or(0) as usize;
+    let explain = params
+        .parse::<bool>("explain", "true or false")?
+        .unwrap_or(false);
     let (age, gender) = (who.age, who.gender);
     let request = SearchRequest {
         q,
@@ -330,6 +346,7 @@ fn search_request(
         offset,
         caller: None,
         sort: Sort::Relevance,
+        explain,
     };
     let place = PlaceParams {
         who,

@@ -13,7 +13,7 @@
 //! own values.
 
 use super::bits::Bits;
-use super::query::{CATEGORY_SCORE, Plan, StateFilter, TYPO_SCORE};
+use super::query::{LANGUAGE_SCORE, Plan, StateFilter, TYPO_SCORE};
 use super::schema::{Fields, State};
 use super::segment::{Freshness, SegmentVitals, VitalsCache, for_each_posting};
 use crate::domain::{DeliveryMode, ServiceStatus, taxonomy};
@@ -25,7 +25,7 @@ use tantivy::collector::sort_key::NaturalComparator;
 use tantivy::fieldnorm::FieldNormReader;
 use tantivy::query::{Bm25Weight, EnableScoring, FuzzyTermQuery, Query, Weight};
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{DocAddress, DocId, Score, Searcher, SegmentReader, Term};
+use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SegmentReader, Term};
 
 /// How results are ordered.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -139,6 +139,18 @@ pub struct Found {
     pub page: Vec<(Score, DocAddress)>,
     pub total: usize,
     pub facets: FacetTally,
+    /// The best matches that come first ([`Plan::first`]), at most [`FIRST_LIMIT`].
+    first: Vec<(Score, DocAddress)>,
+}
+
+/// How many services a plan's [`Plan::first`] puts before every other match: enough
+/// crisis services to act on at once, few enough that what else the question asked for
+/// still shows on the first page.
+pub const FIRST_LIMIT: usize = 3;
+
+/// Best first, ties by address.
+fn best_first(a: &(Score, DocAddress), b: &(Score, DocAddress)) -> std::cmp::Ordering {
+    b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1))
 }
 
 /// A search's page, ranking and filters; [`PageCollector::search`] runs a [`Plan`] with
@@ -308,13 +320,13 @@ impl Weights {
                     ),
                     None => None,
                 };
-                Ok((bm25(&w.stem)?, typo))
+                Ok((bm25(&w.stem)?.boost_by(plan.word_weight), typo))
             })
             .collect::<tantivy::Result<_>>()?;
         let boosts = plan
             .boosts
             .iter()
-            .map(|(term, boost)| Ok(bm25(term)?.boost_by(*boost)))
+            .map(|(term, boost)| Ok(bm25(term)?.boost_by(*boost * plan.word_weight)))
             .collect::<tantivy::Result<_>>()?;
         Ok(Self { words, boosts })
     }
@@ -367,7 +379,7 @@ fn evaluate(
     vitals: &SegmentVitals,
     allowed: Option<&Bits>,
     scores: &mut [Score],
-) -> tantivy::Result<(Bits, Bits)> {
+) -> tantivy::Result<Evaluated> {
     let max_doc = segment.max_doc();
     let mut words: Vec<_> = plan.words.iter().zip(&weights.words).collect();
     if !plan.any_word {
@@ -400,7 +412,7 @@ fn evaluate(
                     }
                     has.insert(d);
                     if let Some(s) = scores.get_mut(d as usize) {
-                        *s += TYPO_SCORE;
+                        *s += TYPO_SCORE * plan.word_weight;
                     }
                 }
             })?;
@@ -422,22 +434,94 @@ fn evaluate(
         }
         _ => any,
     };
-    for c in &plan.categories {
+    // Boosts add to what matched by its words, not to what matched by a category alone.
+    let by_words = matched.clone();
+    for (c, score) in &plan.categories {
         let mut set = in_category(vitals, Some((segment, fields)), c)?;
         if let Some(a) = allowed {
             set.intersect_with(a);
         }
-        set.for_each(|d| scores[d as usize] += CATEGORY_SCORE);
+        set.for_each(|d| scores[d as usize] += *score);
         matched.union_with(&set);
+    }
+    let first = match &plan.first {
+        Some(c) => {
+            let mut set = in_category(vitals, Some((segment, fields)), c)?;
+            if let Some(a) = allowed {
+                set.intersect_with(a);
+            }
+            matched.union_with(&set);
+            Some(set)
+        }
+        None => None,
+    };
+    if !plan.languages.is_empty() {
+        let mut speaking = having_any(vitals, segment, fields.language, &plan.languages)?;
+        if let Some(a) = allowed {
+            speaking.intersect_with(a);
+        }
+        if plan.words.is_empty() && plan.categories.is_empty() {
+            matched.union_with(&speaking);
+        }
+        speaking.for_each(|d| {
+            if matched.contains(d) {
+                scores[d as usize] += LANGUAGE_SCORE;
+            }
+        });
     }
     if let Some(a) = allowed {
         matched.intersect_with(a);
     }
+    let mut boosted = by_words;
+    boosted.intersect_with(&matched);
     for ((term, _), bm25) in plan.boosts.iter().zip(&weights.boosts) {
-        add_term_scores(segment, term, bm25, Some(&matched), scores, None)?;
+        add_term_scores(segment, term, bm25, Some(&boosted), scores, None)?;
     }
     written.union_with(&matched);
-    Ok((matched, written))
+    Ok(Evaluated {
+        matched,
+        written,
+        first,
+    })
+}
+
+/// Why a hit matched and scored as it did.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Explanation {
+    /// Words of the question the service's text has (by their stems).
+    pub words: Vec<String>,
+    /// Words it matched, if at all, by a near spelling.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub near_spellings: Vec<String>,
+    /// Needs of the question the service is in, with what each added.
+    pub needs: Vec<ScoredNeed>,
+    /// Boosts that applied.
+    pub boosts: Vec<String>,
+    /// Languages of the question the service lists.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub languages: Vec<String>,
+    /// A crisis service put first because the question expresses risk.
+    pub risk_first: bool,
+    /// What the service's state (status, capacity, verification, links) multiplies its
+    /// relevance by.
+    pub state_factor: f32,
+}
+
+/// A need a hit is in, and what it added to the score.
+#[derive(Debug, serde::Serialize)]
+pub struct ScoredNeed {
+    pub need: String,
+    pub score: f32,
+}
+
+/// What [`evaluate`] found in a segment.
+struct Evaluated {
+    /// The documents the plan matches.
+    matched: Bits,
+    /// The documents whose scores it wrote.
+    written: Bits,
+    /// The documents that come before all others ([`Plan::first`]).
+    first: Option<Bits>,
 }
 
 impl PageCollector {
@@ -448,6 +532,7 @@ impl PageCollector {
             page: Vec::new(),
             total: 0,
             facets: FacetTally::new(),
+            first: Vec::new(),
         };
         for (ord, segment) in searcher.segment_readers().iter().enumerate() {
             let part = SCORES.with_borrow_mut(|scores| {
@@ -474,16 +559,24 @@ impl PageCollector {
             found.total += part.total;
             found.facets.add(&part.facets);
             found.page.extend(part.page);
+            found.first.extend(part.first);
         }
-        found
-            .page
-            .sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-        found.page = found
+        found.first.sort_by(best_first);
+        found.first.truncate(FIRST_LIMIT);
+        found.page.sort_by(best_first);
+        let first = std::mem::take(&mut found.first);
+        let rest = found
             .page
             .into_iter()
+            .filter(|(_, a)| !first.iter().any(|(_, f)| f == a));
+        found.page = first
+            .iter()
+            .copied()
+            .chain(rest)
             .skip(self.offset)
             .take(self.limit.max(1))
             .collect();
+        found.first = first;
         Ok(found)
     }
 
@@ -499,7 +592,11 @@ impl PageCollector {
         let in_segment = Some((segment, &self.fields));
         let filter = SegmentFilter::new(&self.filter, &vitals, in_segment)?;
         let allowed = filter.allowed.as_ref();
-        let (mut matched, written) = match plan {
+        let Evaluated {
+            mut matched,
+            written,
+            first,
+        } = match plan {
             Some((plan, weights)) => evaluate(
                 segment,
                 &self.fields,
@@ -509,20 +606,26 @@ impl PageCollector {
                 allowed,
                 scores,
             )?,
-            None => (
-                allowed
+            None => Evaluated {
+                matched: allowed
                     .cloned()
                     .unwrap_or_else(|| Bits::full(vitals.max_doc)),
-                Bits::empty(vitals.max_doc),
-            ),
+                written: Bits::empty(vitals.max_doc),
+                first: None,
+            },
         };
         let alive = segment.alive_bitset();
         let classes = vitals.classes((self.fresh_capacity, self.fresh_assured));
         let factors = class_factors();
+        // Room for the page after the services that come first, whichever they are.
         let mut top = TopNComputer::new_with_comparator(
-            self.limit.max(1).saturating_add(self.offset),
+            self.limit
+                .max(1)
+                .saturating_add(self.offset)
+                .saturating_add(FIRST_LIMIT),
             NaturalComparator,
         );
+        let mut top_first = TopNComputer::new_with_comparator(FIRST_LIMIT, NaturalComparator);
         matched.retain(|doc| {
             if alive.is_some_and(|a| a.is_deleted(doc)) || !filter.keeps_each(&vitals, doc) {
                 return false;
@@ -532,7 +635,11 @@ impl PageCollector {
             let base = if score > 0.0 { score } else { 1.0 };
             let class = classes.get(doc as usize).copied().unwrap_or(0);
             let relevance = base * factors[usize::from(class & 0x7f)];
-            top.push(self.sort_key(&vitals, doc, relevance), doc);
+            let key = self.sort_key(&vitals, doc, relevance);
+            if first.as_ref().is_some_and(|f| f.contains(doc)) {
+                top_first.push(key, doc);
+            }
+            top.push(key, doc);
             true
         });
         let total = matched.len();
@@ -549,8 +656,72 @@ impl PageCollector {
                 .collect(),
             total,
             facets,
+            first: top_first
+                .into_vec()
+                .into_iter()
+                .map(|d| (d.sort_key, DocAddress::new(segment_ord, d.doc)))
+                .collect(),
         };
         Ok((found, written))
+    }
+
+    /// Why the document at `address` matched `plan` and scored as it did.
+    pub fn explain(
+        &self,
+        searcher: &Searcher,
+        plan: &Plan,
+        address: DocAddress,
+    ) -> tantivy::Result<Explanation> {
+        let segment = searcher.segment_reader(address.segment_ord);
+        let doc = address.doc_id;
+        let vitals = self.vitals.get(segment)?;
+        let has = |term: &Term| -> tantivy::Result<bool> {
+            let index = segment.inverted_index(term.field())?;
+            Ok(index
+                .read_postings(term, IndexRecordOption::Basic)?
+                .is_some_and(|mut p| p.seek(doc) == doc))
+        };
+        let label = |term: &Term| term.value().as_str().unwrap_or_default().replace('_', " ");
+        let mut out = Explanation::default();
+        for w in &plan.words {
+            if has(&w.stem)? {
+                out.words.push(w.label.clone());
+            } else if w.typo.is_some() {
+                out.near_spellings.push(w.label.clone());
+            }
+        }
+        let in_segment = Some((segment, &self.fields));
+        for (c, score) in &plan.categories {
+            if in_category(&vitals, in_segment, c)?.contains(doc) {
+                out.needs.push(ScoredNeed {
+                    need: c.clone(),
+                    score: (*score * 100.0).round() / 100.0,
+                });
+            }
+        }
+        for (term, boost) in &plan.boosts {
+            if has(term)? {
+                let place = if term.field() == self.fields.name {
+                    "in the name"
+                } else {
+                    "side by side"
+                };
+                out.boosts.push(format!("'{}' {place} (x{boost})", label(term)));
+            }
+        }
+        if !plan.languages.is_empty() {
+            let speaks = having_any(&vitals, segment, self.fields.language, &plan.languages)?;
+            if speaks.contains(doc) {
+                out.languages = plan.languages.clone();
+            }
+        }
+        if let Some(c) = &plan.first {
+            out.risk_first = in_category(&vitals, in_segment, c)?.contains(doc);
+        }
+        let classes = vitals.classes((self.fresh_capacity, self.fresh_assured));
+        let class = classes.get(doc as usize).copied().unwrap_or(0);
+        out.state_factor = class_factor(class & 0x7f);
+        Ok(out)
     }
 
     /// The key results are ordered by, higher first.

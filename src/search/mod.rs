@@ -15,6 +15,7 @@ use crate::domain::{
     taxonomy,
 };
 use crate::geo::eligibility::{self, Answer, Caller};
+use crate::understand::{Lexicon, LexiconError, NewEntry, gaps};
 use crate::storage::{ServiceFilter, Store};
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -60,6 +61,47 @@ pub struct SearchSettings {
     /// and lengthens the slowest (the search benchmark at 16 clients: two per core gave
     /// the same throughput with a p99 a quarter higher).
     pub max_concurrent_searches: usize,
+    /// What the risk block tells a navigator to read out.
+    pub crisis_contacts: Vec<CrisisContact>,
+    /// A question must have been counted this many times before the search-gaps report
+    /// shows it (k-anonymity: one caller's details never make a line of their own).
+    pub gap_min_count: u32,
+}
+
+/// A crisis line or service the risk block lists, whatever the directory holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CrisisContact {
+    pub name: String,
+    /// The number to call, as it is read out.
+    pub phone: String,
+    /// When to use it.
+    pub when: String,
+}
+
+/// England's crisis contacts: NHS 111 option 2, Samaritans, 999.
+pub fn default_crisis_contacts() -> Vec<CrisisContact> {
+    let c = |name: &str, phone: &str, when: &str| CrisisContact {
+        name: name.into(),
+        phone: phone.into(),
+        when: when.into(),
+    };
+    vec![
+        c(
+            "NHS 111, option 2",
+            "111",
+            "Urgent mental health help, 24 hours a day: option 2 reaches the local NHS crisis line",
+        ),
+        c(
+            "Samaritans",
+            "116 123",
+            "Someone to talk to, free, 24 hours a day, every day",
+        ),
+        c(
+            "Emergency services",
+            "999",
+            "When a life is in danger now: an overdose, serious injury or immediate danger",
+        ),
+    ]
 }
 
 impl Default for SearchSettings {
@@ -69,6 +111,8 @@ impl Default for SearchSettings {
             capacity_stale_after: chrono::Duration::days(90),
             verify_stale_after: chrono::Duration::days(183),
             max_concurrent_searches: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            crisis_contacts: default_crisis_contacts(),
+            gap_min_count: 3,
         }
     }
 }
@@ -111,6 +155,12 @@ impl Generation {
 
 struct Shared {
     live: RwLock<Arc<Generation>>,
+    /// The lexicon questions are read with, replaced whole when an entry is added.
+    lexicon: RwLock<Arc<Lexicon>>,
+    /// How many run-time entries the lexicon holds (to notice another replica's).
+    lexicon_entries: std::sync::atomic::AtomicUsize,
+    /// Questions that found nothing or only partial matches, not yet written.
+    gaps: Mutex<HashMap<(String, &'static str), u64>>,
     applied: watch::Sender<i64>,
     wake: Notify,
     commands: mpsc::Sender<Command>,
@@ -367,6 +417,7 @@ impl WriterTask {
                         let _ = reply.send(result);
                     }
                     Some(Command::Shutdown(reply)) => {
+                        self.housekeeping().await;
                         let WriterTask { writer, .. } = self;
                         drop(writer);
                         let _ = reply.send(());
@@ -375,7 +426,41 @@ impl WriterTask {
                     None => return,
                 },
                 _ = self.shared.wake.notified() => self.catch_up_logged().await,
-                _ = tick.tick() => self.catch_up_logged().await,
+                _ = tick.tick() => {
+                    self.catch_up_logged().await;
+                    self.housekeeping().await;
+                }
+            }
+        }
+    }
+
+    /// Writes counted search gaps, and picks up lexicon entries another replica added.
+    async fn housekeeping(&self) {
+        let index = SearchIndex {
+            shared: self.shared.clone(),
+        };
+        if let Err(e) = index.flush_gaps(&self.store).await {
+            tracing::warn!(error = ?e, "could not write search gap counts; will retry");
+        }
+        let known = self
+            .shared
+            .lexicon_entries
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let changed = match self.store.lexicon_entry_count().await {
+            Ok(n) => n != known,
+            Err(e) => {
+                tracing::warn!(error = ?e, "could not count the lexicon entries");
+                false
+            }
+        };
+        if changed {
+            match self.store.lexicon_entries().await {
+                Ok(entries) => {
+                    if let Err(e) = index.set_lexicon_entries(&entries) {
+                        tracing::error!(error = %e, "a lexicon entry in the database cannot be used");
+                    }
+                }
+                Err(e) => tracing::warn!(error = ?e, "could not read the lexicon entries"),
             }
         }
     }
@@ -397,6 +482,8 @@ pub struct SearchRequest {
     /// Who the services are for: each hit is assessed against them.
     pub caller: Option<Caller>,
     pub sort: Sort,
+    /// Show, per hit, which words, needs and boosts scored.
+    pub explain: bool,
 }
 
 /// Something a navigator must see before referring.
@@ -420,6 +507,9 @@ pub struct Hit {
     /// Kilometres from the caller to the service's nearest location with coordinates.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub distance_km: Option<f64>,
+    /// Why it matched and scored as it did (with `explain`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explain: Option<collect::Explanation>,
 }
 
 /// Counts of matching services by value.
@@ -447,7 +537,93 @@ pub struct SearchResponse {
     /// What was understood of the caller, when the search said who they are.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<serde_json::Value>,
+    /// How the hits match the question (absent when there was no question).
+    #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
+    pub match_kind: Option<MatchKind>,
+    /// Words of the question no hit could be found with (with `match` `partial`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignored_words: Vec<String>,
+    /// The needs closest to a question that matched nothing (with `match` `suggested`
+    /// or `none`): "Did you mean…".
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub suggestions: Vec<NeedView>,
+    /// What the question was understood to be about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub understood: Option<Understood>,
+    /// Present when the question expresses risk to life or of serious harm: crisis
+    /// services come first, and these are the contacts to read out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk: Option<RiskBlock>,
 }
+
+/// How the hits of a search match its question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchKind {
+    /// Every word of the question, or a need it expresses.
+    Full,
+    /// Some words of the question were left out (`ignored_words`), or no service has all
+    /// of them and hits have some.
+    Partial,
+    /// Nothing matched; the hits are services for the closest needs (`suggestions`).
+    Suggested,
+    /// Nothing matched at all.
+    None,
+}
+
+impl MatchKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchKind::Full => "full",
+            MatchKind::Partial => "partial",
+            MatchKind::Suggested => "suggested",
+            MatchKind::None => "none",
+        }
+    }
+}
+
+/// A need, as a response names it.
+#[derive(Debug, Clone, Serialize)]
+pub struct NeedView {
+    /// The taxonomy category id.
+    pub id: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f32>,
+    /// The question's words that expressed it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub because: Vec<String>,
+}
+
+impl NeedView {
+    fn of(id: &str, confidence: Option<f32>, because: Vec<String>) -> Self {
+        Self {
+            id: id.to_string(),
+            name: taxonomy::find(id).map_or(id, |c| c.name).to_string(),
+            confidence: confidence.map(|c| (c * 100.0).round() / 100.0),
+            because,
+        }
+    }
+}
+
+/// What a question was understood to be about.
+#[derive(Debug, Clone, Serialize)]
+pub struct Understood {
+    pub needs: Vec<NeedView>,
+    pub languages: Vec<crate::understand::LanguageMention>,
+}
+
+/// The risk block: why it was raised and what to read out.
+#[derive(Debug, Clone, Serialize)]
+pub struct RiskBlock {
+    /// The question's words that expressed risk.
+    pub because: Vec<String>,
+    pub message: &'static str,
+    pub contacts: Vec<CrisisContact>,
+}
+
+/// What the risk block says.
+pub const RISK_MESSAGE: &str = "This question may express a risk to life or of serious harm. Follow your risk procedure now: crisis services are listed first, and these contacts can help straight away.";
 
 /// The parts of a stored summary that warnings and snippets read.
 #[derive(Debug, Default, Deserialize)]
@@ -637,8 +813,17 @@ impl SearchIndex {
         remove_other_generations(dir, &path);
         let (applied_tx, _) = watch::channel(applied);
         let (commands_tx, commands_rx) = mpsc::channel(4);
+        let entries = store.lexicon_entries().await?;
+        let lexicon = if entries.is_empty() {
+            Lexicon::built_in()
+        } else {
+            Arc::new(Lexicon::new(&entries).context("the lexicon's run-time entries")?)
+        };
         let shared = Arc::new(Shared {
             live: RwLock::new(Arc::new(generation)),
+            lexicon: RwLock::new(lexicon),
+            lexicon_entries: std::sync::atomic::AtomicUsize::new(entries.len()),
+            gaps: Mutex::new(HashMap::new()),
             applied: applied_tx,
             wake: Notify::new(),
             commands: commands_tx,
@@ -729,7 +914,33 @@ impl SearchIndex {
             .acquire()
             .await
             .context("search closed")?;
-        self.search_now(&request, Utc::now())
+        let response = self.search_now(&request, Utc::now())?;
+        if let Some(kind) = response.match_kind {
+            self.count_gap(&request.q, kind);
+        }
+        Ok(response)
+    }
+
+    /// Writes the counted search gaps to the database (the writer task does this every
+    /// second; the gaps report does it before reading).
+    pub async fn flush_gaps(&self, store: &Store) -> anyhow::Result<()> {
+        let taken: Vec<((String, &'static str), u64)> = {
+            let mut gaps = self.shared.gaps.lock().expect("gaps lock");
+            gaps.drain().collect()
+        };
+        if taken.is_empty() {
+            return Ok(());
+        }
+        let day = Utc::now().date_naive();
+        if let Err(e) = store.add_search_gaps(day, &taken).await {
+            // Put them back for the next try.
+            let mut gaps = self.shared.gaps.lock().expect("gaps lock");
+            for (key, n) in taken {
+                *gaps.entry(key).or_default() += n;
+            }
+            return Err(e);
+        }
+        Ok(())
     }
 
     /// Runs a search on this thread.
@@ -741,29 +952,52 @@ impl SearchIndex {
         let generation = self.generation();
         let f = generation.fields;
         let searcher = generation.reader.searcher();
-        let text = query::text_query(&f, &request.q, |word| {
+        let lexicon = self.lexicon();
+        let text = query::text_query(&f, &request.q, &lexicon, |word| {
             searcher
                 .doc_freq(&Term::from_field_text(f.plain, word))
                 .is_ok_and(|n| n >= 2)
         });
         let settings = &self.shared.settings;
+        let mut filter = query::StateFilter::new(&request.filters);
+        let risk = text.as_ref().is_some_and(|t| t.understanding.risk_raised());
+        if risk && !filter.categories.is_empty() {
+            // Crisis services first, whatever category the navigator narrowed to.
+            filter.categories.push(crate::understand::CRISIS.to_string());
+        }
         let page = PageCollector {
             limit: request.limit,
             offset: request.offset,
             sort: request.sort,
             fresh_capacity: schema::day_number((now - settings.capacity_stale_after).timestamp()),
             fresh_assured: schema::day_number((now - settings.verify_stale_after).timestamp()),
-            filter: query::StateFilter::new(&request.filters),
+            filter,
             fields: f,
             vitals: generation.vitals.clone(),
         };
-        let run = |plan| page.search(&searcher, plan).context("running the search");
+        let run = |plan: Option<&query::Plan>| {
+            page.search(&searcher, plan)
+                .context("running the search")
+        };
+        let mut outcome = Outcome {
+            kind: None,
+            plan: None,
+            ignored: Vec::new(),
+            suggestions: Vec::new(),
+        };
         let found = match &text {
             None => run(None)?,
-            Some(t) => match run(Some(&t.strict))? {
-                found if found.total == 0 => run(Some(&t.loose))?,
-                found => found,
-            },
+            Some(t) => {
+                let strict = t.strict();
+                let found = run(Some(&strict))?;
+                if found.total > 0 {
+                    outcome.kind = Some(MatchKind::Full);
+                    outcome.plan = Some(strict);
+                    found
+                } else {
+                    fallback(t, &lexicon, &run, &mut outcome)?
+                }
+            }
         };
         let highlighter = text
             .as_ref()
@@ -776,7 +1010,13 @@ impl SearchIndex {
                 .vitals
                 .get(segment)?
                 .stored(address.doc_id, || StoredHit::read(&searcher, address, &f))?;
-            hits.push(self.hit(&stored, score, &highlighter, request, now));
+            let mut hit = self.hit(&stored, score, &highlighter, request, now);
+            if request.explain
+                && let Some(plan) = &outcome.plan
+            {
+                hit.explain = Some(page.explain(&searcher, plan, address)?);
+            }
+            hits.push(hit);
         }
         let facets = Facets {
             category: taxonomy::CATEGORIES
@@ -807,6 +1047,23 @@ impl SearchIndex {
                 })
                 .collect(),
         };
+        let understood = text.as_ref().map(|t| Understood {
+            needs: t
+                .understanding
+                .needs
+                .iter()
+                .map(|n| NeedView::of(&n.id, Some(n.confidence), n.because.clone()))
+                .collect(),
+            languages: t.understanding.languages.clone(),
+        });
+        let risk = text
+            .as_ref()
+            .filter(|t| t.understanding.risk_raised())
+            .map(|t| RiskBlock {
+                because: t.understanding.risk.clone(),
+                message: RISK_MESSAGE,
+                contacts: settings.crisis_contacts.clone(),
+            });
         Ok(SearchResponse {
             total: found.total,
             limit: request.limit,
@@ -814,7 +1071,58 @@ impl SearchIndex {
             hits,
             facets,
             caller: None,
+            match_kind: outcome.kind,
+            ignored_words: outcome.ignored,
+            suggestions: outcome
+                .suggestions
+                .iter()
+                .map(|id| NeedView::of(id, None, Vec::new()))
+                .collect(),
+            understood,
+            risk,
         })
+    }
+
+    /// The settings the index was opened with.
+    pub fn settings(&self) -> &SearchSettings {
+        &self.shared.settings
+    }
+
+    /// The lexicon questions are read with now.
+    pub fn lexicon(&self) -> Arc<Lexicon> {
+        self.shared.lexicon.read().expect("lexicon lock").clone()
+    }
+
+    /// Rebuilds the lexicon with these run-time entries (the shipped files plus them).
+    pub fn set_lexicon_entries(&self, entries: &[NewEntry]) -> Result<(), LexiconError> {
+        let lexicon = if entries.is_empty() {
+            Lexicon::built_in()
+        } else {
+            Arc::new(Lexicon::new(entries)?)
+        };
+        *self.shared.lexicon.write().expect("lexicon lock") = lexicon;
+        self.shared
+            .lexicon_entries
+            .store(entries.len(), std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Counts a question that found nothing or only partial matches, in memory; the
+    /// writer task adds the counts to the database every second. Only the normalised,
+    /// stripped question is kept (see `understand::gaps`).
+    fn count_gap(&self, q: &str, kind: MatchKind) {
+        if kind == MatchKind::Full {
+            return;
+        }
+        if let Some(key) = gaps::normalised(q, &self.lexicon()) {
+            *self
+                .shared
+                .gaps
+                .lock()
+                .expect("gaps lock")
+                .entry((key, kind.as_str()))
+                .or_default() += 1;
+        }
     }
 
     fn hit(
@@ -854,8 +1162,92 @@ impl SearchIndex {
             warnings,
             eligibility,
             distance_km,
+            explain: None,
         }
     }
+}
+
+/// How a search with a question ended up matching.
+struct Outcome {
+    kind: Option<MatchKind>,
+    /// The plan whose hits are shown.
+    plan: Option<query::Plan>,
+    ignored: Vec<String>,
+    suggestions: Vec<String>,
+}
+
+/// A service in this share of the services a search can see, or more, has a word too
+/// common to find anything by alone.
+const COMMON_WORD_SHARE: usize = 5;
+
+/// When nothing matches every word or a need: first leave out the words no service has
+/// (even misspelt) and need the rest; then any of the rest, leaving out words too common
+/// to mean anything alone; then the needs closest to the question's words.
+fn fallback(
+    t: &query::TextQuery,
+    lexicon: &Lexicon,
+    run: &dyn Fn(Option<&query::Plan>) -> anyhow::Result<collect::Found>,
+    outcome: &mut Outcome,
+) -> anyhow::Result<collect::Found> {
+    let n = t.content.len();
+    let mut counts = Vec::with_capacity(n);
+    for i in 0..n {
+        counts.push(run(Some(&t.plan(&[i], true)))?.total);
+    }
+    let known: Vec<usize> = (0..n).filter(|&i| counts[i] > 0).collect();
+    let word_of = |i: usize| t.content[i].plain.clone();
+    let unknown: Vec<String> = (0..n).filter(|&i| counts[i] == 0).map(word_of).collect();
+    if known.len() >= 2 && known.len() < n {
+        let plan = t.plan(&known, false);
+        let found = run(Some(&plan))?;
+        if found.total > 0 {
+            outcome.kind = Some(MatchKind::Partial);
+            outcome.plan = Some(plan);
+            outcome.ignored = unknown;
+            return Ok(found);
+        }
+    }
+    if !known.is_empty() {
+        let visible = run(None)?.total.max(1);
+        let rare: Vec<usize> = known
+            .iter()
+            .copied()
+            .filter(|&i| counts[i] * COMMON_WORD_SHARE <= visible)
+            .collect();
+        let (keep, mut ignored) = if rare.is_empty() || rare.len() == known.len() {
+            (known.clone(), unknown.clone())
+        } else {
+            let common: Vec<String> = known
+                .iter()
+                .copied()
+                .filter(|i| !rare.contains(i))
+                .map(word_of)
+                .collect();
+            (rare, unknown.iter().cloned().chain(common).collect())
+        };
+        let plan = t.plan(&keep, true);
+        let found = run(Some(&plan))?;
+        if found.total > 0 {
+            ignored.sort();
+            outcome.kind = Some(MatchKind::Partial);
+            outcome.plan = Some(plan);
+            outcome.ignored = ignored;
+            return Ok(found);
+        }
+    }
+    let words: Vec<String> = t.content.iter().map(|w| w.plain.clone()).collect();
+    outcome.suggestions = lexicon.closest_needs(&words, 3);
+    if !outcome.suggestions.is_empty() {
+        let plan = t.needs_only(&outcome.suggestions);
+        let found = run(Some(&plan))?;
+        if found.total > 0 {
+            outcome.kind = Some(MatchKind::Suggested);
+            outcome.plan = Some(plan);
+            return Ok(found);
+        }
+    }
+    outcome.kind = Some(MatchKind::None);
+    run(Some(&query::Plan::default()))
 }
 
 #[cfg(test)]

@@ -1,10 +1,11 @@
 //! From what a navigator types to a [`Plan`]: words, stems, typos, neighbouring words and
-//! the synonym list; and from filters to a [`StateFilter`] that the collector checks.
+//! what the lexicon understood (needs, risk, languages); and from filters to a
+//! [`StateFilter`] that the collector checks.
 
 use super::schema::{self, Fields, accepting_ord, gender_ord, with_analyzers};
 use crate::domain::{Accepting, DeliveryMode, Gender, ServiceStatus};
 use crate::geo::eligibility::{Caller, RULE_KINDS};
-use std::sync::LazyLock;
+use crate::understand::{self, Lexicon, Understanding, normalise};
 use tantivy::Term;
 
 /// The longest question accepted, in characters.
@@ -119,121 +120,6 @@ const STOP_WORDS: &[&str] = &[
     "find",
 ];
 
-/// One line of the synonym list.
-struct Synonym {
-    phrases: Vec<Vec<String>>,
-    categories: Vec<String>,
-    words: Vec<String>,
-}
-
-static SYNONYMS: LazyLock<Vec<Synonym>> =
-    LazyLock::new(|| parse_synonyms(include_str!("synonyms.txt")));
-
-/// Lower-cases, drops apostrophes and turns other punctuation into spaces.
-pub fn normalise(q: &str) -> Vec<String> {
-    let cleaned: String = q
-        .chars()
-        .filter(|c| !matches!(c, '\'' | '\u{2019}' | '`'))
-        .map(|c| {
-            if c.is_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                ' '
-            }
-        })
-        .collect();
-    cleaned.split_whitespace().map(str::to_string).collect()
-}
-
-fn parse_synonyms(text: &str) -> Vec<Synonym> {
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let Some((left, right)) = line.split_once("=>") else {
-            continue;
-        };
-        let phrases = left
-            .split(',')
-            .map(normalise)
-            .filter(|p| !p.is_empty())
-            .collect();
-        let mut categories = Vec::new();
-        let mut words = Vec::new();
-        for item in right.split_whitespace() {
-            match item.strip_prefix("category:") {
-                Some(c) => categories.push(c.to_string()),
-                None => words.push(item.to_lowercase()),
-            }
-        }
-        out.push(Synonym {
-            phrases,
-            categories,
-            words,
-        });
-    }
-    out
-}
-
-/// True when `a` and `b` differ by at most one edit (insert, delete, substitute, swap).
-fn within_one_edit(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a == b {
-        return true;
-    }
-    if a.len().abs_diff(b.len()) > 1 {
-        return false;
-    }
-    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
-    let (ra, rb) = (&a[prefix..], &b[prefix..]);
-    match ra.len().cmp(&rb.len()) {
-        std::cmp::Ordering::Equal => {
-            ra[1..] == rb[1..]
-                || (ra.len() >= 2 && ra[0] == rb[1] && ra[1] == rb[0] && ra[2..] == rb[2..])
-        }
-        std::cmp::Ordering::Greater => ra[1..] == *rb,
-        std::cmp::Ordering::Less => *ra == rb[1..],
-    }
-}
-
-fn phrase_in(words: &[String], phrase: &[String]) -> bool {
-    if phrase.len() == 1 {
-        let p = &phrase[0];
-        return words
-            .iter()
-            .any(|w| w == p || (p.len() >= 6 && w.len() >= 6 && within_one_edit(w, p)));
-    }
-    words.windows(phrase.len()).any(|w| w == phrase)
-}
-
-/// What the synonym list adds to a question: categories and directory words.
-#[derive(Debug, Default, PartialEq)]
-pub struct Expansion {
-    pub categories: Vec<String>,
-    pub words: Vec<String>,
-}
-
-pub fn expand(words: &[String]) -> Expansion {
-    let mut e = Expansion::default();
-    for s in SYNONYMS.iter() {
-        if s.phrases.iter().any(|p| phrase_in(words, p)) {
-            for c in &s.categories {
-                if !e.categories.contains(c) {
-                    e.categories.push(c.clone());
-                }
-            }
-            for w in &s.words {
-                if !e.words.contains(w) {
-                    e.words.push(w.clone());
-                }
-            }
-        }
-    }
-    e
-}
-
 fn analyse(text: &str, stemmed: bool) -> Vec<String> {
     with_analyzers(|plain, stem| {
         let analyzer = if stemmed { stem } else { plain };
@@ -249,13 +135,15 @@ fn analyse(text: &str, stemmed: bool) -> Vec<String> {
 /// What a word of the question adds when it matches by its stem (scored as BM25 on the
 /// catch-all field) or, failing that, by a near spelling.
 pub const TYPO_SCORE: f32 = 0.8;
-/// What a category the synonym list maps the question to adds.
-pub const CATEGORY_SCORE: f32 = 2.5;
-/// Boosts on BM25 for a question's stem in the name, two of its words side by side, and
-/// the directory's words for what the caller said in the name.
+/// What the question's strongest need adds to a service in its category.
+pub const CATEGORY_SCORE: f32 = 10.0;
+/// What words count for beside needs (see [`Plan::word_weight`]).
+pub const WORDS_BESIDE_NEEDS: f32 = 0.25;
+/// What a language the question names adds to a service that lists it.
+pub const LANGUAGE_SCORE: f32 = 3.0;
+/// Boosts on BM25 for a question's stem in the name, and two of its words side by side.
 const NAME_BOOST: f32 = 2.0;
 const PAIR_BOOST: f32 = 3.0;
-const SYNONYM_NAME_BOOST: f32 = 1.5;
 
 /// One word of the question.
 #[derive(Debug, Clone)]
@@ -265,48 +153,84 @@ pub struct Word {
     /// For a word the directory does not contain: the word as typed and how many edits a
     /// near spelling may be away.
     pub typo: Option<(Term, u8)>,
+    /// The word as typed (normalised), for explanations.
+    pub label: String,
 }
 
 /// What a question matches and how matches score, for the collector to evaluate term at a
 /// time (see `collect`). A service matches when it has every word (or, for
 /// [`Plan::any_word`], any word) or is in one of the categories; its score is the sum of
-/// its words' scores (only when the words are what it matched by), [`CATEGORY_SCORE`] for
-/// each category it is in, and the boosts.
+/// its words' scores (only when the words are what it matched by), each category's score,
+/// and the boosts.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
     pub words: Vec<Word>,
     pub any_word: bool,
-    pub categories: Vec<String>,
+    /// Categories of the needs the question expresses, with what each adds.
+    pub categories: Vec<(String, f32)>,
     /// Terms that only add to the score of what matches anyway, with their boost.
     pub boosts: Vec<(Term, f32)>,
+    /// Services in this category come before every other match (the question expresses
+    /// risk: crisis services first).
+    pub first: Option<String>,
+    /// Languages the question names: services listing one gain [`LANGUAGE_SCORE`]; when
+    /// the question has no other words or needs, they are what matches.
+    pub languages: Vec<String>,
+    /// What words and boosts count for: 1 alone, [`WORDS_BESIDE_NEEDS`] when the
+    /// question expresses needs (the needs say what kind of service; words then order
+    /// services within and beside them).
+    pub word_weight: f32,
 }
 
-/// The scored part of a search, in two strengths.
+/// How much a need counts, from 0 to 1: its confidence, and how much of the question
+/// said it: a need said by "lost my partner" counts for more than one said by "cancer"
+/// in "lost my partner to cancer".
+fn strength(need: &understand::Need, all: &[understand::Need]) -> f32 {
+    let said = |n: &understand::Need| {
+        n.because
+            .iter()
+            .map(|b| b.split_whitespace().count())
+            .max()
+            .unwrap_or(1) as f32
+    };
+    let most = all.iter().map(said).fold(1.0, f32::max);
+    need.confidence * (0.5 + 0.5 * said(need) / most)
+}
+
+/// One content word of the question: its stem, and the word as typed when the directory
+/// does not contain it (so it may match with a typo).
+#[derive(Debug, Clone)]
+pub struct ContentWord {
+    pub stem: String,
+    pub plain: String,
+    pub typo_prone: bool,
+}
+
+/// The scored part of a search: the question's content words and what they understood.
 pub struct TextQuery {
-    /// Services that match every word of the question (each word by its stem in any
-    /// text field, or with a typo), or are in a category the synonym list maps the
-    /// question to. Phrases and synonym words only add to the score.
-    pub strict: Plan,
-    /// Services that match any word: asked when nothing matches `strict`.
-    pub loose: Plan,
+    /// Words that carry the question (not stop words, not language names), each once.
+    pub content: Vec<ContentWord>,
+    /// Needs, risk and languages the question expresses.
+    pub understanding: Understanding,
     /// Stems of the words to highlight in snippets.
     pub highlight: Vec<String>,
+    fields: Fields,
 }
 
 /// How one word of the question may match: its stem anywhere in the service's text,
-/// or, for a word the directory does not contain (`plain` is `Some` only then), the word
-/// with a typo or two.
-fn word(f: &Fields, stem: &str, plain: Option<&str>) -> Word {
-    let distance = plain.and_then(|word| match word.chars().count() {
+/// or, for a word the directory does not contain, the word with a typo or two.
+fn word(f: &Fields, w: &ContentWord) -> Word {
+    let distance = match w.plain.chars().count() {
         0..=3 => None,
         4..=8 => Some(1),
         _ => Some(2),
-    });
+    };
     Word {
-        stem: Term::from_field_text(f.all, stem),
-        typo: plain
-            .zip(distance)
-            .map(|(word, d)| (Term::from_field_text(f.plain, word), d)),
+        stem: Term::from_field_text(f.all, &w.stem),
+        typo: distance
+            .filter(|_| w.typo_prone)
+            .map(|d| (Term::from_field_text(f.plain, &w.plain), d)),
+        label: w.plain.clone(),
     }
 }
 
@@ -314,77 +238,112 @@ fn word(f: &Fields, stem: &str, plain: Option<&str>) -> Word {
 /// whether the directory contains a word as typed; only other words are matched with
 /// typos, as looking for near spellings of a correctly spelled word costs time and
 /// mostly finds noise.
-pub fn text_query(f: &Fields, q: &str, known: impl Fn(&str) -> bool) -> Option<TextQuery> {
+pub fn text_query(
+    f: &Fields,
+    q: &str,
+    lexicon: &Lexicon,
+    known: impl Fn(&str) -> bool,
+) -> Option<TextQuery> {
     let mut words = normalise(q);
     words.truncate(MAX_WORDS);
     if words.is_empty() {
         return None;
     }
-    let expansion = expand(&words);
-    let content: Vec<String> = words
+    let understanding = understand::understand(lexicon, &words);
+    let mut content: Vec<String> = words
         .iter()
-        .filter(|w| !STOP_WORDS.contains(&w.as_str()))
-        .cloned()
+        .zip(&understanding.language_words)
+        .filter(|(w, language)| !**language && !STOP_WORDS.contains(&w.as_str()))
+        .map(|(w, _)| w.clone())
         .collect();
-    let content = if content.is_empty() && expansion.categories.is_empty() {
-        words.clone()
-    } else {
-        content
-    };
+    if content.is_empty() && understanding.needs.is_empty() && understanding.languages.is_empty()
+    {
+        content = words.clone();
+    }
     // Each content word once, with its stem and, when the analyser keeps it, the word.
-    let mut pairs: Vec<(String, Option<String>)> = Vec::new();
-    for word in &content {
-        let plain = analyse(word, false);
-        let Some(stem) = analyse(word, true).into_iter().next() else {
+    let mut pairs: Vec<ContentWord> = Vec::new();
+    for w in &content {
+        let plain = analyse(w, false);
+        let Some(stem) = analyse(w, true).into_iter().next() else {
             continue;
         };
-        if !pairs.iter().any(|(s, _)| *s == stem) {
-            let typo_prone = plain.into_iter().next().filter(|p| !known(p));
-            pairs.push((stem, typo_prone));
+        if !pairs.iter().any(|p| p.stem == stem) {
+            let plain = plain.into_iter().next().unwrap_or_else(|| w.clone());
+            pairs.push(ContentWord {
+                typo_prone: !known(&plain),
+                stem,
+                plain,
+            });
         }
     }
-    let stems: Vec<&str> = pairs.iter().map(|(s, _)| s.as_str()).collect();
-    let words: Vec<Word> = pairs
-        .iter()
-        .map(|(stem, plain)| word(f, stem, plain.as_deref()))
-        .collect();
-
-    // Only add to the score of what matches anyway: words in the name, words of the
-    // question side by side in the name or description, the directory's words for what
-    // the caller said in the name.
-    let mut boosts: Vec<(Term, f32)> = stems
-        .iter()
-        .map(|s| (Term::from_field_text(f.name, s), NAME_BOOST))
-        .collect();
-    for pair in stems.windows(2) {
-        boosts.push((
-            Term::from_field_text(f.pairs, &schema::pair(pair[0], pair[1])),
-            PAIR_BOOST,
-        ));
-    }
-    let synonym_stems = analyse(&expansion.words.join(" "), true);
-    for stem in &synonym_stems {
-        boosts.push((Term::from_field_text(f.name, stem), SYNONYM_NAME_BOOST));
-    }
-    let mut highlight: Vec<String> = stems.iter().map(|s| s.to_string()).collect();
-    highlight.extend(synonym_stems);
-    // Words the analysers drop entirely (say, one 50 letters long) leave a plan that
-    // matches nothing.
-    let strict = Plan {
-        words,
-        any_word: false,
-        categories: expansion.categories,
-        boosts,
-    };
-    let loose = Plan {
-        any_word: true,
-        ..strict.clone()
-    };
+    let highlight = pairs.iter().map(|p| p.stem.clone()).collect();
     Some(TextQuery {
-        strict,
-        loose,
+        content: pairs,
+        understanding,
         highlight,
+        fields: *f,
     })
+}
+
+impl TextQuery {
+    /// A plan that needs every word of `keep` (indexes into [`TextQuery::content`]), or
+    /// any of them, or one of the question's needs.
+    pub fn plan(&self, keep: &[usize], any_word: bool) -> Plan {
+        let f = &self.fields;
+        let chosen: Vec<&ContentWord> = keep.iter().filter_map(|&i| self.content.get(i)).collect();
+        let stems: Vec<&str> = chosen.iter().map(|w| w.stem.as_str()).collect();
+        // Only add to the score of what matches anyway: words in the name, words of the
+        // question side by side in the name or description.
+        let mut boosts: Vec<(Term, f32)> = stems
+            .iter()
+            .map(|s| (Term::from_field_text(f.name, s), NAME_BOOST))
+            .collect();
+        for pair in stems.windows(2) {
+            boosts.push((
+                Term::from_field_text(f.pairs, &schema::pair(pair[0], pair[1])),
+                PAIR_BOOST,
+            ));
+        }
+        let u = &self.understanding;
+        Plan {
+            words: chosen.iter().map(|w| word(f, w)).collect(),
+            any_word,
+            categories: u
+                .needs
+                .iter()
+                .map(|n| (n.id.clone(), CATEGORY_SCORE * strength(n, &u.needs)))
+                .collect(),
+            boosts,
+            first: u.risk_raised().then(|| understand::CRISIS.to_string()),
+            languages: u.languages.iter().map(|l| l.code.to_string()).collect(),
+            word_weight: if u.needs.is_empty() {
+                1.0
+            } else {
+                WORDS_BESIDE_NEEDS
+            },
+        }
+    }
+
+    /// The plan that needs every content word (or a need).
+    pub fn strict(&self) -> Plan {
+        self.plan(&(0..self.content.len()).collect::<Vec<_>>(), false)
+    }
+
+    /// A plan matching the categories of `needs` alone.
+    pub fn needs_only(&self, needs: &[String]) -> Plan {
+        Plan {
+            word_weight: 1.0,
+            categories: needs
+                .iter()
+                .map(|n| (n.clone(), CATEGORY_SCORE))
+                .collect(),
+            first: self
+                .understanding
+                .risk_raised()
+                .then(|| understand::CRISIS.to_string()),
+            ..Plan::default()
+        }
+    }
 }
 
 /// Filters a search can apply; each is AND-ed, values within one are OR-ed.
@@ -516,36 +475,32 @@ impl StateFilter {
 mod tests {
     use super::*;
 
-    fn categories(q: &str) -> Vec<String> {
-        expand(&normalise(q)).categories
+    fn understood(q: &str) -> TextQuery {
+        let (_, f) = schema::build();
+        text_query(&f, q, &Lexicon::built_in(), |_| true).expect("a question")
     }
 
     #[test]
-    fn lay_words_map_to_categories() {
-        assert!(categories("money worries").contains(&"debt".to_string()));
-        assert!(categories("I can't pay my bills").contains(&"debt".to_string()));
-        assert!(categories("my wife died last month").contains(&"bereavement".to_string()));
-        assert!(categories("lonely since she passed away").contains(&"befriending".to_string()));
-        assert!(categories("lost my job").contains(&"employment".to_string()));
-        assert!(categories("cant sleep").contains(&"mental_wellbeing".to_string()));
-        assert!(categories("bereavment").contains(&"bereavement".to_string()));
-        assert!(categories("the weather").is_empty());
+    fn needs_become_categories_and_risk_puts_crisis_first() {
+        let t = understood("the bailiffs are coming round");
+        let plan = t.strict();
+        assert!(plan.categories.iter().any(|(c, _)| c == "debt"));
+        assert!(plan.first.is_none());
+        let plan = understood("he took a load of pills").strict();
+        assert_eq!(plan.first.as_deref(), Some("crisis"));
     }
 
     #[test]
-    fn one_edit() {
-        assert!(within_one_edit("lonely", "lonley"));
-        assert!(within_one_edit("bailifs", "bailiffs"));
-        assert!(within_one_edit("exercise", "exercize"));
-        assert!(!within_one_edit("bills", "kilns"));
-        assert!(!within_one_edit("abc", "abcde"));
+    fn language_names_are_preferences_not_words() {
+        let t = understood("farsi speaking counsellor");
+        let words: Vec<&str> = t.content.iter().map(|w| w.plain.as_str()).collect();
+        assert_eq!(words, vec!["counsellor"]);
+        assert_eq!(t.strict().languages, vec!["fa".to_string()]);
     }
 
     #[test]
-    fn query_syntax_is_just_text() {
-        assert_eq!(
-            normalise("debt AND (\"food\") -bank* ~2"),
-            vec!["debt", "and", "food", "bank", "2"]
-        );
+    fn stop_words_alone_are_still_looked_for() {
+        let t = understood("the");
+        assert_eq!(t.content.len(), 1);
     }
 }

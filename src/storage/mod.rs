@@ -287,6 +287,7 @@ macro_rules! begin_write {
 pub mod access;
 pub mod geo;
 pub mod links;
+pub mod understanding;
 
 use access::{Audit, write_audit};
 

@@ -1,0 +1,1050 @@
+//! The lay-language lexicon: phrases callers use, each mapped to a need with a
+//! confidence (see `lexicon/README.md` for the file format). Phrases are compiled into a
+//! trie of word stems, so reading a question costs a walk from each of its words, however
+//! large the lexicon; words the lexicon does not know are matched to its words with a
+//! typo or two through a table of deletions (as SymSpell does).
+
+use super::{Need, RISK, normalise};
+use crate::domain::taxonomy;
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, Language, LowerCaser, SimpleTokenizer, Stemmer, TextAnalyzer,
+};
+
+/// The files shipped with signpost, by need: `lexicon/NEED.txt`.
+macro_rules! lexicon_files {
+    ($($need:literal),* $(,)?) => {
+        &[$(($need, include_str!(concat!("lexicon/", $need, ".txt")))),*]
+    };
+}
+const FILES: &[(&str, &str)] = lexicon_files!(
+    "risk",
+    "crisis",
+    "debt",
+    "benefits",
+    "money",
+    "food",
+    "befriending",
+    "bereavement",
+    "carers",
+    "employment",
+    "housing",
+    "homelessness",
+    "domestic_abuse",
+    "sexual_violence",
+    "drugs_alcohol",
+    "gambling",
+    "physical_activity",
+    "parenting",
+    "young_people",
+    "older_people",
+    "lgbtq",
+    "refugees",
+    "esol",
+    "digital_skills",
+    "arts",
+    "volunteering",
+    "peer_support",
+    "long_term_conditions",
+    "disability",
+    "mental_wellbeing",
+    "legal",
+    "education",
+    "veterans",
+    "women",
+    "men",
+    "community",
+    "green_spaces",
+);
+
+/// A line may stand for at most this many phrases once its alternatives are expanded.
+pub const MAX_EXPANSIONS: usize = 20_000;
+/// What a `*` in a phrase may skip.
+const GAP_WORDS: usize = 3;
+/// The longest phrase accepted at run time, in characters.
+pub const MAX_PHRASE_CHARS: usize = 300;
+
+/// Why a lexicon line cannot be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LexiconError {
+    #[error("'{0}' is not a need: use a category id from GET /v1/taxonomy, or 'risk'")]
+    UnknownNeed(String),
+    #[error("{0}")]
+    BadPhrase(String),
+    #[error("the confidence must be above 0 and at most 1")]
+    BadConfidence,
+}
+
+/// An entry added at run time (by an administrator).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NewEntry {
+    pub need: String,
+    pub phrase: String,
+    pub confidence: f32,
+}
+
+thread_local! {
+    static STEMMER: std::cell::RefCell<TextAnalyzer> = std::cell::RefCell::new(
+        TextAnalyzer::builder(SimpleTokenizer::default())
+            .filter(LowerCaser)
+            .filter(AsciiFoldingFilter)
+            .filter(Stemmer::new(Language::English))
+            .build(),
+    );
+}
+
+/// The English stem of one normalised word (the search index's stemmer).
+pub fn stem(word: &str) -> String {
+    STEMMER.with_borrow_mut(|a| {
+        let mut stream = a.token_stream(word);
+        let mut out = String::new();
+        while let Some(t) = stream.next() {
+            out.push_str(&t.text);
+        }
+        if out.is_empty() { word.to_string() } else { out }
+    })
+}
+
+/// One position of a phrase.
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    /// A word, by its stem; and as written, so near spellings of it are found too.
+    Word { stem: String, plain: String },
+    /// Any word starting so (normalised, not stemmed).
+    Prefix(String),
+    /// Up to [`GAP_WORDS`] words of any kind.
+    Gap,
+}
+
+/// A parsed line: its phrases, its confidence and whether it is an exception.
+#[derive(Debug, Clone, PartialEq)]
+struct Line {
+    phrases: Vec<Vec<Token>>,
+    confidence: f32,
+    exception: bool,
+}
+
+/// The lines of a lexicon file, each with its number, its text and what it parses to;
+/// `$NAME = (a|b|…)` lines name a group of alternatives that later lines of the same file
+/// use as `$NAME`.
+fn parse_file(text: &str) -> Vec<(usize, &str, Result<Option<Line>, String>)> {
+    let mut names: HashMap<String, String> = HashMap::new();
+    let mut out = Vec::new();
+    for (n, raw) in text.lines().enumerate() {
+        let parsed = substitute(raw, &names).and_then(|line| {
+            let trimmed = line.trim();
+            if let Some(def) = trimmed.strip_prefix('$')
+                && let Some((name, value)) = def.split_once('=')
+            {
+                let name = name.trim();
+                if name.is_empty() || !name.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
+                    return Err(format!("'${name}': a name is capital letters and '_'"));
+                }
+                names.insert(name.to_string(), value.trim().to_string());
+                return Ok(None);
+            }
+            parse_line(&line)
+        });
+        out.push((n + 1, raw, parsed));
+    }
+    out
+}
+
+/// `raw` with each `$NAME` replaced by its definition, in parentheses.
+fn substitute(raw: &str, names: &HashMap<String, String>) -> Result<String, String> {
+    if !raw.contains('$') {
+        return Ok(raw.to_string());
+    }
+    let mut out = String::new();
+    let mut rest = raw;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let len = after
+            .find(|c: char| !(c.is_ascii_uppercase() || c == '_'))
+            .unwrap_or(after.len());
+        let name = &after[..len];
+        // A definition's own name is left for the caller to read.
+        if out.trim().is_empty() && after[len..].trim_start().starts_with('=') {
+            out.push('$');
+            out.push_str(name);
+        } else {
+            let value = names
+                .get(name)
+                .ok_or_else(|| format!("'${name}' is not defined above this line"))?;
+            out.push('(');
+            out.push_str(value);
+            out.push(')');
+        }
+        rest = &after[len..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Reads one line of a lexicon file; `None` for blank lines and comments.
+fn parse_line(raw: &str) -> Result<Option<Line>, String> {
+    let mut text = raw.trim();
+    if let Some(i) = text.find(" #") {
+        text = text[..i].trim_end();
+    }
+    if text.is_empty() || text.starts_with('#') {
+        return Ok(None);
+    }
+    let exception = text.starts_with('-');
+    if exception {
+        text = text[1..].trim_start();
+    }
+    let mut confidence = 1.0f32;
+    if let Some(at) = text.rfind('@') {
+        let value = text[at + 1..].trim();
+        confidence = value
+            .parse::<f32>()
+            .ok()
+            .filter(|c| *c > 0.0 && *c <= 1.0)
+            .ok_or_else(|| {
+                format!("'@{value}' is not a confidence: use a number above 0 and at most 1")
+            })?;
+        text = text[..at].trim_end();
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut pos = 0;
+    let phrases = sequence(&chars, &mut pos)?;
+    match chars.get(pos) {
+        None => {}
+        Some(')') => return Err("a ')' has no '(' before it".into()),
+        Some(_) => return Err("'|' belongs inside (a|b) alternatives".into()),
+    }
+    let phrases: Vec<Vec<Token>> = phrases
+        .into_iter()
+        .map(tidy)
+        .filter(|p| !p.is_empty())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    if phrases.is_empty() {
+        return Err("the phrase has no words".into());
+    }
+    Ok(Some(Line {
+        phrases,
+        confidence,
+        exception,
+    }))
+}
+
+/// Every phrase made of one of `left` followed by one of `right`.
+fn product(left: Vec<Vec<Token>>, right: &[Vec<Token>]) -> Result<Vec<Vec<Token>>, String> {
+    if left.len() * right.len() > MAX_EXPANSIONS {
+        return Err(format!(
+            "the line stands for more than {MAX_EXPANSIONS} phrases: split it"
+        ));
+    }
+    Ok(left
+        .iter()
+        .flat_map(|p| {
+            right.iter().map(move |r| {
+                let mut p = p.clone();
+                p.extend(r.iter().cloned());
+                p
+            })
+        })
+        .collect())
+}
+
+/// Reads words and `(a|b)` groups (which may nest) from `pos` up to an unmatched `)` or
+/// `|` or the end: the phrases they stand for.
+fn sequence(chars: &[char], pos: &mut usize) -> Result<Vec<Vec<Token>>, String> {
+    let mut phrases: Vec<Vec<Token>> = vec![Vec::new()];
+    loop {
+        while chars.get(*pos).is_some_and(|c| c.is_whitespace()) {
+            *pos += 1;
+        }
+        match chars.get(*pos) {
+            None | Some(')') | Some('|') => return Ok(phrases),
+            Some('(') => {
+                *pos += 1;
+                let mut alternatives = Vec::new();
+                loop {
+                    alternatives.extend(sequence(chars, pos)?);
+                    match chars.get(*pos) {
+                        Some('|') => *pos += 1,
+                        Some(')') => {
+                            *pos += 1;
+                            break;
+                        }
+                        _ => return Err("a '(' has no ')' after it: write alternatives as (a|b)".into()),
+                    }
+                }
+                phrases = product(phrases, &alternatives)?;
+            }
+            Some(_) => {
+                let start = *pos;
+                while chars
+                    .get(*pos)
+                    .is_some_and(|c| !c.is_whitespace() && !matches!(c, '(' | ')' | '|'))
+                {
+                    *pos += 1;
+                }
+                let word: String = chars[start..*pos].iter().collect();
+                phrases = product(phrases, &[tokens(&word)?])?;
+            }
+        }
+    }
+}
+
+impl std::hash::Hash for Token {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match self {
+            Token::Word { stem, .. } => (0u8, stem).hash(state),
+            Token::Prefix(p) => (1u8, p).hash(state),
+            Token::Gap => 2u8.hash(state),
+        }
+    }
+}
+impl Eq for Token {}
+
+fn word_token(plain: &str) -> Token {
+    Token::Word {
+        stem: stem(plain),
+        plain: plain.to_string(),
+    }
+}
+
+/// Gaps at either end or twice in a row mean nothing more than one gap or none.
+fn tidy(mut p: Vec<Token>) -> Vec<Token> {
+    p.dedup_by(|a, b| *a == Token::Gap && *b == Token::Gap);
+    while p.first() == Some(&Token::Gap) {
+        p.remove(0);
+    }
+    while p.last() == Some(&Token::Gap) {
+        p.pop();
+    }
+    if p.iter().all(|t| *t == Token::Gap) {
+        p.clear();
+    }
+    p
+}
+
+/// The tokens of one alternative (or one bare word): words, `*` gaps and `word*` prefixes.
+fn tokens(text: &str) -> Result<Vec<Token>, String> {
+    let mut out = Vec::new();
+    for part in text.split_whitespace() {
+        if part == "*" {
+            out.push(Token::Gap);
+        } else if let Some(prefix) = part.strip_suffix('*') {
+            let words = normalise(prefix);
+            match words.as_slice() {
+                [] => return Err(format!("'{part}': a prefix needs letters before '*'")),
+                [.., last] if last.len() < 3 => {
+                    return Err(format!(
+                        "'{part}': a prefix needs at least three letters before '*'"
+                    ));
+                }
+                [init @ .., last] => {
+                    out.extend(init.iter().map(|w| word_token(w)));
+                    out.push(Token::Prefix(last.clone()));
+                }
+            }
+        } else if part.contains('*') {
+            return Err(format!(
+                "'{part}': '*' stands alone (a gap) or ends a word (a prefix)"
+            ));
+        } else {
+            out.extend(normalise(part).iter().map(|w| word_token(w)));
+        }
+    }
+    Ok(out)
+}
+
+/// What a phrase that ends at a trie node says.
+#[derive(Debug, Clone, Copy)]
+struct End {
+    need: u16,
+    confidence: f32,
+    exception: bool,
+}
+
+#[derive(Debug, Default)]
+struct Node {
+    /// (word id, node), sorted by word id.
+    next: Vec<(u32, u32)>,
+    prefixes: Vec<(String, u32)>,
+    gap: Option<u32>,
+    ends: Vec<End>,
+}
+
+/// A phrase of the lexicon found in a question: words `start..end`.
+#[derive(Debug, Clone, Copy)]
+struct Found {
+    end_info: End,
+    start: usize,
+    end: usize,
+}
+
+/// One word of the question as the lexicon sees it.
+struct QuestionWord<'a> {
+    plain: &'a str,
+    /// Lexicon words it is: its own stem, or near spellings of it.
+    ids: Vec<u32>,
+}
+
+/// The compiled lexicon. Cheap to share; rebuilt whole when an entry is added.
+pub struct Lexicon {
+    /// Need names by index: `risk` and the taxonomy's ids.
+    needs: Vec<String>,
+    vocabulary: HashMap<String, u32>,
+    words: Vec<String>,
+    /// Deletions of each word (one, or two for long words) → the words.
+    deletions: HashMap<String, Vec<u32>>,
+    nodes: Vec<Node>,
+    /// Each word's stem and the spellings phrases wrote it with, by word id.
+    forms: Vec<Vec<String>>,
+    /// Which needs each word appears in (for suggestions), by word id.
+    word_needs: Vec<Vec<u16>>,
+    /// Phrases in all (after expanding alternatives), for reports.
+    phrase_count: usize,
+}
+
+/// The one lexicon built from the shipped files alone.
+static BUILT_IN: LazyLock<std::sync::Arc<Lexicon>> = LazyLock::new(|| {
+    std::sync::Arc::new(Lexicon::new(&[]).expect("the shipped lexicon files parse"))
+});
+
+fn need_ids() -> Vec<String> {
+    std::iter::once(RISK.to_string())
+        .chain(taxonomy::CATEGORIES.iter().map(|c| c.id.to_string()))
+        .collect()
+}
+
+/// Checks an entry an administrator wants to add: a known need and a phrase that parses.
+pub fn check_entry(entry: &NewEntry) -> Result<(), LexiconError> {
+    if !need_ids().contains(&entry.need) {
+        return Err(LexiconError::UnknownNeed(entry.need.clone()));
+    }
+    if entry.phrase.chars().count() > MAX_PHRASE_CHARS {
+        return Err(LexiconError::BadPhrase(format!(
+            "the phrase is too long: at most {MAX_PHRASE_CHARS} characters"
+        )));
+    }
+    if !(entry.confidence > 0.0 && entry.confidence <= 1.0) {
+        return Err(LexiconError::BadConfidence);
+    }
+    match parse_line(&entry.phrase) {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(LexiconError::BadPhrase(
+            "the phrase is empty or a comment".into(),
+        )),
+        Err(e) => Err(LexiconError::BadPhrase(e)),
+    }
+}
+
+impl Lexicon {
+    /// The shipped files alone.
+    pub fn built_in() -> std::sync::Arc<Lexicon> {
+        BUILT_IN.clone()
+    }
+
+    /// The shipped files plus entries added at run time.
+    pub fn new(extra: &[NewEntry]) -> Result<Lexicon, LexiconError> {
+        let mut lexicon = Lexicon {
+            needs: need_ids(),
+            vocabulary: HashMap::new(),
+            words: Vec::new(),
+            deletions: HashMap::new(),
+            nodes: vec![Node::default()],
+            word_needs: Vec::new(),
+            forms: Vec::new(),
+            phrase_count: 0,
+        };
+        for (need, text) in FILES {
+            for (n, _, line) in parse_file(text) {
+                let line = line.map_err(|e| {
+                    LexiconError::BadPhrase(format!("lexicon/{need}.txt line {n}: {e}"))
+                })?;
+                if let Some(line) = line {
+                    lexicon.add(need, &line)?;
+                }
+            }
+        }
+        for entry in extra {
+            check_entry(entry)?;
+            let line = parse_line(&entry.phrase)
+                .map_err(LexiconError::BadPhrase)?
+                .ok_or_else(|| LexiconError::BadPhrase("empty phrase".into()))?;
+            let line = Line {
+                confidence: entry.confidence.min(line.confidence),
+                ..line
+            };
+            lexicon.add(&entry.need, &line)?;
+        }
+        lexicon.index_deletions();
+        Ok(lexicon)
+    }
+
+    /// Whether a word (by its stem) is in the lexicon.
+    pub fn knows(&self, word: &str) -> bool {
+        self.vocabulary.contains_key(&stem(word))
+    }
+
+    /// Phrases in the lexicon once alternatives are expanded.
+    pub fn phrase_count(&self) -> usize {
+        self.phrase_count
+    }
+
+    fn word_id(&mut self, stem: &str) -> u32 {
+        if let Some(&id) = self.vocabulary.get(stem) {
+            return id;
+        }
+        let id = self.words.len() as u32;
+        self.words.push(stem.to_string());
+        self.forms.push(vec![stem.to_string()]);
+        self.word_needs.push(Vec::new());
+        self.vocabulary.insert(stem.to_string(), id);
+        id
+    }
+
+    fn add(&mut self, need: &str, line: &Line) -> Result<(), LexiconError> {
+        let need_index = self
+            .needs
+            .iter()
+            .position(|n| n == need)
+            .ok_or_else(|| LexiconError::UnknownNeed(need.to_string()))?
+            as u16;
+        for phrase in &line.phrases {
+            let mut node = 0u32;
+            for token in phrase {
+                node = match token {
+                    Token::Word { stem, plain } => {
+                        let id = self.word_id(stem);
+                        self.vocabulary.entry(plain.clone()).or_insert(id);
+                        if !self.forms[id as usize].contains(plain) {
+                            self.forms[id as usize].push(plain.clone());
+                        }
+                        if !line.exception && !self.word_needs[id as usize].contains(&need_index)
+                        {
+                            self.word_needs[id as usize].push(need_index);
+                        }
+                        match self.nodes[node as usize]
+                            .next
+                            .binary_search_by_key(&id, |&(w, _)| w)
+                        {
+                            Ok(i) => self.nodes[node as usize].next[i].1,
+                            Err(i) => {
+                                let n = self.push_node();
+                                self.nodes[node as usize].next.insert(i, (id, n));
+                                n
+                            }
+                        }
+                    }
+                    Token::Prefix(p) => {
+                        match self.nodes[node as usize]
+                            .prefixes
+                            .iter()
+                            .find(|(q, _)| q == p)
+                        {
+                            Some(&(_, n)) => n,
+                            None => {
+                                let n = self.push_node();
+                                self.nodes[node as usize].prefixes.push((p.clone(), n));
+                                n
+                            }
+                        }
+                    }
+                    Token::Gap => match self.nodes[node as usize].gap {
+                        Some(n) => n,
+                        None => {
+                            let n = self.push_node();
+                            self.nodes[node as usize].gap = Some(n);
+                            n
+                        }
+                    },
+                };
+            }
+            self.nodes[node as usize].ends.push(End {
+                need: need_index,
+                confidence: line.confidence,
+                exception: line.exception,
+            });
+            self.phrase_count += 1;
+        }
+        Ok(())
+    }
+
+    fn push_node(&mut self) -> u32 {
+        self.nodes.push(Node::default());
+        (self.nodes.len() - 1) as u32
+    }
+
+    fn index_deletions(&mut self) {
+        let mut deletions: HashMap<String, Vec<u32>> = HashMap::new();
+        for (w, &id) in &self.vocabulary {
+            if w.chars().count() < 4 {
+                continue;
+            }
+            for d in deletions_of(w, max_edits(w)) {
+                let ids = deletions.entry(d).or_default();
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+        self.deletions = deletions;
+    }
+
+    /// The lexicon words a question word may be: its stem, or when the lexicon does not
+    /// know it, words a typo or two away (one from five letters, two from nine).
+    fn ids_of(&self, plain: &str) -> Vec<u32> {
+        let s = stem(plain);
+        if let Some(&id) = self.vocabulary.get(&s) {
+            return vec![id];
+        }
+        if let Some(&id) = self.vocabulary.get(plain) {
+            return vec![id];
+        }
+        let letters = plain.chars().count();
+        if letters < 4 || plain.chars().any(|c| c.is_ascii_digit()) {
+            return Vec::new();
+        }
+        // Four letters: only two letters swapped ("lfie"); any other edit of so short a
+        // word is too often another word.
+        let swap_only = letters == 4;
+        let allowed = if letters >= 9 { 2 } else { 1 };
+        let mut out: Vec<u32> = Vec::new();
+        for candidate in [&s, &plain.to_string()] {
+            for d in deletions_of(candidate, allowed) {
+                for &id in self.deletions.get(&d).into_iter().flatten() {
+                    let near = self.forms[id as usize].iter().any(|form| {
+                        if swap_only {
+                            is_swap(candidate, form)
+                        } else {
+                            edit_distance(candidate, form, allowed) <= allowed.min(max_edits(form))
+                        }
+                    });
+                    if near && !out.contains(&id) {
+                        out.push(id);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn walk(&self, node: u32, q: &[QuestionWord], i: usize, start: usize, out: &mut Vec<Found>) {
+        let n = &self.nodes[node as usize];
+        for e in &n.ends {
+            out.push(Found {
+                end_info: *e,
+                start,
+                end: i,
+            });
+        }
+        if let Some(word) = q.get(i) {
+            for id in &word.ids {
+                if let Ok(k) = n.next.binary_search_by_key(id, |&(w, _)| w) {
+                    self.walk(n.next[k].1, q, i + 1, start, out);
+                }
+            }
+            for (prefix, next) in &n.prefixes {
+                if word.plain.starts_with(prefix.as_str()) {
+                    self.walk(*next, q, i + 1, start, out);
+                }
+            }
+        }
+        if let Some(gap) = n.gap {
+            for skip in 0..=GAP_WORDS {
+                if i + skip < q.len() {
+                    self.walk(gap, q, i + skip, start, out);
+                }
+            }
+        }
+    }
+
+    /// Every phrase of the lexicon in the question, exceptions applied: a match that lies
+    /// within an exception of its own need does not count.
+    fn find(&self, words: &[String]) -> Vec<Found> {
+        let q: Vec<QuestionWord> = words
+            .iter()
+            .map(|w| QuestionWord {
+                plain: w,
+                ids: self.ids_of(w),
+            })
+            .collect();
+        let mut found = Vec::new();
+        for start in 0..q.len() {
+            self.walk(0, &q, start, start, &mut found);
+        }
+        let exceptions: Vec<Found> = found
+            .iter()
+            .filter(|f| f.end_info.exception)
+            .copied()
+            .collect();
+        found.retain(|f| {
+            !f.end_info.exception
+                && !exceptions.iter().any(|x| {
+                    x.end_info.need == f.end_info.need && x.start <= f.start && f.end <= x.end
+                })
+        });
+        found
+    }
+
+    /// The needs the question expresses (most confident first), and the words that
+    /// expressed risk (empty when none).
+    pub fn needs(&self, words: &[String]) -> (Vec<Need>, Vec<String>) {
+        let mut needs: Vec<Need> = Vec::new();
+        let mut risk: Vec<String> = Vec::new();
+        for f in self.find(words) {
+            let because = words[f.start..f.end].join(" ");
+            let name = &self.needs[f.end_info.need as usize];
+            if name == RISK {
+                if !risk.contains(&because) {
+                    risk.push(because);
+                }
+                continue;
+            }
+            match needs.iter_mut().find(|n| n.id == *name) {
+                Some(n) => {
+                    n.confidence = n.confidence.max(f.end_info.confidence);
+                    if !n.because.contains(&because) {
+                        n.because.push(because);
+                    }
+                }
+                None => needs.push(Need {
+                    id: name.clone(),
+                    confidence: f.end_info.confidence,
+                    because: vec![because],
+                }),
+            }
+        }
+        // A shorter phrase inside a longer one it matched with says nothing more.
+        for n in &mut needs {
+            let all = n.because.clone();
+            n.because
+                .retain(|b| !all.iter().any(|o| o != b && o.contains(b.as_str())));
+        }
+        risk.sort_by_key(|r| std::cmp::Reverse(r.len()));
+        let all = risk.clone();
+        risk.retain(|b| !all.iter().any(|o| o != b && o.contains(b.as_str())));
+        needs.sort_by(|a, b| {
+            b.confidence
+                .total_cmp(&a.confidence)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        (needs, risk)
+    }
+
+    /// Needs whose words are closest to a question that matched nothing: words that share
+    /// a beginning with the question's or are up to two typos away. Best first, at most
+    /// `limit`.
+    pub fn closest_needs(&self, words: &[String], limit: usize) -> Vec<String> {
+        let mut score: HashMap<u16, f32> = HashMap::new();
+        for w in words {
+            if w.chars().count() < 4 || w.chars().any(|c| c.is_ascii_digit()) {
+                continue;
+            }
+            let s = stem(w);
+            let mut near: Vec<u32> = self.ids_of(w);
+            if near.is_empty() {
+                near = self
+                    .words
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| {
+                        v.chars().count() >= 4
+                            && (v.starts_with(s.as_str())
+                                || s.starts_with(v.as_str())
+                                || edit_distance(&s, v, 2) <= 2)
+                    })
+                    .map(|(id, _)| id as u32)
+                    .collect();
+            }
+            for id in near {
+                let needs = &self.word_needs[id as usize];
+                for &n in needs {
+                    if self.needs[n as usize] != RISK {
+                        *score.entry(n).or_default() += 1.0 / needs.len() as f32;
+                    }
+                }
+            }
+        }
+        let mut ranked: Vec<(u16, f32)> = score.into_iter().collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        ranked
+            .into_iter()
+            .take(limit)
+            .map(|(n, _)| self.needs[n as usize].clone())
+            .collect()
+    }
+}
+
+/// Edits allowed to reach a lexicon word: one from four letters of stem, two from eight.
+fn max_edits(word: &str) -> usize {
+    if word.chars().count() >= 8 { 2 } else { 1 }
+}
+
+/// Whether `a` is `b` with two neighbouring letters swapped.
+fn is_swap(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a.len() != b.len() {
+        return false;
+    }
+    let differ: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
+    matches!(differ.as_slice(), [i, j] if *j == i + 1 && a[*i] == b[*j] && a[*j] == b[*i])
+}
+
+/// `word` and every string made by deleting up to `edits` of its letters.
+fn deletions_of(word: &str, edits: usize) -> HashSet<String> {
+    let mut out: HashSet<String> = HashSet::from([word.to_string()]);
+    let mut frontier = vec![word.to_string()];
+    for _ in 0..edits {
+        let mut next = Vec::new();
+        for w in &frontier {
+            let chars: Vec<char> = w.chars().collect();
+            for i in 0..chars.len() {
+                let d: String = chars
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, c)| c)
+                    .collect();
+                if out.insert(d.clone()) {
+                    next.push(d);
+                }
+            }
+        }
+        frontier = next;
+    }
+    out
+}
+
+/// Edit distance with adjacent swaps counting one (optimal string alignment), or
+/// `limit + 1` when it is more than `limit`.
+pub fn edit_distance(a: &str, b: &str, limit: usize) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    if a.len().abs_diff(b.len()) > limit {
+        return limit + 1;
+    }
+    let mut prev2: Vec<usize> = vec![0; b.len() + 1];
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur: Vec<usize> = vec![0; b.len() + 1];
+    for i in 1..=a.len() {
+        cur[0] = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                cur[j] = cur[j].min(prev2[j - 2] + 1);
+            }
+        }
+        std::mem::swap(&mut prev2, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()].min(limit + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn needs_of(lexicon: &Lexicon, q: &str) -> Vec<String> {
+        lexicon
+            .needs(&normalise(q))
+            .0
+            .into_iter()
+            .map(|n| n.id)
+            .collect()
+    }
+
+    fn small(lines: &[(&str, &str)]) -> Lexicon {
+        let extra: Vec<NewEntry> = lines
+            .iter()
+            .map(|(need, phrase)| NewEntry {
+                need: need.to_string(),
+                phrase: phrase.to_string(),
+                confidence: 1.0,
+            })
+            .collect();
+        Lexicon::new(&extra).expect("lexicon")
+    }
+
+    #[test]
+    fn every_shipped_line_parses_and_every_need_has_a_file() {
+        for (need, text) in FILES {
+            assert!(
+                need_ids().contains(&need.to_string()),
+                "{need}.txt is not a need"
+            );
+            for (n, line, parsed) in parse_file(text) {
+                assert!(
+                    parsed.is_ok(),
+                    "lexicon/{need}.txt line {n}: {line:?}: {parsed:?}"
+                );
+            }
+        }
+        for c in taxonomy::CATEGORIES {
+            assert!(
+                FILES.iter().any(|(n, _)| *n == c.id),
+                "no lexicon file for {}",
+                c.id
+            );
+        }
+        assert!(Lexicon::built_in().phrase_count() > 10_000);
+    }
+
+    #[test]
+    fn every_shipped_phrase_finds_its_own_need() {
+        // Each line, written out with its first alternatives and gaps and prefixes filled
+        // in, must be understood as its file's need (unless another line's exception
+        // covers it).
+        let lexicon = Lexicon::built_in();
+        let mut missed = Vec::new();
+        for (need, text) in FILES {
+            for (_, line, parsed) in parse_file(text) {
+                let Ok(Some(parsed)) = parsed else {
+                    continue;
+                };
+                if parsed.exception {
+                    continue;
+                }
+                let example = example_of(&parsed);
+                let (needs, risk) = lexicon.needs(&normalise(&example));
+                let found = if *need == RISK {
+                    !risk.is_empty()
+                } else {
+                    needs.iter().any(|n| n.id == *need)
+                };
+                if !found {
+                    missed.push(format!("{need}: {line:?} (as {example:?})"));
+                }
+            }
+        }
+        assert!(
+            missed.is_empty(),
+            "{} lines not understood:\n{}",
+            missed.len(),
+            missed.join("\n")
+        );
+    }
+
+    /// A question a line stands for: its first phrase, written with the words as the
+    /// line spells them, a prefix as itself, a gap as nothing.
+    fn example_of(parsed: &Line) -> String {
+        let first = parsed
+            .phrases
+            .iter()
+            .min_by_key(|p| p.len())
+            .cloned()
+            .unwrap_or_default();
+        first
+            .iter()
+            .filter_map(|t| match t {
+                Token::Word { plain, .. } => Some(plain.clone()),
+                Token::Prefix(p) => Some(p.clone()),
+                Token::Gap => None,
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn phrases_alternatives_gaps_and_prefixes() {
+        let l = small(&[
+            ("debt", "cant pay (my|the) (bills|rent)"),
+            ("bereavement", "my (wife|husband) * died"),
+            ("homelessness", "sleeping in (my|the|a) car"),
+            ("mental_wellbeing", "(really|) panick*"),
+        ]);
+        assert!(needs_of(&l, "I can't pay the bills").contains(&"debt".to_string()));
+        assert!(needs_of(&l, "my husband suddenly died").contains(&"bereavement".to_string()));
+        assert!(needs_of(&l, "my wife died").contains(&"bereavement".to_string()));
+        assert!(
+            needs_of(&l, "been sleeping in my car for a week")
+                .contains(&"homelessness".to_string())
+        );
+        assert!(needs_of(&l, "panicky all the time").contains(&"mental_wellbeing".to_string()));
+    }
+
+    #[test]
+    fn typos_reach_lexicon_words() {
+        let l = small(&[("bereavement", "bereavement"), ("befriending", "lonely")]);
+        assert!(needs_of(&l, "bereavment").contains(&"bereavement".to_string()));
+        assert!(needs_of(&l, "berevement support").contains(&"bereavement".to_string()));
+        assert!(needs_of(&l, "lonley").contains(&"befriending".to_string()));
+    }
+
+    #[test]
+    fn exceptions_cancel_their_own_need_only() {
+        let l = small(&[
+            ("risk", "crisis"),
+            ("risk", "-crisis loan"),
+            ("money", "crisis loan"),
+        ]);
+        let (_, risk) = l.needs(&normalise("I'm in crisis"));
+        assert!(!risk.is_empty());
+        let (needs, risk) = l.needs(&normalise("how do I get a crisis loan"));
+        assert!(risk.is_empty());
+        assert!(needs.iter().any(|n| n.id == "money"));
+    }
+
+    #[test]
+    fn confidence_is_the_best_phrase() {
+        let l = Lexicon::new(&[
+            NewEntry {
+                need: "mental_wellbeing".into(),
+                phrase: "stressed".into(),
+                confidence: 0.4,
+            },
+            NewEntry {
+                need: "mental_wellbeing".into(),
+                phrase: "stressed out of my mind".into(),
+                confidence: 0.9,
+            },
+        ])
+        .expect("lexicon");
+        let (needs, _) = l.needs(&normalise("stressed out of my mind"));
+        let n = needs
+            .iter()
+            .find(|n| n.id == "mental_wellbeing")
+            .expect("need");
+        assert!(n.confidence >= 0.9);
+        assert_eq!(n.because, vec!["stressed out of my mind".to_string()]);
+    }
+
+    #[test]
+    fn bad_lines_say_what_is_wrong() {
+        assert!(parse_line("(a|b").unwrap_err().contains("')'"));
+        assert!(parse_line("debt @2").unwrap_err().contains("confidence"));
+        assert!(parse_line("a*b").unwrap_err().contains("'*'"));
+        assert!(parse_line("ab*").unwrap_err().contains("three letters"));
+        assert!(parse_line("*").unwrap_err().contains("no words"));
+        assert_eq!(parse_line("  # comment"), Ok(None));
+        let parsed = parse_file("$WHO = (my|his)\n$WHO (wife|husband) died\n$NOPE x");
+        assert_eq!(parsed[0].2, Ok(None));
+        assert_eq!(
+            parsed[1].2.as_ref().map(|l| l.as_ref().map(|l| l.phrases.len())),
+            Ok(Some(4))
+        );
+        assert!(parsed[2].2.as_ref().unwrap_err().contains("not defined"));
+        let e = check_entry(&NewEntry {
+            need: "astrology".into(),
+            phrase: "stars".into(),
+            confidence: 1.0,
+        });
+        assert!(matches!(e, Err(LexiconError::UnknownNeed(_))));
+    }
+
+    #[test]
+    fn closest_needs_for_unknown_words() {
+        let l = small(&[("debt", "bailiffs"), ("bereavement", "bereavement")]);
+        let near = l.closest_needs(&normalise("bailif"), 3);
+        assert_eq!(near.first().map(String::as_str), Some("debt"));
+    }
+
+    #[test]
+    fn distances() {
+        assert_eq!(edit_distance("lonely", "lonley", 2), 1);
+        assert_eq!(edit_distance("bereavement", "berevment", 2), 2);
+        assert_eq!(edit_distance("abc", "xyz", 1), 2);
+    }
+}
