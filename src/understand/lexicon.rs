@@ -115,6 +115,11 @@ enum Token {
     Prefix(String),
     /// Up to [`GAP_WORDS`] words of any kind.
     Gap,
+    /// Any number ("took 30 tablets").
+    Number,
+    /// Any one of these words: the one-word alternatives of a group, kept together so
+    /// that a line's phrases do not multiply with each group.
+    AnyOf(Vec<(String, String)>),
 }
 
 /// A parsed line: its phrases, its confidence and whether it is an exception.
@@ -252,6 +257,40 @@ fn product(left: Vec<Vec<Token>>, right: &[Vec<Token>]) -> Result<Vec<Vec<Token>
         .collect())
 }
 
+/// A group's alternatives with those that are one plain word gathered into one
+/// [`Token::AnyOf`].
+fn gather_words(alternatives: Vec<Vec<Token>>) -> Vec<Vec<Token>> {
+    let mut words: Vec<(String, String)> = Vec::new();
+    let mut rest: Vec<Vec<Token>> = Vec::new();
+    for alt in alternatives {
+        match alt.as_slice() {
+            [Token::Word { stem, plain }] => {
+                if !words.iter().any(|(s, _)| s == stem) {
+                    words.push((stem.clone(), plain.clone()));
+                }
+            }
+            [Token::AnyOf(more)] => {
+                for (stem, plain) in more {
+                    if !words.iter().any(|(s, _)| s == stem) {
+                        words.push((stem.clone(), plain.clone()));
+                    }
+                }
+            }
+            _ => rest.push(alt),
+        }
+    }
+    words.sort();
+    match words.len() {
+        0 => {}
+        1 => {
+            let (stem, plain) = words.remove(0);
+            rest.push(vec![Token::Word { stem, plain }]);
+        }
+        _ => rest.push(vec![Token::AnyOf(words)]),
+    }
+    rest
+}
+
 /// Reads words and `(a|b)` groups (which may nest) from `pos` up to an unmatched `)` or
 /// `|` or the end: the phrases they stand for.
 fn sequence(chars: &[char], pos: &mut usize) -> Result<Vec<Vec<Token>>, String> {
@@ -276,7 +315,7 @@ fn sequence(chars: &[char], pos: &mut usize) -> Result<Vec<Vec<Token>>, String> 
                         _ => return Err("a '(' has no ')' after it: write alternatives as (a|b)".into()),
                     }
                 }
-                phrases = product(phrases, &alternatives)?;
+                phrases = product(phrases, &gather_words(alternatives))?;
             }
             Some(_) => {
                 let start = *pos;
@@ -299,6 +338,8 @@ impl std::hash::Hash for Token {
             Token::Word { stem, .. } => (0u8, stem).hash(state),
             Token::Prefix(p) => (1u8, p).hash(state),
             Token::Gap => 2u8.hash(state),
+            Token::Number => 3u8.hash(state),
+            Token::AnyOf(words) => (4u8, words).hash(state),
         }
     }
 }
@@ -332,6 +373,8 @@ fn tokens(text: &str) -> Result<Vec<Token>, String> {
     for part in text.split_whitespace() {
         if part == "*" {
             out.push(Token::Gap);
+        } else if part == "#" {
+            out.push(Token::Number);
         } else if let Some(prefix) = part.strip_suffix('*') {
             let words = normalise(prefix);
             match words.as_slice() {
@@ -371,6 +414,9 @@ struct Node {
     next: Vec<(u32, u32)>,
     prefixes: Vec<(String, u32)>,
     gap: Option<u32>,
+    number: Option<u32>,
+    /// (word ids, sorted; node) for [`Token::AnyOf`].
+    any_of: Vec<(Vec<u32>, u32)>,
     ends: Vec<End>,
 }
 
@@ -516,15 +562,7 @@ impl Lexicon {
             for token in phrase {
                 node = match token {
                     Token::Word { stem, plain } => {
-                        let id = self.word_id(stem);
-                        self.vocabulary.entry(plain.clone()).or_insert(id);
-                        if !self.forms[id as usize].contains(plain) {
-                            self.forms[id as usize].push(plain.clone());
-                        }
-                        if !line.exception && !self.word_needs[id as usize].contains(&need_index)
-                        {
-                            self.word_needs[id as usize].push(need_index);
-                        }
+                        let id = self.word_for(stem, plain, need_index, line);
                         match self.nodes[node as usize]
                             .next
                             .binary_search_by_key(&id, |&(w, _)| w)
@@ -559,6 +597,34 @@ impl Lexicon {
                             n
                         }
                     },
+                    Token::AnyOf(words) => {
+                        let mut ids: Vec<u32> = words
+                            .iter()
+                            .map(|(stem, plain)| self.word_for(stem, plain, need_index, line))
+                            .collect();
+                        ids.sort_unstable();
+                        ids.dedup();
+                        match self.nodes[node as usize]
+                            .any_of
+                            .iter()
+                            .find(|(set, _)| *set == ids)
+                        {
+                            Some(&(_, n)) => n,
+                            None => {
+                                let n = self.push_node();
+                                self.nodes[node as usize].any_of.push((ids, n));
+                                n
+                            }
+                        }
+                    }
+                    Token::Number => match self.nodes[node as usize].number {
+                        Some(n) => n,
+                        None => {
+                            let n = self.push_node();
+                            self.nodes[node as usize].number = Some(n);
+                            n
+                        }
+                    },
                 };
             }
             self.nodes[node as usize].ends.push(End {
@@ -569,6 +635,19 @@ impl Lexicon {
             self.phrase_count += 1;
         }
         Ok(())
+    }
+
+    /// The id of a word of a phrase of `need`, recording its spelling.
+    fn word_for(&mut self, stem: &str, plain: &str, need: u16, line: &Line) -> u32 {
+        let id = self.word_id(stem);
+        self.vocabulary.entry(plain.to_string()).or_insert(id);
+        if !self.forms[id as usize].iter().any(|f| f == plain) {
+            self.forms[id as usize].push(plain.to_string());
+        }
+        if !line.exception && !self.word_needs[id as usize].contains(&need) {
+            self.word_needs[id as usize].push(need);
+        }
+        id
     }
 
     fn push_node(&mut self) -> u32 {
@@ -650,6 +729,16 @@ impl Lexicon {
                     self.walk(*next, q, i + 1, start, out);
                 }
             }
+            if let Some(next) = n.number
+                && word.plain.chars().all(|c| c.is_ascii_digit())
+            {
+                self.walk(next, q, i + 1, start, out);
+            }
+            for (set, next) in &n.any_of {
+                if word.ids.iter().any(|id| set.binary_search(id).is_ok()) {
+                    self.walk(*next, q, i + 1, start, out);
+                }
+            }
         }
         if let Some(gap) = n.gap {
             for skip in 0..=GAP_WORDS {
@@ -660,8 +749,8 @@ impl Lexicon {
         }
     }
 
-    /// Every phrase of the lexicon in the question, exceptions applied: a match that lies
-    /// within an exception of its own need does not count.
+    /// Every phrase of the lexicon in the question, exceptions applied: a match that shares
+    /// a word with an exception of its own need does not count.
     fn find(&self, words: &[String]) -> Vec<Found> {
         let q: Vec<QuestionWord> = words
             .iter()
@@ -682,7 +771,7 @@ impl Lexicon {
         found.retain(|f| {
             !f.end_info.exception
                 && !exceptions.iter().any(|x| {
-                    x.end_info.need == f.end_info.need && x.start <= f.start && f.end <= x.end
+                    x.end_info.need == f.end_info.need && x.start < f.end && f.start < x.end
                 })
         });
         found
@@ -940,7 +1029,9 @@ mod tests {
             .iter()
             .filter_map(|t| match t {
                 Token::Word { plain, .. } => Some(plain.clone()),
+                Token::AnyOf(words) => words.first().map(|(_, plain)| plain.clone()),
                 Token::Prefix(p) => Some(p.clone()),
+                Token::Number => Some("20".to_string()),
                 Token::Gap => None,
             })
             .collect::<Vec<_>>()
@@ -1023,7 +1114,7 @@ mod tests {
         assert_eq!(parsed[0].2, Ok(None));
         assert_eq!(
             parsed[1].2.as_ref().map(|l| l.as_ref().map(|l| l.phrases.len())),
-            Ok(Some(4))
+            Ok(Some(1))
         );
         assert!(parsed[2].2.as_ref().unwrap_err().contains("not defined"));
         let e = check_entry(&NewEntry {
