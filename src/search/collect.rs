@@ -436,13 +436,19 @@ fn evaluate(
     };
     // Boosts add to what matched by its words, not to what matched by a category alone.
     let by_words = matched.clone();
-    for (c, score) in &plan.categories {
+    for (c, score, _) in plan.categories.iter().filter(|c| c.2) {
         let mut set = in_category(vitals, Some((segment, fields)), c)?;
         if let Some(a) = allowed {
             set.intersect_with(a);
         }
         set.for_each(|d| scores[d as usize] += *score);
         matched.union_with(&set);
+    }
+    // Weak needs only add to what matches anyway.
+    for (c, score, _) in plan.categories.iter().filter(|c| !c.2) {
+        let mut set = in_category(vitals, Some((segment, fields)), c)?;
+        set.intersect_with(&matched);
+        set.for_each(|d| scores[d as usize] += *score);
     }
     let first = match &plan.first {
         Some(c) => {
@@ -691,7 +697,7 @@ impl PageCollector {
             }
         }
         let in_segment = Some((segment, &self.fields));
-        for (c, score) in &plan.categories {
+        for (c, score, _) in &plan.categories {
             if in_category(&vitals, in_segment, c)?.contains(doc) {
                 out.needs.push(ScoredNeed {
                     need: c.clone(),

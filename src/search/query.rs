@@ -137,6 +137,9 @@ fn analyse(text: &str, stemmed: bool) -> Vec<String> {
 pub const TYPO_SCORE: f32 = 0.8;
 /// What the question's strongest need adds to a service in its category.
 pub const CATEGORY_SCORE: f32 = 10.0;
+/// Needs less sure than this only add to the score of services that match anyway: a
+/// bare word such as "company" or "walking" says too little to bring in a whole category.
+pub const WEAK_NEED: f32 = 0.45;
 /// What words count for beside needs (see [`Plan::word_weight`]).
 pub const WORDS_BESIDE_NEEDS: f32 = 0.25;
 /// What a language the question names adds to a service that lists it.
@@ -166,8 +169,10 @@ pub struct Word {
 pub struct Plan {
     pub words: Vec<Word>,
     pub any_word: bool,
-    /// Categories of the needs the question expresses, with what each adds.
-    pub categories: Vec<(String, f32)>,
+    /// Categories of the needs the question expresses, with what each adds and whether
+    /// it matches services by itself (a weak need, below [`WEAK_NEED`], only adds to
+    /// services that match anyway).
+    pub categories: Vec<(String, f32, bool)>,
     /// Terms that only add to the score of what matches anyway, with their boost.
     pub boosts: Vec<(Term, f32)>,
     /// Services in this category come before every other match (the question expresses
@@ -311,12 +316,18 @@ impl TextQuery {
             categories: u
                 .needs
                 .iter()
-                .map(|n| (n.id.clone(), CATEGORY_SCORE * strength(n, &u.needs)))
+                .map(|n| {
+                    (
+                        n.id.clone(),
+                        CATEGORY_SCORE * strength(n, &u.needs),
+                        n.confidence >= WEAK_NEED,
+                    )
+                })
                 .collect(),
             boosts,
             first: u.risk_raised().then(|| understand::CRISIS.to_string()),
             languages: u.languages.iter().map(|l| l.code.to_string()).collect(),
-            word_weight: if u.needs.is_empty() {
+            word_weight: if u.needs.iter().all(|n| n.confidence < WEAK_NEED) {
                 1.0
             } else {
                 WORDS_BESIDE_NEEDS
@@ -335,7 +346,7 @@ impl TextQuery {
             word_weight: 1.0,
             categories: needs
                 .iter()
-                .map(|n| (n.clone(), CATEGORY_SCORE))
+                .map(|n| (n.clone(), CATEGORY_SCORE, true))
                 .collect(),
             first: self
                 .understanding
@@ -484,7 +495,7 @@ mod tests {
     fn needs_become_categories_and_risk_puts_crisis_first() {
         let t = understood("the bailiffs are coming round");
         let plan = t.strict();
-        assert!(plan.categories.iter().any(|(c, _)| c == "debt"));
+        assert!(plan.categories.iter().any(|(c, _, _)| c == "debt"));
         assert!(plan.first.is_none());
         let plan = understood("he took a load of pills").strict();
         assert_eq!(plan.first.as_deref(), Some("crisis"));

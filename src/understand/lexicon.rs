@@ -117,6 +117,8 @@ enum Token {
     Gap,
     /// Any number ("took 30 tablets").
     Number,
+    /// A number at least this ("#65+": "my 85 year old dad").
+    AtLeast(u32),
     /// Any one of these words: the one-word alternatives of a group, kept together so
     /// that a line's phrases do not multiply with each group.
     AnyOf(Vec<(String, String)>),
@@ -339,6 +341,7 @@ impl std::hash::Hash for Token {
             Token::Prefix(p) => (1u8, p).hash(state),
             Token::Gap => 2u8.hash(state),
             Token::Number => 3u8.hash(state),
+            Token::AtLeast(n) => (5u8, n).hash(state),
             Token::AnyOf(words) => (4u8, words).hash(state),
         }
     }
@@ -375,6 +378,11 @@ fn tokens(text: &str) -> Result<Vec<Token>, String> {
             out.push(Token::Gap);
         } else if part == "#" {
             out.push(Token::Number);
+        } else if let Some(n) = part.strip_prefix('#').and_then(|p| p.strip_suffix('+')) {
+            let n = n
+                .parse()
+                .map_err(|_| format!("'{part}': write a number at least N as #N+"))?;
+            out.push(Token::AtLeast(n));
         } else if let Some(prefix) = part.strip_suffix('*') {
             let words = normalise(prefix);
             match words.as_slice() {
@@ -415,6 +423,8 @@ struct Node {
     prefixes: Vec<(String, u32)>,
     gap: Option<u32>,
     number: Option<u32>,
+    /// (lowest, node) for [`Token::AtLeast`].
+    at_least: Vec<(u32, u32)>,
     /// (word ids, sorted; node) for [`Token::AnyOf`].
     any_of: Vec<(Vec<u32>, u32)>,
     ends: Vec<End>,
@@ -617,6 +627,20 @@ impl Lexicon {
                             }
                         }
                     }
+                    Token::AtLeast(lowest) => {
+                        match self.nodes[node as usize]
+                            .at_least
+                            .iter()
+                            .find(|(l, _)| l == lowest)
+                        {
+                            Some(&(_, n)) => n,
+                            None => {
+                                let n = self.push_node();
+                                self.nodes[node as usize].at_least.push((*lowest, n));
+                                n
+                            }
+                        }
+                    }
                     Token::Number => match self.nodes[node as usize].number {
                         Some(n) => n,
                         None => {
@@ -733,6 +757,13 @@ impl Lexicon {
                 && word.plain.chars().all(|c| c.is_ascii_digit())
             {
                 self.walk(next, q, i + 1, start, out);
+            }
+            if let Ok(value) = word.plain.parse::<u32>() {
+                for (lowest, next) in &n.at_least {
+                    if value >= *lowest {
+                        self.walk(*next, q, i + 1, start, out);
+                    }
+                }
             }
             for (set, next) in &n.any_of {
                 if word.ids.iter().any(|id| set.binary_search(id).is_ok()) {
@@ -1032,6 +1063,7 @@ mod tests {
                 Token::AnyOf(words) => words.first().map(|(_, plain)| plain.clone()),
                 Token::Prefix(p) => Some(p.clone()),
                 Token::Number => Some("20".to_string()),
+                Token::AtLeast(n) => Some(n.to_string()),
                 Token::Gap => None,
             })
             .collect::<Vec<_>>()

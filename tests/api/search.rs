@@ -22,29 +22,30 @@ fn categories_of_top(search: &Value, n: usize) -> Vec<Vec<String>> {
 #[tokio::test]
 async fn callers_words_find_the_right_kind_of_service() {
     let app = spawn_demo_app().await;
-    let cases = [
-        ("money worries", "debt"),
-        ("cant pay my bills", "debt"),
-        ("bailifs at the door", "debt"),
-        ("my wife died", "bereavement"),
-        ("bereavment", "bereavement"),
-        ("lonely", "befriending"),
-        ("lonley since retiring", "befriending"),
-        ("can't sleep", "mental_wellbeing"),
-        ("lost my job", "employment"),
-        ("exercize", "physical_activity"),
-        ("food bank", "food"),
-        ("partner is controlling", "domestic_abuse"),
-        ("drinking too much", "drugs_alcohol"),
-        ("looking after my mum", "carers"),
+    let cases: [(&str, &[&str]); 14] = [
+        ("money worries", &["debt", "money"]),
+        ("cant pay my bills", &["debt", "money"]),
+        ("bailifs at the door", &["debt"]),
+        ("my wife died", &["bereavement"]),
+        ("bereavment", &["bereavement"]),
+        ("lonely", &["befriending"]),
+        ("lonley since retiring", &["befriending"]),
+        ("can't sleep", &["mental_wellbeing"]),
+        ("lost my job", &["employment"]),
+        ("exercize", &["physical_activity"]),
+        ("food bank", &["food"]),
+        ("partner is controlling", &["domestic_abuse"]),
+        ("drinking too much", &["drugs_alcohol"]),
+        ("looking after my mum", &["carers"]),
     ];
-    for (q, category) in cases {
+    for (q, right) in cases {
         let result = app.search(&format!("q={}&limit=5", urlencode(q))).await;
         let top = categories_of_top(&result, 5);
         assert!(!top.is_empty(), "{q}: no results");
         assert!(
-            top.iter().all(|cats| cats.iter().any(|c| c == category)),
-            "{q}: top 5 {top:?} should all be {category}"
+            top.iter()
+                .all(|cats| cats.iter().any(|c| right.contains(&c.as_str()))),
+            "{q}: top 5 {top:?} should all be {right:?}"
         );
     }
 }
