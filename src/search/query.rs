@@ -340,13 +340,14 @@ impl TextQuery {
         self.plan(&(0..self.content.len()).collect::<Vec<_>>(), false)
     }
 
-    /// A plan matching the categories of `needs` alone.
+    /// A plan matching the categories of `needs` alone, the first need first.
     pub fn needs_only(&self, needs: &[String]) -> Plan {
         Plan {
             word_weight: 1.0,
             categories: needs
                 .iter()
-                .map(|n| (n.clone(), CATEGORY_SCORE, true))
+                .enumerate()
+                .map(|(i, n)| (n.clone(), CATEGORY_SCORE / (1.0 + i as f32), true))
                 .collect(),
             first: self
                 .understanding

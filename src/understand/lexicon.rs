@@ -193,10 +193,9 @@ fn substitute(raw: &str, names: &HashMap<String, String>) -> Result<String, Stri
 /// Reads one line of a lexicon file; `None` for blank lines and comments.
 fn parse_line(raw: &str) -> Result<Option<Line>, String> {
     let mut text = raw.trim();
-    if let Some(i) = text.find(" #") {
-        text = text[..i].trim_end();
-    }
-    if text.is_empty() || text.starts_with('#') {
+    // A comment starts with '#'; "#65+" at the start is a number.
+    let comment = text.starts_with('#') && !text[1..].starts_with(|c: char| c.is_ascii_digit());
+    if text.is_empty() || comment {
         return Ok(None);
     }
     let exception = text.starts_with('-');
@@ -1086,6 +1085,14 @@ mod tests {
                 .contains(&"homelessness".to_string())
         );
         assert!(needs_of(&l, "panicky all the time").contains(&"mental_wellbeing".to_string()));
+        let l = small(&[
+            ("older_people", "#65+ (year|yr) old"),
+            ("debt", "owe # (quiddles|zlotniks)"),
+        ]);
+        assert!(needs_of(&l, "my 85 yr old dad").contains(&"older_people".to_string()));
+        assert!(!needs_of(&l, "my 40 year old son").contains(&"older_people".to_string()));
+        assert!(needs_of(&l, "i owe 900 zlotniks").contains(&"debt".to_string()));
+        assert!(!needs_of(&l, "i owe many zlotniks").contains(&"debt".to_string()));
     }
 
     #[test]

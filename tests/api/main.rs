@@ -8,3 +8,4 @@ mod ndjson;
 mod openapi;
 mod search;
 mod services;
+mod understanding;
