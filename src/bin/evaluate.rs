@@ -135,7 +135,9 @@ fn generate(templates: &[Template], boroughs: usize) -> Vec<Value> {
                 "active"
             };
             let capacity = match (ti + bi) % 5 {
-                0 => json!({"accepting": "waitlist", "waiting_weeks": 4, "updated_at": now.to_rfc3339()}),
+                0 => {
+                    json!({"accepting": "waitlist", "waiting_weeks": 4, "updated_at": now.to_rfc3339()})
+                }
                 _ => json!({"accepting": "open", "updated_at": now.to_rfc3339()}),
             };
             let mut svc = json!({
@@ -294,7 +296,9 @@ async fn main() -> anyhow::Result<()> {
             t.zero += 1;
         }
         let raised = r.risk.is_some();
-        let crisis_first = cats.first().is_some_and(|c| c.iter().any(|x| x == "crisis"));
+        let crisis_first = cats
+            .first()
+            .is_some_and(|c| c.iter().any(|x| x == "crisis"));
         if q.risk {
             t.risk += 1;
             t.risk_raised += usize::from(raised);

@@ -712,7 +712,8 @@ impl PageCollector {
                 } else {
                     "side by side"
                 };
-                out.boosts.push(format!("'{}' {place} (x{boost})", label(term)));
+                out.boosts
+                    .push(format!("'{}' {place} (x{boost})", label(term)));
             }
         }
         if !plan.languages.is_empty() {

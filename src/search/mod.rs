@@ -15,8 +15,8 @@ use crate::domain::{
     taxonomy,
 };
 use crate::geo::eligibility::{self, Answer, Caller};
-use crate::understand::{Lexicon, LexiconError, NewEntry, gaps};
 use crate::storage::{ServiceFilter, Store};
+use crate::understand::{Lexicon, LexiconError, NewEntry, gaps};
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 use collect::PageCollector;
@@ -963,7 +963,9 @@ impl SearchIndex {
         let risk = text.as_ref().is_some_and(|t| t.understanding.risk_raised());
         if risk && !filter.categories.is_empty() {
             // Crisis services first, whatever category the navigator narrowed to.
-            filter.categories.push(crate::understand::CRISIS.to_string());
+            filter
+                .categories
+                .push(crate::understand::CRISIS.to_string());
         }
         let page = PageCollector {
             limit: request.limit,
@@ -975,10 +977,8 @@ impl SearchIndex {
             fields: f,
             vitals: generation.vitals.clone(),
         };
-        let run = |plan: Option<&query::Plan>| {
-            page.search(&searcher, plan)
-                .context("running the search")
-        };
+        let run =
+            |plan: Option<&query::Plan>| page.search(&searcher, plan).context("running the search");
         let mut outcome = Outcome {
             kind: None,
             plan: None,

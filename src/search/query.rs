@@ -261,8 +261,7 @@ pub fn text_query(
         .filter(|(w, language)| !**language && !STOP_WORDS.contains(&w.as_str()))
         .map(|(w, _)| w.clone())
         .collect();
-    if content.is_empty() && understanding.needs.is_empty() && understanding.languages.is_empty()
-    {
+    if content.is_empty() && understanding.needs.is_empty() && understanding.languages.is_empty() {
         content = words.clone();
     }
     // Each content word once, with its stem and, when the analyser keeps it, the word.

@@ -10,7 +10,11 @@ use super::LanguageMention;
 const LANGUAGES: &[(&str, &str, &[&str])] = &[
     ("ar", "Arabic", &["arabic"]),
     ("am", "Amharic", &["amharic"]),
-    ("bn", "Bengali", &["bengali", "bangla", "bangladeshi", "sylheti"]),
+    (
+        "bn",
+        "Bengali",
+        &["bengali", "bangla", "bangladeshi", "sylheti"],
+    ),
     ("bg", "Bulgarian", &["bulgarian"]),
     ("cs", "Czech", &["czech"]),
     ("cy", "Welsh", &["welsh"]),

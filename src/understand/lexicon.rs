@@ -102,7 +102,11 @@ pub fn stem(word: &str) -> String {
         while let Some(t) = stream.next() {
             out.push_str(&t.text);
         }
-        if out.is_empty() { word.to_string() } else { out }
+        if out.is_empty() {
+            word.to_string()
+        } else {
+            out
+        }
     })
 }
 
@@ -132,10 +136,14 @@ struct Line {
     exception: bool,
 }
 
+/// What one line of a file is: a phrase line, nothing (a comment, a blank or a
+/// definition), or why it cannot be used.
+type ParsedLine = Result<Option<Line>, String>;
+
 /// The lines of a lexicon file, each with its number, its text and what it parses to;
 /// `$NAME = (a|b|…)` lines name a group of alternatives that later lines of the same file
 /// use as `$NAME`.
-fn parse_file(text: &str) -> Vec<(usize, &str, Result<Option<Line>, String>)> {
+fn parse_file(text: &str) -> Vec<(usize, &str, ParsedLine)> {
     let mut names: HashMap<String, String> = HashMap::new();
     let mut out = Vec::new();
     for (n, raw) in text.lines().enumerate() {
@@ -313,7 +321,11 @@ fn sequence(chars: &[char], pos: &mut usize) -> Result<Vec<Vec<Token>>, String> 
                             *pos += 1;
                             break;
                         }
-                        _ => return Err("a '(' has no ')' after it: write alternatives as (a|b)".into()),
+                        _ => {
+                            return Err(
+                                "a '(' has no ')' after it: write alternatives as (a|b)".into()
+                            );
+                        }
                     }
                 }
                 phrases = product(phrases, &gather_words(alternatives))?;
@@ -560,12 +572,11 @@ impl Lexicon {
     }
 
     fn add(&mut self, need: &str, line: &Line) -> Result<(), LexiconError> {
-        let need_index = self
-            .needs
-            .iter()
-            .position(|n| n == need)
-            .ok_or_else(|| LexiconError::UnknownNeed(need.to_string()))?
-            as u16;
+        let need_index =
+            self.needs
+                .iter()
+                .position(|n| n == need)
+                .ok_or_else(|| LexiconError::UnknownNeed(need.to_string()))? as u16;
         for phrase in &line.phrases {
             let mut node = 0u32;
             for token in phrase {
@@ -1152,7 +1163,10 @@ mod tests {
         let parsed = parse_file("$WHO = (my|his)\n$WHO (wife|husband) died\n$NOPE x");
         assert_eq!(parsed[0].2, Ok(None));
         assert_eq!(
-            parsed[1].2.as_ref().map(|l| l.as_ref().map(|l| l.phrases.len())),
+            parsed[1]
+                .2
+                .as_ref()
+                .map(|l| l.as_ref().map(|l| l.phrases.len())),
             Ok(Some(1))
         );
         assert!(parsed[2].2.as_ref().unwrap_err().contains("not defined"));

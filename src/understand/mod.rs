@@ -124,7 +124,11 @@ mod tests {
             println!("  near miss raising risk: {q}");
         }
         assert!(risky.len() >= 150 && safe.len() >= 150);
-        assert!(missed.is_empty(), "risk not raised for:\n{}", missed.join("\n"));
+        assert!(
+            missed.is_empty(),
+            "risk not raised for:\n{}",
+            missed.join("\n")
+        );
         assert!(
             false_alarms.len() * 10 <= safe.len(),
             "{} near misses raise risk (at most 10% may)",

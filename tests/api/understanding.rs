@@ -52,7 +52,10 @@ async fn risk_puts_crisis_services_first_with_the_contacts_to_read_out() {
     }
     // Crisis services come first, but the page still has what else was asked for.
     let r = app
-        .search(&format!("q={}&limit=10", q("money worries and I want to end it all")))
+        .search(&format!(
+            "q={}&limit=10",
+            q("money worries and I want to end it all")
+        ))
         .await;
     let crisis_first = r["hits"]
         .as_array()
@@ -91,7 +94,10 @@ async fn risk_puts_crisis_services_first_with_the_contacts_to_read_out() {
 async fn needs_are_understood_and_explained() {
     let app = spawn_demo_app().await;
     let r = app
-        .search(&format!("q={}&explain=true&limit=3", q("my boyfriend hurts me")))
+        .search(&format!(
+            "q={}&explain=true&limit=3",
+            q("my boyfriend hurts me")
+        ))
         .await;
     assert_eq!(r["match"], "full");
     assert_eq!(r["understood"]["needs"][0]["id"], "domestic_abuse", "{r}");
@@ -110,7 +116,11 @@ async fn needs_are_understood_and_explained() {
 async fn partial_matches_say_which_words_were_left_out() {
     let app = spawn_app().await;
     let org = app.create_organization("Levenshulme Larder").await;
-    let mut body = service_body(&org, "Saturday larder", "Low-cost groceries every Saturday.");
+    let mut body = service_body(
+        &org,
+        "Saturday larder",
+        "Low-cost groceries every Saturday.",
+    );
     body["categories"] = json!(["community"]);
     app.create_service(&body).await;
     let r = app
@@ -177,7 +187,11 @@ async fn search_gaps_count_stripped_questions_shown_only_after_k() {
             }
         }
     };
-    asked("zorblax wibbleton help for Sarah M11 1AA P84004 07700900123", 3).await;
+    asked(
+        "zorblax wibbleton help for Sarah M11 1AA P84004 07700900123",
+        3,
+    )
+    .await;
     asked("qwertzu plonk", 2).await;
     let (status, report) = app
         .call(Method::GET, "/v1/admin/search-gaps", Some(ADMIN_KEY), None)
@@ -191,8 +205,13 @@ async fn search_gaps_count_stripped_questions_shown_only_after_k() {
             .any(|g| g["question"] == "zorblax wibbleton help for" && g["count"] == 3),
         "{report}"
     );
-    assert!(!text.contains("qwertzu"), "asked fewer than k times: {report}");
-    for private in ["sarah", "Sarah", "m11", "M11", "p84004", "P84004", "07700", "M14"] {
+    assert!(
+        !text.contains("qwertzu"),
+        "asked fewer than k times: {report}"
+    );
+    for private in [
+        "sarah", "Sarah", "m11", "M11", "p84004", "P84004", "07700", "M14",
+    ] {
         assert!(!text.contains(private), "{private} in {report}");
     }
     for g in gaps {
@@ -209,7 +228,12 @@ async fn search_gaps_count_stripped_questions_shown_only_after_k() {
         .await;
     assert_eq!(status, 401);
     let (status, body) = app
-        .call(Method::GET, "/v1/admin/search-gaps?days=0", Some(ADMIN_KEY), None)
+        .call(
+            Method::GET,
+            "/v1/admin/search-gaps?days=0",
+            Some(ADMIN_KEY),
+            None,
+        )
         .await;
     assert_eq!(status, 400);
     assert!(body["detail"].as_str().unwrap().contains("days"), "{body}");
@@ -218,7 +242,9 @@ async fn search_gaps_count_stripped_questions_shown_only_after_k() {
 #[tokio::test]
 async fn an_administrator_adds_a_lexicon_entry_that_works_at_once() {
     let app = spawn_demo_app().await;
-    let before = app.search(&format!("q={}", q("gone to the rainbow bridge"))).await;
+    let before = app
+        .search(&format!("q={}", q("gone to the rainbow bridge")))
+        .await;
     assert!(
         before["understood"]["needs"]
             .as_array()
@@ -234,8 +260,13 @@ async fn an_administrator_adds_a_lexicon_entry_that_works_at_once() {
         )
         .await;
     assert_eq!(status, 201, "{entry}");
-    let after = app.search(&format!("q={}", q("gone to the rainbow bridge"))).await;
-    assert_eq!(after["understood"]["needs"][0]["id"], "bereavement", "{after}");
+    let after = app
+        .search(&format!("q={}", q("gone to the rainbow bridge")))
+        .await;
+    assert_eq!(
+        after["understood"]["needs"][0]["id"], "bereavement",
+        "{after}"
+    );
     assert!(first_categories(&after).contains(&"bereavement".to_string()));
     let (status, listed) = app
         .call(Method::GET, "/v1/admin/lexicon", Some(ADMIN_KEY), None)
@@ -247,7 +278,10 @@ async fn an_administrator_adds_a_lexicon_entry_that_works_at_once() {
     for (body, field) in [
         (json!({"need": "astrology", "phrase": "stars"}), "need"),
         (json!({"need": "debt", "phrase": "(a|b"}), "phrase"),
-        (json!({"need": "debt", "phrase": "arrears", "confidence": 2}), "confidence"),
+        (
+            json!({"need": "debt", "phrase": "arrears", "confidence": 2}),
+            "confidence",
+        ),
         (json!({"need": "debt"}), "phrase"),
         (json!({"need": "debt", "phrase": "x", "extra": 1}), "extra"),
     ] {
