@@ -548,6 +548,12 @@ async fn run_lexicon(storage: &StorageArgs, command: LexiconCommand) -> anyhow::
         }
         LexiconCommand::List => {
             let store = open_store(&storage.database_url).await?;
+            let lexicon = Lexicon::new(&store.lexicon_entries().await?)?;
+            eprintln!(
+                "{} phrases, {} wordings in the lexicon (the shipped files and the entries below)",
+                lexicon.phrase_count(),
+                lexicon.wording_count()
+            );
             for e in store.stored_lexicon_entries().await? {
                 println!(
                     "{}  {:<20} {:.2}  {}  ({} by {})",

@@ -38,6 +38,7 @@ pub async fn list_lexicon(
     let entries = state.directory.lexicon_entries().await?;
     Ok(HttpResponse::Ok().json(json!({
         "phrases": state.directory.index.lexicon().phrase_count(),
+        "wordings": state.directory.index.lexicon().wording_count(),
         "entries": entries,
     })))
 }

@@ -141,7 +141,22 @@ pub struct Found {
     pub facets: FacetTally,
     /// The best matches that come first ([`Plan::first`]), at most [`FIRST_LIMIT`].
     first: Vec<(Score, DocAddress)>,
+    /// The best matches in score order, each with the plan's needs it is in (bit `k` for
+    /// the `k`th of [`DIVERSE_NEEDS`]); the page is made from these.
+    ranked: Vec<Ranked>,
+    /// The best match of each of the plan's first needs.
+    need_best: Vec<Option<Ranked>>,
 }
+
+/// A match: its sort key, where it is, and which of the plan's needs it is in.
+type Ranked = (Score, DocAddress, u8);
+
+/// A question that expresses several needs shows the best service of each of its first
+/// this many needs among the first [`DIVERSE_WINDOW`] results ("lost my job and can't
+/// pay the rent": employment and housing both on the first screen).
+pub const DIVERSE_NEEDS: usize = 3;
+/// See [`DIVERSE_NEEDS`].
+pub const DIVERSE_WINDOW: usize = 5;
 
 /// How many services a plan's [`Plan::first`] puts before every other match: enough
 /// crisis services to act on at once, few enough that what else the question asked for
@@ -151,6 +166,34 @@ pub const FIRST_LIMIT: usize = 3;
 /// Best first, ties by address.
 fn best_first(a: &(Score, DocAddress), b: &(Score, DocAddress)) -> std::cmp::Ordering {
     b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1))
+}
+
+/// [`best_first`] for [`Ranked`] matches.
+fn best_ranked(a: &Ranked, b: &Ranked) -> std::cmp::Ordering {
+    best_first(&(a.0, a.1), &(b.0, b.1))
+}
+
+/// Moves the best match of each need that has none among the first [`DIVERSE_WINDOW`]
+/// of `order` to the end of that window, in the needs' order.
+fn diversify(order: &mut Vec<Ranked>, need_best: &[Option<Ranked>]) {
+    let window = DIVERSE_WINDOW.min(order.len());
+    let missing: Vec<Ranked> = need_best
+        .iter()
+        .enumerate()
+        .filter_map(|(k, best)| {
+            let best = (*best)?;
+            let shown = order[..window].iter().any(|r| r.2 & (1 << k) != 0);
+            (!shown).then_some(best)
+        })
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    order.retain(|r| !missing.iter().any(|m| m.1 == r.1));
+    let at = DIVERSE_WINDOW.saturating_sub(missing.len()).min(order.len());
+    for (i, m) in missing.into_iter().enumerate() {
+        order.insert(at + i, m);
+    }
 }
 
 /// A search's page, ranking and filters; [`PageCollector::search`] runs a [`Plan`] with
@@ -436,19 +479,24 @@ fn evaluate(
     };
     // Boosts add to what matched by its words, not to what matched by a category alone.
     let by_words = matched.clone();
-    for (c, score, _) in plan.categories.iter().filter(|c| c.2) {
-        let mut set = in_category(vitals, Some((segment, fields)), c)?;
+    let shown = plan.categories.iter().filter(|n| n.shown).count();
+    let mut need_sets = Vec::new();
+    for need in plan.categories.iter().filter(|n| n.matches) {
+        let mut set = in_category(vitals, Some((segment, fields)), &need.category)?;
         if let Some(a) = allowed {
             set.intersect_with(a);
         }
-        set.for_each(|d| scores[d as usize] += *score);
+        set.for_each(|d| scores[d as usize] += need.score);
         matched.union_with(&set);
+        if need.shown && shown > 1 && need_sets.len() < DIVERSE_NEEDS {
+            need_sets.push(set);
+        }
     }
     // Weak needs only add to what matches anyway.
-    for (c, score, _) in plan.categories.iter().filter(|c| !c.2) {
-        let mut set = in_category(vitals, Some((segment, fields)), c)?;
+    for need in plan.categories.iter().filter(|n| !n.matches) {
+        let mut set = in_category(vitals, Some((segment, fields)), &need.category)?;
         set.intersect_with(&matched);
-        set.for_each(|d| scores[d as usize] += *score);
+        set.for_each(|d| scores[d as usize] += need.score);
     }
     let first = match &plan.first {
         Some(c) => {
@@ -488,6 +536,7 @@ fn evaluate(
         matched,
         written,
         first,
+        need_sets,
     })
 }
 
@@ -528,6 +577,8 @@ struct Evaluated {
     written: Bits,
     /// The documents that come before all others ([`Plan::first`]).
     first: Option<Bits>,
+    /// With several needs, the documents of each of the first [`DIVERSE_NEEDS`] of them.
+    need_sets: Vec<Bits>,
 }
 
 impl PageCollector {
@@ -539,6 +590,8 @@ impl PageCollector {
             total: 0,
             facets: FacetTally::new(),
             first: Vec::new(),
+            ranked: Vec::new(),
+            need_best: Vec::new(),
         };
         for (ord, segment) in searcher.segment_readers().iter().enumerate() {
             let part = SCORES.with_borrow_mut(|scores| {
@@ -564,21 +617,37 @@ impl PageCollector {
             })?;
             found.total += part.total;
             found.facets.add(&part.facets);
-            found.page.extend(part.page);
+            found.ranked.extend(part.ranked);
             found.first.extend(part.first);
+            found
+                .need_best
+                .resize(part.need_best.len().max(found.need_best.len()), None);
+            for (best, candidate) in found.need_best.iter_mut().zip(part.need_best) {
+                if let Some(c) = candidate
+                    && best.is_none_or(|b| best_ranked(&c, &b).is_lt())
+                {
+                    *best = Some(c);
+                }
+            }
         }
         found.first.sort_by(best_first);
         found.first.truncate(FIRST_LIMIT);
-        found.page.sort_by(best_first);
+        found.ranked.sort_by(best_ranked);
         let first = std::mem::take(&mut found.first);
-        let rest = found
-            .page
+        let mut order: Vec<Ranked> = std::mem::take(&mut found.ranked)
             .into_iter()
-            .filter(|(_, a)| !first.iter().any(|(_, f)| f == a));
+            .filter(|r| !first.iter().any(|(_, f)| *f == r.1))
+            .collect();
+        let need_best: Vec<Option<Ranked>> = found
+            .need_best
+            .iter()
+            .map(|b| b.filter(|b| !first.iter().any(|(_, f)| *f == b.1)))
+            .collect();
+        diversify(&mut order, &need_best);
         found.page = first
             .iter()
             .copied()
-            .chain(rest)
+            .chain(order.into_iter().map(|(score, address, _)| (score, address)))
             .skip(self.offset)
             .take(self.limit.max(1))
             .collect();
@@ -602,6 +671,7 @@ impl PageCollector {
             mut matched,
             written,
             first,
+            need_sets,
         } = match plan {
             Some((plan, weights)) => evaluate(
                 segment,
@@ -618,19 +688,24 @@ impl PageCollector {
                     .unwrap_or_else(|| Bits::full(vitals.max_doc)),
                 written: Bits::empty(vitals.max_doc),
                 first: None,
+                need_sets: Vec::new(),
             },
         };
         let alive = segment.alive_bitset();
         let classes = vitals.classes((self.fresh_capacity, self.fresh_assured));
         let factors = class_factors();
         // Room for the page after the services that come first, whichever they are.
-        let mut top = TopNComputer::new_with_comparator(
+        // Room for the page after the services that come first and those moved up for
+        // needs not shown otherwise, whichever they are. Each match is kept with the
+        // needs it is in: (doc << 8) | needs.
+        let mut top: TopNComputer<Score, u64, _> = TopNComputer::new_with_comparator(
             self.limit
                 .max(1)
                 .saturating_add(self.offset)
-                .saturating_add(FIRST_LIMIT),
+                .saturating_add(FIRST_LIMIT + DIVERSE_NEEDS),
             NaturalComparator,
         );
+        let mut need_best: Vec<Option<(Score, DocId, u8)>> = vec![None; need_sets.len()];
         let mut top_first = TopNComputer::new_with_comparator(FIRST_LIMIT, NaturalComparator);
         matched.retain(|doc| {
             if alive.is_some_and(|a| a.is_deleted(doc)) || !filter.keeps_each(&vitals, doc) {
@@ -645,7 +720,18 @@ impl PageCollector {
             if first.as_ref().is_some_and(|f| f.contains(doc)) {
                 top_first.push(key, doc);
             }
-            top.push(key, doc);
+            let mut needs = 0u8;
+            for (k, set) in need_sets.iter().enumerate() {
+                if set.contains(doc) {
+                    needs |= 1 << k;
+                }
+            }
+            for (k, best) in need_best.iter_mut().enumerate() {
+                if needs & (1 << k) != 0 && best.is_none_or(|(b, _, _)| key > b) {
+                    *best = Some((key, doc, needs));
+                }
+            }
+            top.push(key, (u64::from(doc) << 8) | u64::from(needs));
             true
         });
         let total = matched.len();
@@ -655,10 +741,18 @@ impl PageCollector {
             FacetTally::count(&matched, &vitals)
         };
         let found = Found {
-            page: top
+            page: Vec::new(),
+            ranked: top
                 .into_vec()
                 .into_iter()
-                .map(|d| (d.sort_key, DocAddress::new(segment_ord, d.doc)))
+                .map(|d| {
+                    let doc = (d.doc >> 8) as DocId;
+                    (d.sort_key, DocAddress::new(segment_ord, doc), d.doc as u8)
+                })
+                .collect(),
+            need_best: need_best
+                .into_iter()
+                .map(|b| b.map(|(key, doc, needs)| (key, DocAddress::new(segment_ord, doc), needs)))
                 .collect(),
             total,
             facets,
@@ -697,11 +791,11 @@ impl PageCollector {
             }
         }
         let in_segment = Some((segment, &self.fields));
-        for (c, score, _) in &plan.categories {
-            if in_category(&vitals, in_segment, c)?.contains(doc) {
+        for need in &plan.categories {
+            if in_category(&vitals, in_segment, &need.category)?.contains(doc) {
                 out.needs.push(ScoredNeed {
-                    need: c.clone(),
-                    score: (*score * 100.0).round() / 100.0,
+                    need: need.category.clone(),
+                    score: (need.score * 100.0).round() / 100.0,
                 });
             }
         }

@@ -169,10 +169,8 @@ pub struct Word {
 pub struct Plan {
     pub words: Vec<Word>,
     pub any_word: bool,
-    /// Categories of the needs the question expresses, with what each adds and whether
-    /// it matches services by itself (a weak need, below [`WEAK_NEED`], only adds to
-    /// services that match anyway).
-    pub categories: Vec<(String, f32, bool)>,
+    /// Categories of the needs the question expresses, most confident first.
+    pub categories: Vec<NeedScore>,
     /// Terms that only add to the score of what matches anyway, with their boost.
     pub boosts: Vec<(Term, f32)>,
     /// Services in this category come before every other match (the question expresses
@@ -201,6 +199,24 @@ fn strength(need: &understand::Need, all: &[understand::Need]) -> f32 {
     let most = all.iter().map(said).fold(1.0, f32::max);
     need.confidence * (0.5 + 0.5 * said(need) / most)
 }
+
+/// A need of the question as a plan uses it.
+#[derive(Debug, Clone)]
+pub struct NeedScore {
+    /// The taxonomy category.
+    pub category: String,
+    /// What being in it adds to a service's score.
+    pub score: f32,
+    /// Whether it matches services by itself (a weak need, below [`WEAK_NEED`], only adds
+    /// to services that match anyway).
+    pub matches: bool,
+    /// Whether its best service is shown on the first screen even when others outscore
+    /// it (see `collect::DIVERSE_NEEDS`): for needs at least [`CLEAR_NEED`].
+    pub shown: bool,
+}
+
+/// Needs at least this sure get their best service on the first screen.
+pub const CLEAR_NEED: f32 = 0.8;
 
 /// One content word of the question: its stem, and the word as typed when the directory
 /// does not contain it (so it may match with a typo).
@@ -315,12 +331,11 @@ impl TextQuery {
             categories: u
                 .needs
                 .iter()
-                .map(|n| {
-                    (
-                        n.id.clone(),
-                        CATEGORY_SCORE * strength(n, &u.needs),
-                        n.confidence >= WEAK_NEED,
-                    )
+                .map(|n| NeedScore {
+                    category: n.id.clone(),
+                    score: CATEGORY_SCORE * strength(n, &u.needs),
+                    matches: n.confidence >= WEAK_NEED,
+                    shown: n.confidence >= CLEAR_NEED,
                 })
                 .collect(),
             boosts,
@@ -346,7 +361,12 @@ impl TextQuery {
             categories: needs
                 .iter()
                 .enumerate()
-                .map(|(i, n)| (n.clone(), CATEGORY_SCORE / (1.0 + i as f32), true))
+                .map(|(i, n)| NeedScore {
+                    category: n.clone(),
+                    score: CATEGORY_SCORE / (1.0 + i as f32),
+                    matches: true,
+                    shown: false,
+                })
                 .collect(),
             first: self
                 .understanding
@@ -495,7 +515,7 @@ mod tests {
     fn needs_become_categories_and_risk_puts_crisis_first() {
         let t = understood("the bailiffs are coming round");
         let plan = t.strict();
-        assert!(plan.categories.iter().any(|(c, _, _)| c == "debt"));
+        assert!(plan.categories.iter().any(|n| n.category == "debt"));
         assert!(plan.first.is_none());
         let plan = understood("he took a load of pills").strict();
         assert_eq!(plan.first.as_deref(), Some("crisis"));

@@ -471,6 +471,8 @@ pub struct Lexicon {
     word_needs: Vec<Vec<u16>>,
     /// Phrases in all (after expanding alternatives), for reports.
     phrase_count: usize,
+    /// Wordings in all: phrases with each one-word group counted for each of its words.
+    wording_count: u64,
 }
 
 /// The one lexicon built from the shipped files alone.
@@ -523,6 +525,7 @@ impl Lexicon {
             word_needs: Vec::new(),
             forms: Vec::new(),
             phrase_count: 0,
+            wording_count: 0,
         };
         for (need, text) in FILES {
             for (n, _, line) in parse_file(text) {
@@ -557,6 +560,11 @@ impl Lexicon {
     /// Phrases in the lexicon once alternatives are expanded.
     pub fn phrase_count(&self) -> usize {
         self.phrase_count
+    }
+
+    /// Wordings the lexicon recognises: phrases with every one-word alternative counted.
+    pub fn wording_count(&self) -> u64 {
+        self.wording_count
     }
 
     fn word_id(&mut self, stem: &str) -> u32 {
@@ -667,6 +675,13 @@ impl Lexicon {
                 exception: line.exception,
             });
             self.phrase_count += 1;
+            self.wording_count += phrase
+                .iter()
+                .map(|t| match t {
+                    Token::AnyOf(words) => words.len() as u64,
+                    _ => 1,
+                })
+                .product::<u64>();
         }
         Ok(())
     }
