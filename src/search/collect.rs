@@ -190,7 +190,9 @@ fn diversify(order: &mut Vec<Ranked>, need_best: &[Option<Ranked>]) {
         return;
     }
     order.retain(|r| !missing.iter().any(|m| m.1 == r.1));
-    let at = DIVERSE_WINDOW.saturating_sub(missing.len()).min(order.len());
+    let at = DIVERSE_WINDOW
+        .saturating_sub(missing.len())
+        .min(order.len());
     for (i, m) in missing.into_iter().enumerate() {
         order.insert(at + i, m);
     }
@@ -647,7 +649,11 @@ impl PageCollector {
         found.page = first
             .iter()
             .copied()
-            .chain(order.into_iter().map(|(score, address, _)| (score, address)))
+            .chain(
+                order
+                    .into_iter()
+                    .map(|(score, address, _)| (score, address)),
+            )
             .skip(self.offset)
             .take(self.limit.max(1))
             .collect();

@@ -1114,7 +1114,7 @@ impl SearchIndex {
         if kind == MatchKind::Full {
             return;
         }
-        if let Some(key) = gaps::normalised(q, &self.lexicon()) {
+        if let Some(key) = gaps::normalised(q) {
             *self
                 .shared
                 .gaps

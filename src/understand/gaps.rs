@@ -4,8 +4,8 @@
 //! question's words with everything that could identify someone taken out:
 //! - any word with a digit (postcodes, GP practice codes, phone numbers, dates, ages),
 //!   an `@` or a web address;
-//! - any word written with a capital letter after the first word (a name, a street, a
-//!   place), unless the lexicon knows it;
+//! - any word written with a capital letter and small letters after the first word (a
+//!   name, a street, a place); words in capitals only ("PIP", "DV") are kept;
 //! - punctuation and case;
 //!
 //! and questions are counted per day only, never with the time, the caller's postcode or
@@ -13,13 +13,13 @@
 //! least k times (see `storage`), so a question one caller's details made unique is never
 //! shown.
 
-use super::{Lexicon, normalise};
+use super::normalise;
 
 /// Words kept of one question.
 pub const MAX_WORDS: usize = 12;
 
 /// The question as counted, or `None` when nothing countable is left.
-pub fn normalised(q: &str, lexicon: &Lexicon) -> Option<String> {
+pub fn normalised(q: &str) -> Option<String> {
     let mut kept: Vec<String> = Vec::new();
     for (i, raw) in q.split_whitespace().enumerate() {
         let looks_personal = raw.chars().any(|c| c.is_ascii_digit())
@@ -29,15 +29,15 @@ pub fn normalised(q: &str, lexicon: &Lexicon) -> Option<String> {
         if looks_personal {
             continue;
         }
-        let words = normalise(raw);
-        let capitalised = raw
-            .chars()
-            .find(|c| c.is_alphabetic())
-            .is_some_and(char::is_uppercase);
-        if i > 0 && capitalised && !words.iter().all(|w| lexicon.knows(w)) {
+        // "Sarah", "Jones", "Wilmslow": a capital then small letters, after the first
+        // word. Capitals only ("PIP", "UC", "DV") are how navigators write services.
+        let mut letters = raw.chars().filter(|c| c.is_alphabetic());
+        let capitalised =
+            letters.next().is_some_and(char::is_uppercase) && raw.chars().any(char::is_lowercase);
+        if i > 0 && capitalised {
             continue;
         }
-        kept.extend(words);
+        kept.extend(normalise(raw));
     }
     kept.truncate(MAX_WORDS);
     (!kept.is_empty()).then(|| kept.join(" "))
@@ -48,7 +48,7 @@ mod tests {
     use super::*;
 
     fn n(q: &str) -> Option<String> {
-        normalised(q, &Lexicon::built_in())
+        normalised(q)
     }
 
     #[test]
@@ -63,8 +63,9 @@ mod tests {
         );
         assert_eq!(n("M1 1AE 0161 123 4567"), None);
         assert_eq!(
-            n("Struggling with Debt, can't sleep").as_deref(),
-            Some("struggling with debt cant sleep")
+            n("Struggling with debt, can't sleep, PIP stopped").as_deref(),
+            Some("struggling with debt cant sleep pip stopped")
         );
+        assert_eq!(n("help for Mrs Smith").as_deref(), Some("help for"));
     }
 }

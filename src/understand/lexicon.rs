@@ -58,8 +58,6 @@ const FILES: &[(&str, &str)] = lexicon_files!(
     "green_spaces",
 );
 
-/// A line may stand for at most this many phrases once its alternatives are expanded.
-pub const MAX_EXPANSIONS: usize = 20_000;
 /// What a `*` in a phrase may skip.
 const GAP_WORDS: usize = 3;
 /// The longest phrase accepted at run time, in characters.
@@ -123,15 +121,52 @@ enum Token {
     Number,
     /// A number at least this ("#65+": "my 85 year old dad").
     AtLeast(u32),
-    /// Any one of these words: the one-word alternatives of a group, kept together so
-    /// that a line's phrases do not multiply with each group.
+    /// Any one of these words: the one-word alternatives of a group.
     AnyOf(Vec<(String, String)>),
+    /// Any one of these sequences (one may be empty): a group with alternatives of
+    /// several words, compiled once however many lines use it.
+    Group(Vec<Vec<Token>>),
 }
 
-/// A parsed line: its phrases, its confidence and whether it is an exception.
+impl Token {
+    /// The fewest question words this can match.
+    fn shortest(&self) -> usize {
+        match self {
+            Token::Gap => 0,
+            Token::Group(alternatives) => alternatives
+                .iter()
+                .map(|a| a.iter().map(Token::shortest).sum())
+                .min()
+                .unwrap_or(0),
+            _ => 1,
+        }
+    }
+
+    /// How many wordings this stands for, each one-word alternative counted.
+    fn wordings(&self) -> u64 {
+        match self {
+            Token::AnyOf(words) => words.len() as u64,
+            Token::Group(alternatives) => alternatives
+                .iter()
+                .map(|a| wordings(a))
+                .fold(0u64, u64::saturating_add),
+            _ => 1,
+        }
+    }
+}
+
+/// How many wordings a sequence stands for.
+fn wordings(tokens: &[Token]) -> u64 {
+    tokens
+        .iter()
+        .map(Token::wordings)
+        .fold(1u64, u64::saturating_mul)
+}
+
+/// A parsed line: its phrase, its confidence and whether it is an exception.
 #[derive(Debug, Clone, PartialEq)]
 struct Line {
-    phrases: Vec<Vec<Token>>,
+    phrase: Vec<Token>,
     confidence: f32,
     exception: bool,
 }
@@ -224,51 +259,26 @@ fn parse_line(raw: &str) -> Result<Option<Line>, String> {
     }
     let chars: Vec<char> = text.chars().collect();
     let mut pos = 0;
-    let phrases = sequence(&chars, &mut pos)?;
+    let phrase = tidy(sequence(&chars, &mut pos)?);
     match chars.get(pos) {
         None => {}
         Some(')') => return Err("a ')' has no '(' before it".into()),
         Some(_) => return Err("'|' belongs inside (a|b) alternatives".into()),
     }
-    let phrases: Vec<Vec<Token>> = phrases
-        .into_iter()
-        .map(tidy)
-        .filter(|p| !p.is_empty())
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    if phrases.is_empty() {
-        return Err("the phrase has no words".into());
+    if phrase.iter().map(Token::shortest).sum::<usize>() == 0 {
+        return Err("the phrase has no words (or every word in it is optional)".into());
     }
     Ok(Some(Line {
-        phrases,
+        phrase,
         confidence,
         exception,
     }))
 }
 
-/// Every phrase made of one of `left` followed by one of `right`.
-fn product(left: Vec<Vec<Token>>, right: &[Vec<Token>]) -> Result<Vec<Vec<Token>>, String> {
-    if left.len() * right.len() > MAX_EXPANSIONS {
-        return Err(format!(
-            "the line stands for more than {MAX_EXPANSIONS} phrases: split it"
-        ));
-    }
-    Ok(left
-        .iter()
-        .flat_map(|p| {
-            right.iter().map(move |r| {
-                let mut p = p.clone();
-                p.extend(r.iter().cloned());
-                p
-            })
-        })
-        .collect())
-}
-
-/// A group's alternatives with those that are one plain word gathered into one
-/// [`Token::AnyOf`].
-fn gather_words(alternatives: Vec<Vec<Token>>) -> Vec<Vec<Token>> {
+/// A group's alternatives as tokens: those that are one plain word gathered into one
+/// [`Token::AnyOf`]; one alternative left is written in place, several make a
+/// [`Token::Group`].
+fn group(alternatives: Vec<Vec<Token>>) -> Vec<Token> {
     let mut words: Vec<(String, String)> = Vec::new();
     let mut rest: Vec<Vec<Token>> = Vec::new();
     for alt in alternatives {
@@ -297,24 +307,29 @@ fn gather_words(alternatives: Vec<Vec<Token>>) -> Vec<Vec<Token>> {
         }
         _ => rest.push(vec![Token::AnyOf(words)]),
     }
-    rest
+    rest.dedup();
+    if rest.len() == 1 {
+        rest.remove(0)
+    } else {
+        vec![Token::Group(rest)]
+    }
 }
 
 /// Reads words and `(a|b)` groups (which may nest) from `pos` up to an unmatched `)` or
-/// `|` or the end: the phrases they stand for.
-fn sequence(chars: &[char], pos: &mut usize) -> Result<Vec<Vec<Token>>, String> {
-    let mut phrases: Vec<Vec<Token>> = vec![Vec::new()];
+/// `|` or the end.
+fn sequence(chars: &[char], pos: &mut usize) -> Result<Vec<Token>, String> {
+    let mut phrase: Vec<Token> = Vec::new();
     loop {
         while chars.get(*pos).is_some_and(|c| c.is_whitespace()) {
             *pos += 1;
         }
         match chars.get(*pos) {
-            None | Some(')') | Some('|') => return Ok(phrases),
+            None | Some(')') | Some('|') => return Ok(phrase),
             Some('(') => {
                 *pos += 1;
                 let mut alternatives = Vec::new();
                 loop {
-                    alternatives.extend(sequence(chars, pos)?);
+                    alternatives.push(tidy_inner(sequence(chars, pos)?));
                     match chars.get(*pos) {
                         Some('|') => *pos += 1,
                         Some(')') => {
@@ -328,7 +343,7 @@ fn sequence(chars: &[char], pos: &mut usize) -> Result<Vec<Vec<Token>>, String> 
                         }
                     }
                 }
-                phrases = product(phrases, &gather_words(alternatives))?;
+                phrase.extend(group(alternatives));
             }
             Some(_) => {
                 let start = *pos;
@@ -339,7 +354,7 @@ fn sequence(chars: &[char], pos: &mut usize) -> Result<Vec<Vec<Token>>, String> 
                     *pos += 1;
                 }
                 let word: String = chars[start..*pos].iter().collect();
-                phrases = product(phrases, &[tokens(&word)?])?;
+                phrase.extend(tokens(&word)?);
             }
         }
     }
@@ -354,6 +369,7 @@ impl std::hash::Hash for Token {
             Token::Number => 3u8.hash(state),
             Token::AtLeast(n) => (5u8, n).hash(state),
             Token::AnyOf(words) => (4u8, words).hash(state),
+            Token::Group(alternatives) => (6u8, alternatives).hash(state),
         }
     }
 }
@@ -366,9 +382,15 @@ fn word_token(plain: &str) -> Token {
     }
 }
 
-/// Gaps at either end or twice in a row mean nothing more than one gap or none.
-fn tidy(mut p: Vec<Token>) -> Vec<Token> {
+/// Two gaps in a row mean no more than one.
+fn tidy_inner(mut p: Vec<Token>) -> Vec<Token> {
     p.dedup_by(|a, b| *a == Token::Gap && *b == Token::Gap);
+    p
+}
+
+/// Gaps at either end of a phrase or twice in a row mean nothing more than one gap or none.
+fn tidy(p: Vec<Token>) -> Vec<Token> {
+    let mut p = tidy_inner(p);
     while p.first() == Some(&Token::Gap) {
         p.remove(0);
     }
@@ -438,7 +460,27 @@ struct Node {
     at_least: Vec<(u32, u32)>,
     /// (word ids, sorted; node) for [`Token::AnyOf`].
     any_of: Vec<(Vec<u32>, u32)>,
+    /// (group, node) for [`Token::Group`]: the group's own trie is walked first.
+    groups: Vec<(u32, u32)>,
+    /// The same edges by a word a group can start with: (word id, group, node), sorted
+    /// (made when the lexicon is built, so a walk tries only groups that can match).
+    groups_by_word: Vec<(u32, u32, u32)>,
+    /// Groups that can start with any word (a prefix, a number, a gap, or nothing).
+    groups_any: Vec<(u32, u32)>,
+    /// An alternative of a group ends here.
+    group_end: bool,
     ends: Vec<End>,
+}
+
+/// Where each (group, starting word) ends, for one question.
+type GroupMemo = std::cell::RefCell<HashMap<(u32, usize), Vec<usize>>>;
+
+/// What a walk of the trie reached.
+enum Reached {
+    /// A phrase of a need.
+    End(End),
+    /// The end of an alternative of a group.
+    GroupEnd,
 }
 
 /// A phrase of the lexicon found in a question: words `start..end`.
@@ -465,6 +507,9 @@ pub struct Lexicon {
     /// Deletions of each word (one, or two for long words) → the words.
     deletions: HashMap<String, Vec<u32>>,
     nodes: Vec<Node>,
+    /// Each group's trie, by group id, and the groups by what they hold.
+    group_roots: Vec<u32>,
+    group_ids: HashMap<Vec<Vec<Token>>, u32>,
     /// Each word's stem and the spellings phrases wrote it with, by word id.
     forms: Vec<Vec<String>>,
     /// Which needs each word appears in (for suggestions), by word id.
@@ -522,6 +567,8 @@ impl Lexicon {
             words: Vec::new(),
             deletions: HashMap::new(),
             nodes: vec![Node::default()],
+            group_roots: Vec::new(),
+            group_ids: HashMap::new(),
             word_needs: Vec::new(),
             forms: Vec::new(),
             phrase_count: 0,
@@ -549,6 +596,7 @@ impl Lexicon {
             lexicon.add(&entry.need, &line)?;
         }
         lexicon.index_deletions();
+        lexicon.index_groups();
         Ok(lexicon)
     }
 
@@ -585,105 +633,113 @@ impl Lexicon {
                 .iter()
                 .position(|n| n == need)
                 .ok_or_else(|| LexiconError::UnknownNeed(need.to_string()))? as u16;
-        for phrase in &line.phrases {
-            let mut node = 0u32;
-            for token in phrase {
-                node = match token {
-                    Token::Word { stem, plain } => {
-                        let id = self.word_for(stem, plain, need_index, line);
-                        match self.nodes[node as usize]
-                            .next
-                            .binary_search_by_key(&id, |&(w, _)| w)
-                        {
-                            Ok(i) => self.nodes[node as usize].next[i].1,
-                            Err(i) => {
-                                let n = self.push_node();
-                                self.nodes[node as usize].next.insert(i, (id, n));
-                                n
-                            }
-                        }
-                    }
-                    Token::Prefix(p) => {
-                        match self.nodes[node as usize]
-                            .prefixes
-                            .iter()
-                            .find(|(q, _)| q == p)
-                        {
-                            Some(&(_, n)) => n,
-                            None => {
-                                let n = self.push_node();
-                                self.nodes[node as usize].prefixes.push((p.clone(), n));
-                                n
-                            }
-                        }
-                    }
-                    Token::Gap => match self.nodes[node as usize].gap {
-                        Some(n) => n,
-                        None => {
-                            let n = self.push_node();
-                            self.nodes[node as usize].gap = Some(n);
-                            n
-                        }
-                    },
-                    Token::AnyOf(words) => {
-                        let mut ids: Vec<u32> = words
-                            .iter()
-                            .map(|(stem, plain)| self.word_for(stem, plain, need_index, line))
-                            .collect();
-                        ids.sort_unstable();
-                        ids.dedup();
-                        match self.nodes[node as usize]
-                            .any_of
-                            .iter()
-                            .find(|(set, _)| *set == ids)
-                        {
-                            Some(&(_, n)) => n,
-                            None => {
-                                let n = self.push_node();
-                                self.nodes[node as usize].any_of.push((ids, n));
-                                n
-                            }
-                        }
-                    }
-                    Token::AtLeast(lowest) => {
-                        match self.nodes[node as usize]
-                            .at_least
-                            .iter()
-                            .find(|(l, _)| l == lowest)
-                        {
-                            Some(&(_, n)) => n,
-                            None => {
-                                let n = self.push_node();
-                                self.nodes[node as usize].at_least.push((*lowest, n));
-                                n
-                            }
-                        }
-                    }
-                    Token::Number => match self.nodes[node as usize].number {
-                        Some(n) => n,
-                        None => {
-                            let n = self.push_node();
-                            self.nodes[node as usize].number = Some(n);
-                            n
-                        }
-                    },
-                };
-            }
-            self.nodes[node as usize].ends.push(End {
-                need: need_index,
-                confidence: line.confidence,
-                exception: line.exception,
-            });
-            self.phrase_count += 1;
-            self.wording_count += phrase
-                .iter()
-                .map(|t| match t {
-                    Token::AnyOf(words) => words.len() as u64,
-                    _ => 1,
-                })
-                .product::<u64>();
-        }
+        let node = self.insert(0, &line.phrase, need_index, line);
+        self.nodes[node as usize].ends.push(End {
+            need: need_index,
+            confidence: line.confidence,
+            exception: line.exception,
+        });
+        self.phrase_count += 1;
+        self.wording_count = self.wording_count.saturating_add(wordings(&line.phrase));
         Ok(())
+    }
+
+    /// Adds the path of `tokens` from `node`; returns the node it ends at.
+    fn insert(&mut self, mut node: u32, tokens: &[Token], need: u16, line: &Line) -> u32 {
+        for token in tokens {
+            let n = node as usize;
+            node = match token {
+                Token::Word { stem, plain } => {
+                    let id = self.word_for(stem, plain, need, line);
+                    match self.nodes[n].next.binary_search_by_key(&id, |&(w, _)| w) {
+                        Ok(i) => self.nodes[n].next[i].1,
+                        Err(i) => {
+                            let next = self.push_node();
+                            self.nodes[n].next.insert(i, (id, next));
+                            next
+                        }
+                    }
+                }
+                Token::Prefix(p) => match self.nodes[n].prefixes.iter().find(|(q, _)| q == p) {
+                    Some(&(_, next)) => next,
+                    None => {
+                        let next = self.push_node();
+                        self.nodes[n].prefixes.push((p.clone(), next));
+                        next
+                    }
+                },
+                Token::Gap => match self.nodes[n].gap {
+                    Some(next) => next,
+                    None => {
+                        let next = self.push_node();
+                        self.nodes[n].gap = Some(next);
+                        next
+                    }
+                },
+                Token::Number => match self.nodes[n].number {
+                    Some(next) => next,
+                    None => {
+                        let next = self.push_node();
+                        self.nodes[n].number = Some(next);
+                        next
+                    }
+                },
+                Token::AtLeast(lowest) => {
+                    match self.nodes[n].at_least.iter().find(|(l, _)| l == lowest) {
+                        Some(&(_, next)) => next,
+                        None => {
+                            let next = self.push_node();
+                            self.nodes[n].at_least.push((*lowest, next));
+                            next
+                        }
+                    }
+                }
+                Token::AnyOf(words) => {
+                    let mut ids: Vec<u32> = words
+                        .iter()
+                        .map(|(stem, plain)| self.word_for(stem, plain, need, line))
+                        .collect();
+                    ids.sort_unstable();
+                    ids.dedup();
+                    match self.nodes[n].any_of.iter().find(|(set, _)| *set == ids) {
+                        Some(&(_, next)) => next,
+                        None => {
+                            let next = self.push_node();
+                            self.nodes[n].any_of.push((ids, next));
+                            next
+                        }
+                    }
+                }
+                Token::Group(alternatives) => {
+                    let group = self.group(alternatives, need, line);
+                    match self.nodes[n].groups.iter().find(|(g, _)| *g == group) {
+                        Some(&(_, next)) => next,
+                        None => {
+                            let next = self.push_node();
+                            self.nodes[n].groups.push((group, next));
+                            next
+                        }
+                    }
+                }
+            };
+        }
+        node
+    }
+
+    /// The id of a group, compiling its trie the first time it is seen.
+    fn group(&mut self, alternatives: &[Vec<Token>], need: u16, line: &Line) -> u32 {
+        if let Some(&id) = self.group_ids.get(alternatives) {
+            return id;
+        }
+        let root = self.push_node();
+        for alternative in alternatives {
+            let end = self.insert(root, alternative, need, line);
+            self.nodes[end as usize].group_end = true;
+        }
+        let id = self.group_roots.len() as u32;
+        self.group_roots.push(root);
+        self.group_ids.insert(alternatives.to_vec(), id);
+        id
     }
 
     /// The id of a word of a phrase of `need`, recording its spelling.
@@ -702,6 +758,64 @@ impl Lexicon {
     fn push_node(&mut self) -> u32 {
         self.nodes.push(Node::default());
         (self.nodes.len() - 1) as u32
+    }
+
+    /// Files each node's group edges by the words the groups can start with.
+    fn index_groups(&mut self) {
+        let ids = std::mem::take(&mut self.group_ids);
+        let mut firsts: Vec<(Vec<u32>, bool)> = vec![(Vec::new(), true); self.group_roots.len()];
+        for (alternatives, id) in &ids {
+            firsts[*id as usize] = self.first_of_group(alternatives);
+        }
+        for node in &mut self.nodes {
+            for &(group, next) in &node.groups {
+                let (words, any) = &firsts[group as usize];
+                if *any {
+                    node.groups_any.push((group, next));
+                } else {
+                    node.groups_by_word
+                        .extend(words.iter().map(|&w| (w, group, next)));
+                }
+            }
+            node.groups_by_word.sort_unstable();
+            node.groups = Vec::new();
+        }
+    }
+
+    /// The words a group can start with, or `true` when it can start with any.
+    fn first_of_group(&self, alternatives: &[Vec<Token>]) -> (Vec<u32>, bool) {
+        let mut words = Vec::new();
+        for alternative in alternatives {
+            let (w, any) = self.first_of(alternative);
+            if any {
+                return (Vec::new(), true);
+            }
+            words.extend(w);
+        }
+        words.sort_unstable();
+        words.dedup();
+        (words, false)
+    }
+
+    /// The words a sequence can start with, or `true` when it can start with any.
+    fn first_of(&self, tokens: &[Token]) -> (Vec<u32>, bool) {
+        let id = |stem: &String| self.vocabulary.get(stem).copied();
+        match tokens.first() {
+            None | Some(Token::Gap | Token::Prefix(_) | Token::Number | Token::AtLeast(_)) => {
+                (Vec::new(), true)
+            }
+            Some(Token::Word { stem, .. }) => (id(stem).into_iter().collect(), false),
+            Some(Token::AnyOf(words)) => (words.iter().filter_map(|(s, _)| id(s)).collect(), false),
+            Some(Token::Group(alternatives)) => {
+                if alternatives
+                    .iter()
+                    .any(|a| a.iter().map(Token::shortest).sum::<usize>() == 0)
+                {
+                    return (Vec::new(), true);
+                }
+                self.first_of_group(alternatives)
+            }
+        }
     }
 
     fn index_deletions(&mut self) {
@@ -758,51 +872,95 @@ impl Lexicon {
         out
     }
 
-    fn walk(&self, node: u32, q: &[QuestionWord], i: usize, start: usize, out: &mut Vec<Found>) {
+    /// Walks the trie from `node` at question word `i`, telling `out` what it reaches
+    /// and at which word it stops.
+    fn walk(
+        &self,
+        node: u32,
+        q: &[QuestionWord],
+        i: usize,
+        memo: &GroupMemo,
+        out: &mut dyn FnMut(Reached, usize),
+    ) {
         let n = &self.nodes[node as usize];
+        if n.group_end {
+            out(Reached::GroupEnd, i);
+        }
         for e in &n.ends {
-            out.push(Found {
-                end_info: *e,
-                start,
-                end: i,
-            });
+            out(Reached::End(*e), i);
         }
         if let Some(word) = q.get(i) {
             for id in &word.ids {
                 if let Ok(k) = n.next.binary_search_by_key(id, |&(w, _)| w) {
-                    self.walk(n.next[k].1, q, i + 1, start, out);
+                    self.walk(n.next[k].1, q, i + 1, memo, out);
                 }
             }
             for (prefix, next) in &n.prefixes {
                 if word.plain.starts_with(prefix.as_str()) {
-                    self.walk(*next, q, i + 1, start, out);
+                    self.walk(*next, q, i + 1, memo, out);
                 }
             }
             if let Some(next) = n.number
                 && word.plain.chars().all(|c| c.is_ascii_digit())
             {
-                self.walk(next, q, i + 1, start, out);
+                self.walk(next, q, i + 1, memo, out);
             }
             if let Ok(value) = word.plain.parse::<u32>() {
                 for (lowest, next) in &n.at_least {
                     if value >= *lowest {
-                        self.walk(*next, q, i + 1, start, out);
+                        self.walk(*next, q, i + 1, memo, out);
                     }
                 }
             }
             for (set, next) in &n.any_of {
                 if word.ids.iter().any(|id| set.binary_search(id).is_ok()) {
-                    self.walk(*next, q, i + 1, start, out);
+                    self.walk(*next, q, i + 1, memo, out);
                 }
             }
         }
         if let Some(gap) = n.gap {
             for skip in 0..=GAP_WORDS {
                 if i + skip < q.len() {
-                    self.walk(gap, q, i + skip, start, out);
+                    self.walk(gap, q, i + skip, memo, out);
                 }
             }
         }
+        let by_word = q.get(i).into_iter().flat_map(|word| {
+            word.ids.iter().flat_map(|id| {
+                let from = n.groups_by_word.partition_point(|e| e.0 < *id);
+                n.groups_by_word[from..]
+                    .iter()
+                    .take_while(move |e| e.0 == *id)
+                    .map(|e| (e.1, e.2))
+            })
+        });
+        for (group, next) in n.groups_any.iter().copied().chain(by_word) {
+            for j in self.group_ends(group, q, i, memo) {
+                self.walk(next, q, j, memo, out);
+            }
+        }
+    }
+
+    /// Where the alternatives of `group` that start at question word `i` end; worked
+    /// out once per question (many phrases share a group such as `$PERSON`).
+    fn group_ends(&self, group: u32, q: &[QuestionWord], i: usize, memo: &GroupMemo) -> Vec<usize> {
+        if let Some(ends) = memo.borrow().get(&(group, i)) {
+            return ends.clone();
+        }
+        let mut ends: Vec<usize> = Vec::new();
+        self.walk(
+            self.group_roots[group as usize],
+            q,
+            i,
+            memo,
+            &mut |reached, j| {
+                if matches!(reached, Reached::GroupEnd) && !ends.contains(&j) {
+                    ends.push(j);
+                }
+            },
+        );
+        memo.borrow_mut().insert((group, i), ends.clone());
+        ends
     }
 
     /// Every phrase of the lexicon in the question, exceptions applied: a match that shares
@@ -816,8 +974,17 @@ impl Lexicon {
             })
             .collect();
         let mut found = Vec::new();
+        let memo = GroupMemo::default();
         for start in 0..q.len() {
-            self.walk(0, &q, start, start, &mut found);
+            self.walk(0, &q, start, &memo, &mut |reached, end| {
+                if let Reached::End(end_info) = reached {
+                    found.push(Found {
+                        end_info,
+                        start,
+                        end,
+                    });
+                }
+            });
         }
         let exceptions: Vec<Found> = found
             .iter()
@@ -897,7 +1064,7 @@ impl Lexicon {
                     .filter(|(_, v)| {
                         v.chars().count() >= 4
                             && (v.starts_with(s.as_str())
-                                || s.starts_with(v.as_str())
+                                || (s.starts_with(v.as_str()) && v.len() + 1 >= s.len())
                                 || edit_distance(&s, v, 2) <= 2)
                     })
                     .map(|(id, _)| id as u32)
@@ -1034,7 +1201,7 @@ mod tests {
                 c.id
             );
         }
-        assert!(Lexicon::built_in().phrase_count() > 10_000);
+        assert!(Lexicon::built_in().wording_count() > 1_000_000);
     }
 
     #[test]
@@ -1072,27 +1239,29 @@ mod tests {
         );
     }
 
-    /// A question a line stands for: its first phrase, written with the words as the
-    /// line spells them, a prefix as itself, a gap as nothing.
+    /// A question a line stands for: its shortest wording, with the words as the line
+    /// spells them, a prefix as itself, a gap as nothing.
     fn example_of(parsed: &Line) -> String {
-        let first = parsed
-            .phrases
+        example(&parsed.phrase).join(" ")
+    }
+
+    fn example(tokens: &[Token]) -> Vec<String> {
+        tokens
             .iter()
-            .min_by_key(|p| p.len())
-            .cloned()
-            .unwrap_or_default();
-        first
-            .iter()
-            .filter_map(|t| match t {
-                Token::Word { plain, .. } => Some(plain.clone()),
-                Token::AnyOf(words) => words.first().map(|(_, plain)| plain.clone()),
-                Token::Prefix(p) => Some(p.clone()),
-                Token::Number => Some("20".to_string()),
-                Token::AtLeast(n) => Some(n.to_string()),
-                Token::Gap => None,
+            .flat_map(|t| match t {
+                Token::Word { plain, .. } => vec![plain.clone()],
+                Token::AnyOf(words) => words.first().map(|(_, p)| p.clone()).into_iter().collect(),
+                Token::Prefix(p) => vec![p.clone()],
+                Token::Number => vec!["20".to_string()],
+                Token::AtLeast(n) => vec![n.to_string()],
+                Token::Gap => Vec::new(),
+                Token::Group(alternatives) => alternatives
+                    .iter()
+                    .map(|a| example(a))
+                    .min_by_key(Vec::len)
+                    .unwrap_or_default(),
             })
-            .collect::<Vec<_>>()
-            .join(" ")
+            .collect()
     }
 
     #[test]
@@ -1174,16 +1343,11 @@ mod tests {
         assert!(parse_line("a*b").unwrap_err().contains("'*'"));
         assert!(parse_line("ab*").unwrap_err().contains("three letters"));
         assert!(parse_line("*").unwrap_err().contains("no words"));
+        assert!(parse_line("(a|) (|b)").unwrap_err().contains("no words"));
         assert_eq!(parse_line("  # comment"), Ok(None));
         let parsed = parse_file("$WHO = (my|his)\n$WHO (wife|husband) died\n$NOPE x");
         assert_eq!(parsed[0].2, Ok(None));
-        assert_eq!(
-            parsed[1]
-                .2
-                .as_ref()
-                .map(|l| l.as_ref().map(|l| l.phrases.len())),
-            Ok(Some(1))
-        );
+        assert!(matches!(parsed[1].2, Ok(Some(_))));
         assert!(parsed[2].2.as_ref().unwrap_err().contains("not defined"));
         let e = check_entry(&NewEntry {
             need: "astrology".into(),

@@ -137,12 +137,18 @@ async fn partial_matches_say_which_words_were_left_out() {
 #[tokio::test]
 async fn nothing_matched_suggests_the_closest_needs() {
     let app = spawn_demo_app().await;
-    // The start of a lexicon word, too far from it for a typo, and in no service.
-    let r = app.search(&format!("q={}", q("homele"))).await;
+    // A lexicon word misspelt further than a typo, and in no service.
+    let r = app.search(&format!("q={}", q("bereavmt"))).await;
     assert_eq!(r["match"], "suggested", "{r}");
-    assert_eq!(r["suggestions"][0]["id"], "homelessness", "{r}");
-    assert_eq!(r["suggestions"][0]["name"], "Homelessness");
-    assert!(first_categories(&r).contains(&"homelessness".to_string()));
+    let suggested: Vec<&str> = r["suggestions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert!(suggested.contains(&"bereavement"), "{suggested:?}");
+    assert!(r["suggestions"][0]["name"].is_string());
+    assert!(first_categories(&r).contains(&suggested[0].to_string()));
     let r = app.search(&format!("q={}", q("zzqqxx"))).await;
     assert_eq!(r["match"], "none");
     assert_eq!(r["total"], 0);
@@ -243,7 +249,7 @@ async fn search_gaps_count_stripped_questions_shown_only_after_k() {
 async fn an_administrator_adds_a_lexicon_entry_that_works_at_once() {
     let app = spawn_demo_app().await;
     let before = app
-        .search(&format!("q={}", q("gone to the rainbow bridge")))
+        .search(&format!("q={}", q("gone over the glimmerwold")))
         .await;
     assert!(
         before["understood"]["needs"]
@@ -256,12 +262,12 @@ async fn an_administrator_adds_a_lexicon_entry_that_works_at_once() {
     let (status, entry) = app
         .post(
             "/v1/admin/lexicon",
-            &json!({"need": "bereavement", "phrase": "(gone|went|crossed) (to|over) the rainbow bridge", "confidence": 0.9}),
+            &json!({"need": "bereavement", "phrase": "(gone|went|crossed) (to|over) the glimmerwold", "confidence": 0.9}),
         )
         .await;
     assert_eq!(status, 201, "{entry}");
     let after = app
-        .search(&format!("q={}", q("gone to the rainbow bridge")))
+        .search(&format!("q={}", q("gone over the glimmerwold")))
         .await;
     assert_eq!(
         after["understood"]["needs"][0]["id"], "bereavement",
