@@ -60,6 +60,11 @@ const FILES: &[(&str, &str)] = lexicon_files!(
 
 /// What a `*` in a phrase may skip.
 const GAP_WORDS: usize = 3;
+/// A risk phrase at least this sure raises risk by itself.
+pub const RISK_ALONE: f32 = 0.8;
+/// Weaker risk cues in one question raise it when their confidences add up to this
+/// (words counted once): "can't cope" and "tablets" and "tonight".
+pub const RISK_TOGETHER: f32 = 1.0;
 /// The longest phrase accepted at run time, in characters.
 pub const MAX_PHRASE_CHARS: usize = 300;
 
@@ -600,11 +605,6 @@ impl Lexicon {
         Ok(lexicon)
     }
 
-    /// Whether a word (by its stem) is in the lexicon.
-    pub fn knows(&self, word: &str) -> bool {
-        self.vocabulary.contains_key(&stem(word))
-    }
-
     /// Phrases in the lexicon once alternatives are expanded.
     pub fn phrase_count(&self) -> usize {
         self.phrase_count
@@ -1005,12 +1005,15 @@ impl Lexicon {
     pub fn needs(&self, words: &[String]) -> (Vec<Need>, Vec<String>) {
         let mut needs: Vec<Need> = Vec::new();
         let mut risk: Vec<String> = Vec::new();
+        // Risk cues: (words, confidence, span), each kept once per span.
+        let mut cues: Vec<(String, f32, (usize, usize))> = Vec::new();
         for f in self.find(words) {
             let because = words[f.start..f.end].join(" ");
             let name = &self.needs[f.end_info.need as usize];
             if name == RISK {
-                if !risk.contains(&because) {
-                    risk.push(because);
+                match cues.iter_mut().find(|c| c.2 == (f.start, f.end)) {
+                    Some(c) => c.1 = c.1.max(f.end_info.confidence),
+                    None => cues.push((because, f.end_info.confidence, (f.start, f.end))),
                 }
                 continue;
             }
@@ -1033,6 +1036,23 @@ impl Lexicon {
             let all = n.because.clone();
             n.because
                 .retain(|b| !all.iter().any(|o| o != b && o.contains(b.as_str())));
+        }
+        // A phrase sure of risk raises it alone; weaker cues raise it together, each
+        // counted once however many phrases share its words.
+        let strongest = cues.iter().map(|c| c.1).fold(0.0, f32::max);
+        let mut together = 0.0;
+        let mut counted: Vec<usize> = Vec::new();
+        let mut by_confidence = cues.clone();
+        by_confidence.sort_by(|a, b| b.1.total_cmp(&a.1));
+        for (_, confidence, (start, end)) in &by_confidence {
+            if (*start..*end).all(|w| !counted.contains(&w)) {
+                together += confidence;
+                counted.extend(*start..*end);
+            }
+        }
+        if strongest >= RISK_ALONE || together >= RISK_TOGETHER {
+            risk = cues.into_iter().map(|c| c.0).collect();
+            risk.dedup();
         }
         risk.sort_by_key(|r| std::cmp::Reverse(r.len()));
         let all = risk.clone();
@@ -1220,8 +1240,15 @@ mod tests {
                     continue;
                 }
                 let example = example_of(&parsed);
-                let (needs, risk) = lexicon.needs(&normalise(&example));
-                let found = if *need == RISK {
+                let question = normalise(&example);
+                let (needs, risk) = lexicon.needs(&question);
+                let found = if *need == RISK && parsed.confidence < RISK_ALONE {
+                    // A cue: found, though it raises risk only with others.
+                    lexicon
+                        .find(&question)
+                        .iter()
+                        .any(|f| lexicon.needs[f.end_info.need as usize] == RISK)
+                } else if *need == RISK {
                     !risk.is_empty()
                 } else {
                     needs.iter().any(|n| n.id == *need)
