@@ -542,8 +542,11 @@ impl Directory {
     ) -> Result<StoredEntry, DirectoryError> {
         let stored = store_lexicon_entry(&self.store, input, by).await?;
         let entries = self.store.lexicon_entries().await?;
-        self.index
-            .set_lexicon_entries(&entries)
+        // Building the lexicon takes about half a second of CPU: not on an HTTP worker.
+        let index = self.index.clone();
+        tokio::task::spawn_blocking(move || index.set_lexicon_entries(&entries))
+            .await
+            .map_err(|e| DirectoryError::Unexpected(anyhow::anyhow!(e)))?
             .map_err(|e| DirectoryError::Unexpected(anyhow::anyhow!(e)))?;
         Ok(stored)
     }

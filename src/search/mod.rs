@@ -456,7 +456,10 @@ impl WriterTask {
         if changed {
             match self.store.lexicon_entries().await {
                 Ok(entries) => {
-                    if let Err(e) = index.set_lexicon_entries(&entries) {
+                    let built =
+                        tokio::task::spawn_blocking(move || index.set_lexicon_entries(&entries))
+                            .await;
+                    if let Ok(Err(e)) = built {
                         tracing::error!(error = %e, "a lexicon entry in the database cannot be used");
                     }
                 }
