@@ -71,6 +71,7 @@ pub struct SearchSettings {
 /// A crisis line or service the risk block lists, whatever the directory holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CrisisContact {
+    /// Who to call, e.g. "Samaritans".
     pub name: String,
     /// The number to call, as it is read out.
     pub phone: String,
@@ -575,6 +576,7 @@ pub enum MatchKind {
 }
 
 impl MatchKind {
+    /// The name the API uses.
     pub fn as_str(self) -> &'static str {
         match self {
             MatchKind::Full => "full",
@@ -590,7 +592,9 @@ impl MatchKind {
 pub struct NeedView {
     /// The taxonomy category id.
     pub id: String,
+    /// The category's name, as shown to people.
     pub name: String,
+    /// How sure the lexicon is (absent for suggestions).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confidence: Option<f32>,
     /// The question's words that expressed it.
@@ -612,7 +616,9 @@ impl NeedView {
 /// What a question was understood to be about.
 #[derive(Debug, Clone, Serialize)]
 pub struct Understood {
+    /// Most confident first.
     pub needs: Vec<NeedView>,
+    /// Languages named in the question.
     pub languages: Vec<crate::understand::LanguageMention>,
 }
 
@@ -621,7 +627,9 @@ pub struct Understood {
 pub struct RiskBlock {
     /// The question's words that expressed risk.
     pub because: Vec<String>,
+    /// What the navigator is asked to do.
     pub message: &'static str,
+    /// The crisis contacts to read out.
     pub contacts: Vec<CrisisContact>,
 }
 

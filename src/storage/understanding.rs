@@ -15,10 +15,14 @@ use uuid::Uuid;
 #[derive(Debug, Clone, Serialize)]
 pub struct StoredEntry {
     pub id: Uuid,
+    /// A taxonomy category id, or `risk`.
     pub need: String,
+    /// The line as given.
     pub phrase: String,
     pub confidence: f64,
+    /// When it was added (RFC 3339).
     pub created_at: String,
+    /// The key id that added it (`admin-key`, `cli`, or `key_…`).
     pub created_by: String,
 }
 

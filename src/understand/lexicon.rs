@@ -82,8 +82,11 @@ pub enum LexiconError {
 /// An entry added at run time (by an administrator).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NewEntry {
+    /// A taxonomy category id, or `risk`.
     pub need: String,
+    /// A line in the lexicon's format.
     pub phrase: String,
+    /// How sure the phrase alone is of the need, above 0 and at most 1.
     pub confidence: f32,
 }
 

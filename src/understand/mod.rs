@@ -51,7 +51,9 @@ pub struct Need {
 /// A language the question names, as an ISO 639-1 code.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct LanguageMention {
+    /// ISO 639-1.
     pub code: &'static str,
+    /// The language's English name.
     pub name: &'static str,
     /// The words that named it.
     pub words: String,
@@ -64,6 +66,7 @@ pub struct Understanding {
     pub needs: Vec<Need>,
     /// The words that expressed risk, one string per phrase; empty when none did.
     pub risk: Vec<String>,
+    /// Languages the question names.
     pub languages: Vec<LanguageMention>,
     /// For each normalised word of the question: whether it named a language (and so is
     /// a preference rather than a word to look for).
