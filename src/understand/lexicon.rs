@@ -63,8 +63,8 @@ const GAP_WORDS: usize = 3;
 /// A risk phrase at least this sure raises risk by itself.
 pub const RISK_ALONE: f32 = 0.8;
 /// Weaker risk cues in one question raise it when their confidences add up to this
-/// (words counted once): "can't cope" and "tablets" and "tonight".
-pub const RISK_TOGETHER: f32 = 1.0;
+/// (words counted once): "can't cope" and "tablets", say.
+pub const RISK_TOGETHER: f32 = 0.8;
 /// The longest phrase accepted at run time, in characters.
 pub const MAX_PHRASE_CHARS: usize = 300;
 
