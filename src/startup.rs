@@ -241,7 +241,11 @@ impl Stopper {
 }
 
 fn tracing_actix() -> actix_web::middleware::Logger {
-    actix_web::middleware::Logger::new("%r %s %Dms").exclude("/health")
+    // Path, never the query string: a search, an eligibility check or a practice lookup
+    // carries the caller's words, postcode and GP practice there.
+    actix_web::middleware::Logger::new("%{method}xi %U %s %b %Dms")
+        .custom_request_replace("method", |req| req.method().to_string())
+        .exclude("/health")
 }
 
 async fn not_found() -> actix_web::HttpResponse {
