@@ -527,7 +527,7 @@ pub async fn store_lexicon_entry(
     let audit = Audit {
         actor: by.clone(),
         action: "create",
-        changes: Vec::new(),
+        changes: diff(&serde_json::Value::Null, &serde_json::json!(entry)),
     };
     Ok(store.add_lexicon_entry(&entry, &audit, now()).await?)
 }

@@ -1,13 +1,12 @@
 //! Lexicon entries added at run time (with their audit rows) and the daily counts of
 //! questions that found nothing or only partial matches.
 
-use super::access::{Audit, Change, write_audit};
+use super::access::{Audit, write_audit};
 use super::{Backend, Store, ts};
 use crate::understand::NewEntry;
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use serde_json::json;
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -93,7 +92,8 @@ impl Store {
         })
     }
 
-    /// Stores a lexicon entry and its audit row in one transaction.
+    /// Stores a lexicon entry and its audit row (`audit`, whose changes say what was
+    /// added) in one transaction.
     pub async fn add_lexicon_entry(
         &self,
         entry: &NewEntry,
@@ -108,20 +108,6 @@ impl Store {
             created_at: ts(&at),
             created_by: audit.actor.key_id.clone(),
         };
-        let mut audit = audit.clone();
-        audit.changes = ["need", "phrase", "confidence"]
-            .iter()
-            .zip([
-                json!(stored.need),
-                json!(stored.phrase),
-                json!(stored.confidence),
-            ])
-            .map(|(field, after)| Change {
-                field: field.to_string(),
-                before: serde_json::Value::Null,
-                after,
-            })
-            .collect();
         on_pool!(self, write, pool => {
             let mut tx = pool.begin().await.context("starting a transaction")?;
             sqlx::query(
@@ -137,7 +123,7 @@ impl Store {
             .execute(&mut *tx)
             .await
             .context("storing a lexicon entry")?;
-            write_audit!(tx, "lexicon", stored.id, 1i64, &at, &audit);
+            write_audit!(tx, "lexicon", stored.id, 1i64, &at, audit);
             tx.commit().await.context("committing a lexicon entry")?;
         });
         Ok(stored)
