@@ -1,7 +1,7 @@
 //! Turning the parts of a request into typed values, or a problem naming the part.
 
 use super::problem::ApiError;
-use crate::domain::access::{self, Principal, Role};
+use crate::domain::access::{Principal, Role};
 use crate::startup::AppState;
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -9,7 +9,6 @@ use actix_web::{FromRequest, HttpRequest, web};
 use futures::future::LocalBoxFuture;
 use std::future::{Ready, ready};
 use std::str::FromStr;
-use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 /// The query string, parsed; repeated names are kept.
@@ -185,30 +184,12 @@ async fn authenticate(req: &HttpRequest) -> Result<Option<Principal>, ApiError> 
     let Some(key) = presented_key(req)? else {
         return Ok(None);
     };
-    if let Some(expected) = state.admin_key_digest
-        && bool::from(access::key_digest(&key).ct_eq(&expected))
-    {
-        return Ok(Some(Principal::system("admin-key")));
-    }
-    if !access::well_formed(&key) {
-        return Err(ApiError::Unauthorized(
-            "this is not a signpost API key: keys start with 'sp_' and 64 hex digits".into(),
-        ));
-    }
-    let found = state
-        .directory
-        .store
-        .key_by_hash(&access::hash_key(&key))
-        .await?
-        .ok_or_else(|| ApiError::Unauthorized("the API key is not valid".into()))?;
-    if let Some(why) = found.refusal(chrono::Utc::now()) {
-        return Err(ApiError::Unauthorized(why.into()));
-    }
-    Ok(Some(Principal {
-        key_id: found.id,
-        role: found.role,
-        organization_id: found.organization_id,
-    }))
+    Ok(Some(
+        state
+            .directory
+            .authenticate(&key, state.admin_key_digest)
+            .await?,
+    ))
 }
 
 fn required(p: Option<Principal>) -> Result<Principal, ApiError> {

@@ -8,8 +8,9 @@ pub mod problem;
 pub mod services;
 pub mod understanding;
 
+use crate::directory::PlaceInput;
 use crate::domain::{Accepting, DeliveryMode, ServiceStatus, fields, taxonomy};
-use crate::search::query::{EligibilityFilter, Filters, MAX_QUERY_CHARS};
+use crate::search::query::{Filters, MAX_QUERY_CHARS};
 use crate::search::{SearchRequest, Sort};
 use crate::startup::AppState;
 use actix_web::middleware::ErrorHandlers;
@@ -195,19 +196,12 @@ fn parse_each<T>(
         .collect()
 }
 
-/// The caller and place parts of a search.
-struct PlaceParams {
-    who: geo::CallerParams,
-    include_unknown: bool,
-    by_distance: bool,
-    within_km: Option<f64>,
-}
-
-/// Reads the search parameters; every bad one is a 400 naming it.
-fn search_request(
+/// Reads the search parameters; every bad one is a 400 naming it. The pages read their
+/// search form with this too.
+pub fn search_request(
     params: &Params,
     capacity_stale_after: chrono::Duration,
-) -> Result<(SearchRequest, PlaceParams), ApiError> {
+) -> Result<(SearchRequest, PlaceInput), ApiError> {
     params.allow_only(&[
         "q",
         "category",
@@ -280,7 +274,7 @@ fn search_request(
             ));
         }
     };
-    let who = geo::CallerParams::parse(params)?;
+    let who = geo::caller_input(params)?;
     let include_unknown = params
         .parse::<bool>("include_unknown", "true or false")?
         .unwrap_or(false);
@@ -348,7 +342,7 @@ fn search_request(
         sort: Sort::Relevance,
         explain,
     };
-    let place = PlaceParams {
+    let place = PlaceInput {
         who,
         include_unknown,
         by_distance,
@@ -358,40 +352,7 @@ fn search_request(
 }
 
 async fn search(state: web::Data<AppState>, params: Params) -> Result<HttpResponse, ApiError> {
-    let (mut request, place) = search_request(&params, state.search_settings.capacity_stale_after)?;
-    if !place.who.has_place() {
-        let response = state.directory.index.search(request).await?;
-        return Ok(HttpResponse::Ok().json(response));
-    }
-    let caller = place.who.resolve(&state).await?;
-    let origin = state.directory.store.origin(&caller).await?;
-    if place.by_distance || place.within_km.is_some() {
-        let Some(o) = origin else {
-            let p = caller
-                .postcode
-                .as_ref()
-                .map(|p| p.to_string())
-                .unwrap_or_default();
-            return Err(ApiError::parameter(
-                "postcode",
-                format!(
-                    "no location is known for '{p}' (a pseudo-postcode, or neither the postcode nor its district is in the loaded reference data), so results cannot be sorted or limited by distance"
-                ),
-            ));
-        };
-        let point = (o.latitude, o.longitude);
-        if place.by_distance {
-            request.sort = Sort::Distance(point);
-        }
-        request.filters.within = place.within_km.map(|km| (point, km));
-    }
-    request.filters.eligibility = Some(EligibilityFilter::for_caller(
-        &caller,
-        place.include_unknown,
-    ));
-    let view = serde_json::to_value(geo::caller_view(&caller, origin)).unwrap_or_default();
-    request.caller = Some(caller);
-    let mut response = state.directory.index.search(request).await?;
-    response.caller = Some(view);
+    let (request, place) = search_request(&params, state.search_settings.capacity_stale_after)?;
+    let response = state.directory.search(request, place).await?;
     Ok(HttpResponse::Ok().json(response))
 }

@@ -87,9 +87,11 @@ impl From<DirectoryError> for ApiError {
         match e {
             DirectoryError::NotFound(m) => ApiError::NotFound(m),
             DirectoryError::Forbidden(m) => ApiError::Forbidden(m),
+            DirectoryError::Unauthorized(m) => ApiError::Unauthorized(m),
             DirectoryError::Stale { current } => ApiError::PreconditionFailed { current },
             DirectoryError::Busy(m) => ApiError::Conflict(m),
             DirectoryError::Invalid(errors) => ApiError::Invalid(errors),
+            DirectoryError::BadQuery { name, detail } => ApiError::BadParameter { name, detail },
             DirectoryError::Unexpected(e) => ApiError::Unexpected(e),
         }
     }

@@ -18,6 +18,10 @@ use chrono::{DateTime, SubsecRound, Utc};
 use std::sync::Arc;
 use uuid::Uuid;
 
+pub mod finding;
+
+pub use finding::{CallerInput, CallerView, EligibilityView, PlaceInput};
+
 /// How many times an edit without `If-Match` is re-applied when another writer got in first.
 const MAX_EDIT_ATTEMPTS: u32 = 40;
 
@@ -29,6 +33,9 @@ pub enum DirectoryError {
     NotFound(String),
     #[error("{0}")]
     Forbidden(String),
+    /// The key presented is not one that may be used.
+    #[error("{0}")]
+    Unauthorized(String),
     /// `If-Match` named an older version than `current`.
     #[error("the record has changed since you read it: the current version is {current}")]
     Stale { current: i64 },
@@ -37,6 +44,9 @@ pub enum DirectoryError {
     Busy(String),
     #[error("some fields are not valid")]
     Invalid(Vec<FieldError>),
+    /// A question the directory cannot answer as asked (a query parameter, not a body).
+    #[error("{detail}")]
+    BadQuery { name: String, detail: String },
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -81,6 +91,42 @@ async fn back_off(attempt: u32) {
 /// Now, at the precision the database keeps.
 pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
+}
+
+impl Directory {
+    /// Who a presented key belongs to; a key that is malformed, unknown, revoked or
+    /// expired is refused, never treated as anonymous. `admin_digest` is the bootstrap
+    /// administrator key's digest, when one was given.
+    pub async fn authenticate(
+        &self,
+        key: &str,
+        admin_digest: Option<[u8; 32]>,
+    ) -> Result<Principal, DirectoryError> {
+        use subtle::ConstantTimeEq;
+        if let Some(expected) = admin_digest
+            && bool::from(crate::domain::access::key_digest(key).ct_eq(&expected))
+        {
+            return Ok(Principal::system("admin-key"));
+        }
+        if !crate::domain::access::well_formed(key) {
+            return Err(DirectoryError::Unauthorized(
+                "this is not a signpost API key: keys start with 'sp_' and 64 hex digits".into(),
+            ));
+        }
+        let found = self
+            .store
+            .key_by_hash(&hash_key(key))
+            .await?
+            .ok_or_else(|| DirectoryError::Unauthorized("the API key is not valid".into()))?;
+        if let Some(why) = found.refusal(Utc::now()) {
+            return Err(DirectoryError::Unauthorized(why.into()));
+        }
+        Ok(Principal {
+            key_id: found.id,
+            role: found.role,
+            organization_id: found.organization_id,
+        })
+    }
 }
 
 /// The directory: storage plus the search index that follows it.

@@ -1,0 +1,166 @@
+//! Finding services for a caller: search with the caller's place, one service's
+//! eligibility, GP practice lookup. Every front door (API, pages) asks these.
+
+use super::{Directory, DirectoryError};
+use crate::domain::{Gender, Service};
+use crate::geo::Postcode;
+use crate::geo::eligibility::{Answer, Caller, PracticeInfo, assess};
+use crate::search::query::EligibilityFilter;
+use crate::search::{SearchRequest, SearchResponse, Sort};
+use crate::storage::geo::{Origin, PracticeSummary};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// Who the caller is, as a front door read it (all validated, none required).
+#[derive(Debug, Clone, Default)]
+pub struct CallerInput {
+    pub postcode: Option<Postcode>,
+    /// A GP practice code, already checked for shape.
+    pub gp: Option<String>,
+    pub age: Option<u8>,
+    pub gender: Option<Gender>,
+}
+
+impl CallerInput {
+    /// True when the caller's place is known well enough to check coverage.
+    pub fn has_place(&self) -> bool {
+        self.postcode.is_some() || self.gp.is_some()
+    }
+}
+
+/// Where a search is asked from, and what the place may do to the results.
+#[derive(Debug, Clone, Default)]
+pub struct PlaceInput {
+    pub who: CallerInput,
+    /// Keep services whose coverage cannot be decided for this caller.
+    pub include_unknown: bool,
+    pub by_distance: bool,
+    pub within_km: Option<f64>,
+}
+
+/// What the service understood of the caller, returned beside answers.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallerView {
+    pub postcode: Option<String>,
+    pub gp_practice: Option<PracticeInfo>,
+    pub gp_known: Option<bool>,
+    pub location: Option<Origin>,
+    pub notes: Vec<String>,
+}
+
+impl CallerView {
+    fn new(caller: &Caller, origin: Option<Origin>) -> Self {
+        CallerView {
+            postcode: caller.postcode.as_ref().map(|p| p.to_string()),
+            gp_practice: caller.practice.clone(),
+            gp_known: caller.gp.as_ref().map(|_| caller.practice.is_some()),
+            location: origin,
+            notes: caller.notes(),
+        }
+    }
+}
+
+/// Can one service see one caller, and why.
+#[derive(Debug, Serialize)]
+pub struct EligibilityView {
+    pub service: ServiceRef,
+    pub eligibility: Answer,
+    pub caller: CallerView,
+}
+
+/// A service named in an answer about it.
+#[derive(Debug, Serialize)]
+pub struct ServiceRef {
+    pub id: Uuid,
+    pub name: String,
+    pub coverage: crate::domain::Coverage,
+}
+
+impl Directory {
+    /// A service by id, or `NotFound` naming it.
+    pub async fn service(&self, id: Uuid) -> Result<Service, DirectoryError> {
+        self.store
+            .get_service(id)
+            .await?
+            .ok_or_else(|| DirectoryError::NotFound(format!("there is no service {id}")))
+    }
+
+    /// What the reference data knows of this caller, and where distances start.
+    async fn caller(&self, who: CallerInput) -> Result<(Caller, Option<Origin>), DirectoryError> {
+        let caller = self
+            .store
+            .caller(who.postcode, who.gp, who.age, who.gender)
+            .await?;
+        let origin = self.store.origin(&caller).await?;
+        Ok((caller, origin))
+    }
+
+    /// Searches; with a place, keeps what covers the caller and measures distances.
+    #[tracing::instrument(name = "directory.search", skip_all)]
+    pub async fn search(
+        &self,
+        mut request: SearchRequest,
+        place: PlaceInput,
+    ) -> Result<SearchResponse, DirectoryError> {
+        if !place.who.has_place() {
+            return Ok(self.index.search(request).await?);
+        }
+        let (caller, origin) = self.caller(place.who).await?;
+        if place.by_distance || place.within_km.is_some() {
+            let Some(o) = origin else {
+                let p = caller
+                    .postcode
+                    .as_ref()
+                    .map(|p| p.to_string())
+                    .unwrap_or_default();
+                return Err(DirectoryError::BadQuery {
+                    name: "postcode".into(),
+                    detail: format!(
+                        "no location is known for '{p}' (a pseudo-postcode, or neither the postcode nor its district is in the loaded reference data), so results cannot be sorted or limited by distance"
+                    ),
+                });
+            };
+            let point = (o.latitude, o.longitude);
+            if place.by_distance {
+                request.sort = Sort::Distance(point);
+            }
+            request.filters.within = place.within_km.map(|km| (point, km));
+        }
+        request.filters.eligibility = Some(EligibilityFilter::for_caller(
+            &caller,
+            place.include_unknown,
+        ));
+        let view = serde_json::to_value(CallerView::new(&caller, origin)).unwrap_or_default();
+        request.caller = Some(caller);
+        let mut response = self.index.search(request).await?;
+        response.caller = Some(view);
+        Ok(response)
+    }
+
+    /// Whether one service can see this caller, check by check.
+    #[tracing::instrument(name = "directory.eligibility", skip_all, fields(service = %id))]
+    pub async fn eligibility(
+        &self,
+        id: Uuid,
+        who: CallerInput,
+    ) -> Result<EligibilityView, DirectoryError> {
+        let service = self.service(id).await?;
+        let (caller, origin) = self.caller(who).await?;
+        let c = &service.content;
+        let eligibility = assess(&c.coverage, c.minimum_age, c.maximum_age, c.gender, &caller);
+        Ok(EligibilityView {
+            service: ServiceRef {
+                id: service.id,
+                name: c.name.as_str().to_string(),
+                coverage: c.coverage.clone(),
+            },
+            eligibility,
+            caller: CallerView::new(&caller, origin),
+        })
+    }
+
+    /// GP practices whose name, address, postcode or code matches `q`.
+    pub async fn find_practices(&self, q: &str, limit: u32) -> Result<Vec<PracticeSummary>, DirectoryError> {
+        Ok(self.store.find_practices(q, limit).await?)
+    }
+}
