@@ -180,12 +180,15 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("binding to {}", settings.bind))?;
         let port = listener.local_addr()?.port();
+        let sessions = web::Data::new(crate::pages::session::Sessions::default());
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(api::error_handlers())
                 .wrap(tracing_actix())
                 .app_data(state.clone())
+                .app_data(sessions.clone())
                 .configure(api::routes)
+                .configure(crate::pages::routes)
                 .default_service(web::to(not_found))
         })
         .listen(listener)?;

@@ -27,6 +27,11 @@ impl FromRequest for Params {
 }
 
 impl Params {
+    /// Parameters from name/value pairs (a page's form, read with the API's rules).
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        Params(pairs)
+    }
+
     /// Refuses any parameter not in `allowed`, naming it and the ones that are.
     pub fn allow_only(&self, allowed: &[&str]) -> Result<(), ApiError> {
         if let Some((k, _)) = self.0.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {

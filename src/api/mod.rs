@@ -340,6 +340,7 @@ pub fn search_request(
         offset,
         caller: None,
         sort: Sort::Relevance,
+        origin: None,
         explain,
     };
     let place = PlaceInput {

@@ -3,7 +3,7 @@
 
 use super::extract::{Admin, Editor, Params, Staff, etag, if_match, parse_id, require_json};
 use super::problem::ApiError;
-use super::services::{find_service, find_service_for};
+use super::services::find_service_for;
 use crate::directory::now;
 use crate::directory::{KeyInput, issue_key};
 use crate::domain::access::{Principal, Role, hash_key};
@@ -11,7 +11,6 @@ use crate::domain::fields::Text;
 use crate::domain::{Capacity, Service, ServiceStatus, TemporaryClosure, parse_body};
 use crate::startup::AppState;
 use crate::storage::ServiceFilter;
-use crate::storage::access::Report;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -147,15 +146,6 @@ pub async fn history(
     Ok(HttpResponse::Ok().json(json!({ "service_id": id, "history": entries })))
 }
 
-/// What a navigator can report.
-const REPORT_KINDS: &[&str] = &[
-    "closed",
-    "wrong_phone",
-    "not_taking_referrals",
-    "wrong_details",
-    "other",
-];
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ReportInput {
@@ -175,28 +165,15 @@ pub async fn create_report(
     let id = parse_id(&path)?;
     require_json(&req, &[])?;
     let input: ReportInput = parse_body(&body)?;
-    if !REPORT_KINDS.contains(&input.kind.as_str()) {
-        return Err(ApiError::field(
-            "kind",
-            format!("use one of: {}", REPORT_KINDS.join(", ")),
-        ));
-    }
-    if input.kind == "other" && input.text.is_none() {
-        return Err(ApiError::field("text", "say what is wrong"));
-    }
-    find_service(&state.directory.store, id).await?;
-    let report = Report {
-        id: Uuid::now_v7(),
-        service_id: id,
-        kind: input.kind,
-        text: input.text.map(|t| t.as_str().to_string()),
-        reporter: who.key_id,
-        created_at: crate::storage::ts(&now()),
-        resolved_at: None,
-        resolved_by: None,
-        resolution: None,
-    };
-    state.directory.store.insert_report(&report).await?;
+    let report = state
+        .directory
+        .report(
+            id,
+            &input.kind,
+            input.text.map(|t| t.as_str().to_string()),
+            &who,
+        )
+        .await?;
     Ok(HttpResponse::Created().json(report))
 }
 

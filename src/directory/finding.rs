@@ -6,7 +6,8 @@ use crate::domain::{Gender, Service};
 use crate::geo::Postcode;
 use crate::geo::eligibility::{Answer, Caller, PracticeInfo, assess};
 use crate::search::query::EligibilityFilter;
-use crate::search::{SearchRequest, SearchResponse, Sort};
+use crate::search::{SearchRequest, SearchResponse, Sort, Warning};
+use crate::storage::access::HistoryEntry;
 use crate::storage::geo::{Origin, PracticeSummary};
 use serde::Serialize;
 use uuid::Uuid;
@@ -76,6 +77,19 @@ pub struct ServiceRef {
     pub coverage: crate::domain::Coverage,
 }
 
+/// Changes shown on a service's page, newest first.
+const HISTORY_SHOWN: usize = 5;
+
+/// One service as its page shows it.
+#[derive(Debug)]
+pub struct ServiceDetail {
+    pub service: Service,
+    pub warnings: Vec<Warning>,
+    pub eligibility: Option<EligibilityView>,
+    /// The latest changes (staff only), newest first.
+    pub history: Vec<HistoryEntry>,
+}
+
 impl Directory {
     /// A service by id, or `NotFound` naming it.
     pub async fn service(&self, id: Uuid) -> Result<Service, DirectoryError> {
@@ -106,6 +120,7 @@ impl Directory {
             return Ok(self.index.search(request).await?);
         }
         let (caller, origin) = self.caller(place.who).await?;
+        request.origin = origin.map(|o| (o.latitude, o.longitude));
         if place.by_distance || place.within_km.is_some() {
             let Some(o) = origin else {
                 let p = caller
@@ -145,6 +160,14 @@ impl Directory {
         who: CallerInput,
     ) -> Result<EligibilityView, DirectoryError> {
         let service = self.service(id).await?;
+        self.assess(&service, who).await
+    }
+
+    async fn assess(
+        &self,
+        service: &Service,
+        who: CallerInput,
+    ) -> Result<EligibilityView, DirectoryError> {
         let (caller, origin) = self.caller(who).await?;
         let c = &service.content;
         let eligibility = assess(&c.coverage, c.minimum_age, c.maximum_age, c.gender, &caller);
@@ -159,8 +182,50 @@ impl Directory {
         })
     }
 
+    /// Everything a navigator needs to refer to one service: the record (staff fields
+    /// only for staff), the warnings search shows, eligibility for a caller when one is
+    /// given, and for staff the latest changes.
+    #[tracing::instrument(name = "directory.service_detail", skip_all, fields(service = %id))]
+    pub async fn service_detail(
+        &self,
+        id: Uuid,
+        who: Option<CallerInput>,
+        staff: bool,
+    ) -> Result<ServiceDetail, DirectoryError> {
+        let service = self.service(id).await?;
+        let warnings = self.index.warnings_for(id)?.unwrap_or_default();
+        let eligibility = match who {
+            Some(w) if w.has_place() || w.age.is_some() || w.gender.is_some() => {
+                Some(self.assess(&service, w).await?)
+            }
+            _ => None,
+        };
+        let history = if staff {
+            let mut h = self.store.history("service", id).await?;
+            h.reverse();
+            h.truncate(HISTORY_SHOWN);
+            h
+        } else {
+            Vec::new()
+        };
+        Ok(ServiceDetail {
+            service: if staff {
+                service
+            } else {
+                service.without_staff_fields()
+            },
+            warnings,
+            eligibility,
+            history,
+        })
+    }
+
     /// GP practices whose name, address, postcode or code matches `q`.
-    pub async fn find_practices(&self, q: &str, limit: u32) -> Result<Vec<PracticeSummary>, DirectoryError> {
+    pub async fn find_practices(
+        &self,
+        q: &str,
+        limit: u32,
+    ) -> Result<Vec<PracticeSummary>, DirectoryError> {
         Ok(self.store.find_practices(q, limit).await?)
     }
 }

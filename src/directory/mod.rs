@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 pub mod finding;
 
-pub use finding::{CallerInput, CallerView, EligibilityView, PlaceInput};
+pub use finding::{CallerInput, CallerView, EligibilityView, PlaceInput, ServiceDetail};
 
 /// How many times an edit without `If-Match` is re-applied when another writer got in first.
 const MAX_EDIT_ATTEMPTS: u32 = 40;
@@ -126,6 +126,60 @@ impl Directory {
             role: found.role,
             organization_id: found.organization_id,
         })
+    }
+}
+
+/// What a navigator can report about a service.
+pub const REPORT_KINDS: &[&str] = &[
+    "closed",
+    "wrong_phone",
+    "not_taking_referrals",
+    "wrong_details",
+    "other",
+];
+
+impl Directory {
+    /// Files a problem seen on a call for the administrators (and the service's partner).
+    #[tracing::instrument(name = "directory.report", skip_all, fields(service = %id))]
+    pub async fn report(
+        &self,
+        id: Uuid,
+        kind: &str,
+        text: Option<String>,
+        who: &Principal,
+    ) -> Result<crate::storage::access::Report, DirectoryError> {
+        if !REPORT_KINDS.contains(&kind) {
+            return Err(DirectoryError::field(
+                "kind",
+                format!("use one of: {}", REPORT_KINDS.join(", ")),
+            ));
+        }
+        let text = match text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            Some(t) => Some(
+                crate::domain::fields::Text::parse(t)
+                    .map_err(|e| DirectoryError::field("text", e))?
+                    .as_str()
+                    .to_string(),
+            ),
+            None => None,
+        };
+        if kind == "other" && text.is_none() {
+            return Err(DirectoryError::field("text", "say what is wrong"));
+        }
+        self.service(id).await?;
+        let report = crate::storage::access::Report {
+            id: Uuid::now_v7(),
+            service_id: id,
+            kind: kind.to_string(),
+            text,
+            reporter: who.key_id.clone(),
+            created_at: crate::storage::ts(&now()),
+            resolved_at: None,
+            resolved_by: None,
+            resolution: None,
+        };
+        self.store.insert_report(&report).await?;
+        Ok(report)
     }
 }
 

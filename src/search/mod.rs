@@ -486,6 +486,8 @@ pub struct SearchRequest {
     /// Who the services are for: each hit is assessed against them.
     pub caller: Option<Caller>,
     pub sort: Sort,
+    /// Where the caller is: each hit gets its distance from here, whatever the sort.
+    pub origin: Option<(f64, f64)>,
     /// Show, per hit, which words, needs and boosts scored.
     pub explain: bool,
 }
@@ -902,6 +904,31 @@ impl SearchIndex {
         }
     }
 
+    /// The warnings a navigator must see for one service, as search shows them; `None`
+    /// when the index does not hold it (retired, or not yet indexed).
+    pub fn warnings_for(&self, id: uuid::Uuid) -> anyhow::Result<Option<Vec<Warning>>> {
+        let generation = self.generation();
+        let f = generation.fields;
+        let searcher = generation.reader.searcher();
+        let term = Term::from_field_text(f.id, &id.to_string());
+        let query = tantivy::query::TermQuery::new(term, tantivy::schema::IndexRecordOption::Basic);
+        let top = searcher
+            .search(
+                &query,
+                &tantivy::collector::TopDocs::with_limit(1).order_by_score(),
+            )
+            .context("finding a service in the index")?;
+        let Some((_, address)) = top.first() else {
+            return Ok(None);
+        };
+        let stored = StoredHit::read(&searcher, *address, &f)?;
+        Ok(Some(warnings(
+            &stored.vitals,
+            &self.shared.settings,
+            Utc::now(),
+        )))
+    }
+
     /// Number of documents in the live index.
     pub fn num_docs(&self) -> u64 {
         self.generation().reader.searcher().num_docs()
@@ -1156,16 +1183,19 @@ impl SearchIndex {
                 caller,
             )
         });
-        let distance_km = match request.sort {
-            Sort::Distance(origin) => vitals
+        let origin = match request.sort {
+            Sort::Distance(origin) => Some(origin),
+            Sort::Relevance => request.origin,
+        };
+        let distance_km = origin.and_then(|origin| {
+            vitals
                 .locations
                 .iter()
                 .filter_map(|l| l.latitude.zip(l.longitude))
                 .map(|p| eligibility::distance_km(origin, p))
                 .min_by(f64::total_cmp)
-                .map(|d| (d * 10.0).round() / 10.0),
-            Sort::Relevance => None,
-        };
+                .map(|d| (d * 10.0).round() / 10.0)
+        });
         Hit {
             service: stored.summary.clone(),
             score,

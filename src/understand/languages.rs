@@ -75,6 +75,13 @@ const LANGUAGE_CONTEXT: &[&str] = &[
 /// rarely; "polish" alone counts as the language only beside a context word.
 const NEEDS_CONTEXT: &[&str] = &["polish"];
 
+/// Every language this module knows, as (ISO 639-1 code, English name), by name.
+pub fn known() -> Vec<(&'static str, &'static str)> {
+    let mut all: Vec<_> = LANGUAGES.iter().map(|(c, n, _)| (*c, *n)).collect();
+    all.sort_by_key(|(_, n)| *n);
+    all
+}
+
 /// The languages the question names, and for each word whether it was part of naming one.
 pub fn mentions(words: &[String]) -> (Vec<LanguageMention>, Vec<bool>) {
     let mut used = vec![false; words.len()];

@@ -1,0 +1,331 @@
+//! What a page shows of a service: the facts a navigator reads out, warnings in words
+//! with their weight, the eligibility verdict, and the shortlist entry.
+
+use crate::geo::eligibility::{Answer, Verdict};
+use crate::search::{Hit, Warning};
+use serde::{Deserialize, Serialize};
+
+/// A service as the search summary or the record serialises it; lenient, so a page
+/// never fails on a field it does not show.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Listed {
+    pub id: String,
+    pub name: String,
+    pub organization: Named,
+    pub description: String,
+    pub categories: Vec<String>,
+    pub delivery_modes: Vec<String>,
+    pub referral: Option<ReferralView>,
+    pub phones: Vec<PhoneView>,
+    pub email: Option<String>,
+    pub url: Option<String>,
+    pub locations: Vec<LocationView>,
+    pub opening_hours: Vec<HoursView>,
+    pub opening_hours_description: Option<String>,
+    pub cost: Option<CostView>,
+    pub languages: Vec<String>,
+    pub contacts: Vec<ContactView>,
+    pub eligibility_description: Option<String>,
+    pub minimum_age: Option<u8>,
+    pub maximum_age: Option<u8>,
+    pub gender: Option<String>,
+    pub assured_date: Option<String>,
+    pub status: String,
+    pub version: i64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Named {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ReferralView {
+    pub route: String,
+    pub url: Option<String>,
+    pub instructions: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PhoneView {
+    pub number: String,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LocationView {
+    pub name: Option<String>,
+    pub address_1: Option<String>,
+    pub city: Option<String>,
+    pub postal_code: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}
+
+impl LocationView {
+    /// "Manchester hub, 1 High St, Manchester, M13 0YL".
+    pub fn address(&self) -> String {
+        [&self.name, &self.address_1, &self.city, &self.postal_code]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct HoursView {
+    pub day: String,
+    pub opens: String,
+    pub closes: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CostView {
+    pub free: bool,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ContactView {
+    pub name: String,
+    pub title: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+impl Listed {
+    /// Reads a service from its JSON (a hit's summary or a whole record).
+    pub fn from_json(json: &str) -> Self {
+        serde_json::from_str(json).unwrap_or_default()
+    }
+
+    /// How to refer, in a sentence.
+    pub fn refer(&self) -> String {
+        let Some(r) = &self.referral else {
+            return "Ask the service".into();
+        };
+        let who = match r.route.as_str() {
+            "self_referral" => "Self-referral",
+            "professional_referral" => "Professional referral only",
+            "both" => "Self-referral or professional referral",
+            _ => "Ask the service",
+        };
+        match &r.url {
+            Some(url) => format!("{who}: {url}"),
+            None => who.to_string(),
+        }
+    }
+
+    /// Opening hours, in one line.
+    pub fn hours(&self) -> String {
+        let mut days: Vec<String> = self
+            .opening_hours
+            .iter()
+            .map(|h| format!("{} {}–{}", day_short(&h.day), h.opens, h.closes))
+            .collect();
+        if let Some(d) = &self.opening_hours_description {
+            days.push(d.clone());
+        }
+        days.join("; ")
+    }
+
+    pub fn modes(&self) -> String {
+        self.delivery_modes
+            .iter()
+            .map(|m| mode_label(m))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    pub fn cost_text(&self) -> String {
+        match &self.cost {
+            Some(c) if c.free => "Free".into(),
+            Some(c) => c
+                .description
+                .clone()
+                .unwrap_or_else(|| "Charges apply".into()),
+            None => "Not stated".into(),
+        }
+    }
+
+    /// Who it is for by age and gender, in words.
+    pub fn who_for(&self) -> String {
+        let ages = match (self.minimum_age, self.maximum_age) {
+            (Some(a), Some(b)) => format!("ages {a} to {b}"),
+            (Some(a), None) => format!("ages {a} and over"),
+            (None, Some(b)) => format!("ages up to {b}"),
+            (None, None) => "all ages".into(),
+        };
+        match self.gender.as_deref() {
+            Some("female") => format!("Women, {ages}"),
+            Some("male") => format!("Men, {ages}"),
+            _ => format!("Anyone, {ages}"),
+        }
+    }
+
+    /// The first location's address.
+    pub fn address(&self) -> String {
+        self.locations
+            .first()
+            .map(LocationView::address)
+            .unwrap_or_default()
+    }
+
+    /// What the shortlist keeps of this service (in the browser only).
+    pub fn shortlist_json(&self) -> String {
+        let entry = ShortlistEntry {
+            id: &self.id,
+            name: &self.name,
+            organization: &self.organization.name,
+            phones: self
+                .phones
+                .iter()
+                .map(|p| match &p.description {
+                    Some(d) => format!("{} ({d})", p.number),
+                    None => p.number.clone(),
+                })
+                .collect(),
+            refer: self.refer(),
+            address: self.address(),
+            hours: self.hours(),
+            url: self.url.as_deref().unwrap_or(""),
+        };
+        serde_json::to_string(&entry).unwrap_or_else(|_| "{}".into())
+    }
+}
+
+#[derive(Serialize)]
+struct ShortlistEntry<'a> {
+    id: &'a str,
+    name: &'a str,
+    organization: &'a str,
+    phones: Vec<String>,
+    refer: String,
+    address: String,
+    hours: String,
+    url: &'a str,
+}
+
+fn day_short(day: &str) -> &str {
+    match day {
+        "monday" => "Mon",
+        "tuesday" => "Tue",
+        "wednesday" => "Wed",
+        "thursday" => "Thu",
+        "friday" => "Fri",
+        "saturday" => "Sat",
+        "sunday" => "Sun",
+        other => other,
+    }
+}
+
+/// A delivery mode in words.
+pub fn mode_label(mode: &str) -> &str {
+    match mode {
+        "in_person" => "In person",
+        "telephone" => "Telephone",
+        "online" => "Online",
+        "home_visit" => "Home visit",
+        other => other,
+    }
+}
+
+/// A warning as a page shows it: its words, and a weight for its colour (the words say
+/// it without colour).
+pub struct Alert {
+    /// `danger` (do not refer without checking) or `warn` (check first).
+    pub level: &'static str,
+    pub text: String,
+}
+
+impl Alert {
+    pub fn from_warning(w: &Warning) -> Self {
+        let level = match w.code {
+            "temporarily_closed" | "inactive" | "defunct" | "not_accepting" | "possibly_closed" => {
+                "danger"
+            }
+            _ => "warn",
+        };
+        Alert {
+            level,
+            text: w.message.clone(),
+        }
+    }
+}
+
+/// The eligibility verdict with the sentence to read out.
+pub struct VerdictView {
+    pub class: &'static str,
+    pub label: &'static str,
+    pub reason: String,
+}
+
+impl VerdictView {
+    pub fn new(a: &Answer) -> Self {
+        let (class, label) = match a.verdict {
+            Verdict::Eligible => ("eligible", "Can see this caller"),
+            Verdict::NotEligible => ("not_eligible", "Cannot see this caller"),
+            Verdict::Unknown => ("unknown", "Check eligibility"),
+        };
+        VerdictView {
+            class,
+            label,
+            reason: a.reason.clone(),
+        }
+    }
+}
+
+/// One search result, ready for the page.
+pub struct Card {
+    pub service: Listed,
+    /// HTML-escaped by the search, with the question's words in `<b>`.
+    pub snippet_html: String,
+    pub alerts: Vec<Alert>,
+    pub verdict: Option<VerdictView>,
+    pub distance: Option<String>,
+    pub crisis: bool,
+    /// The worst alert's weight, for the card's edge: `danger`, `warn` or "".
+    pub tone: &'static str,
+}
+
+impl Card {
+    pub fn new(hit: &Hit) -> Self {
+        let service = Listed::from_json(hit.service.get());
+        let alerts: Vec<Alert> = hit.warnings.iter().map(Alert::from_warning).collect();
+        let tone = tone(&alerts);
+        Card {
+            crisis: service
+                .categories
+                .iter()
+                .any(|c| c == crate::understand::CRISIS),
+            service,
+            snippet_html: hit.snippet.clone(),
+            verdict: hit.eligibility.as_ref().map(VerdictView::new),
+            distance: hit.distance_km.map(|d| format!("{d:.1} km")),
+            alerts,
+            tone,
+        }
+    }
+}
+
+/// The worst weight among alerts.
+pub fn tone(alerts: &[Alert]) -> &'static str {
+    if alerts.iter().any(|a| a.level == "danger") {
+        "danger"
+    } else if alerts.is_empty() {
+        ""
+    } else {
+        "warn"
+    }
+}

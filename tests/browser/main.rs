@@ -1,0 +1,453 @@
+//! The pages in a real headless Chromium (Debian's `chromium` and `chromium-driver`),
+//! driven over WebDriver against the real server on port 0 with the demo directory.
+//! axe-core (vendored in `tests/vendor`) checks every page for serious or critical
+//! WCAG 2.2 A/AA violations.
+
+#[allow(dead_code)]
+#[path = "../api/helpers.rs"]
+mod helpers;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use helpers::{ADMIN_KEY, TestApp, spawn_demo_app};
+use serde_json::{Value, json};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const AXE: &str = include_str!("../vendor/axe.min.js");
+const TAB: &str = "\u{e004}";
+const ENTER: &str = "\u{e007}";
+
+/// One test at a time drives a browser: two cores, and Chromium is heavy.
+static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+struct Browser {
+    client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    async fn start(javascript: bool) -> Browser {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+            l.local_addr().expect("port").port()
+        };
+        let driver =
+            Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect(
+                    "start chromedriver (apt-get install chromium chromium-driver; .ci/run does)",
+                );
+        let profile = tempfile::tempdir().expect("profile dir");
+        let mut prefs = json!({});
+        if !javascript {
+            prefs = json!({"profile.managed_default_content_settings.javascript": 2});
+        }
+        let caps: serde_json::Map<String, Value> = serde_json::from_value(json!({
+            "goog:chromeOptions": {
+                "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--no-first-run", "--disable-quic",
+                    "--window-size=1280,1000",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+                "prefs": prefs,
+            }
+        }))
+        .expect("capabilities");
+        let url = format!("http://127.0.0.1:{port}");
+        let mut last = None;
+        for _ in 0..100 {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector)
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => {
+                    return Browser {
+                        client,
+                        driver,
+                        _profile: profile,
+                    };
+                }
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("chromedriver did not start: {last:?}");
+    }
+
+    async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+
+    async fn goto(&self, url: &str) {
+        self.client.goto(url).await.expect("navigate");
+    }
+
+    async fn fill(&self, css: &str, text: &str) {
+        let e = self.find(css).await;
+        e.clear().await.expect("clear");
+        e.send_keys(text).await.expect("type");
+    }
+
+    async fn find(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+    }
+
+    async fn click(&self, css: &str) {
+        self.find(css).await.click().await.expect("click");
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.find(css).await.text().await.expect("text")
+    }
+
+    async fn count(&self, css: &str) -> usize {
+        self.client
+            .find_all(Locator::Css(css))
+            .await
+            .expect("find")
+            .len()
+    }
+
+    async fn js(&self, script: &str) -> Value {
+        self.client
+            .execute(script, vec![])
+            .await
+            .expect("run a script")
+    }
+
+    /// Runs axe-core on the page: no serious or critical WCAG 2.2 A/AA violation.
+    async fn axe(&self, page: &str) {
+        self.client
+            .execute(AXE, vec![])
+            .await
+            .expect("load axe-core");
+        let found = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})
+                   .then(r => done(r.violations
+                     .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                     .map(v => v.id + ' (' + v.impact + '): ' + v.help + ' at ' + v.nodes.map(n => n.target.join(' ')).join(', '))))
+                   .catch(e => done(['axe failed: ' + e]));",
+                vec![],
+            )
+            .await
+            .expect("run axe-core");
+        let list = found.as_array().cloned().unwrap_or_default();
+        assert!(list.is_empty(), "axe on {page}: {list:#?}");
+    }
+
+    /// Presses Tab until `done` holds for the focused element's (id, text), at most `max` times.
+    async fn tab_to(&self, max: usize, what: &str, done: impl Fn(&str, &str) -> bool) {
+        for _ in 0..max {
+            let active = self.client.active_element().await.expect("focus");
+            active.send_keys(TAB).await.expect("tab");
+            let now = self.client.active_element().await.expect("focus");
+            let id = now.attr("id").await.ok().flatten().unwrap_or_default();
+            let text = now.text().await.unwrap_or_default();
+            if done(&id, &text) {
+                return;
+            }
+        }
+        panic!("Tab never reached {what}");
+    }
+}
+
+async fn app_and_browser(
+    javascript: bool,
+) -> (TestApp, Browser, tokio::sync::MutexGuard<'static, ()>) {
+    let guard = ONE_BROWSER.lock().await;
+    let app = spawn_demo_app().await;
+    let browser = Browser::start(javascript).await;
+    (app, browser, guard)
+}
+
+#[tokio::test]
+async fn navigator_searches_with_words_postcode_and_gp_and_builds_a_shortlist() {
+    let (mut app, b, _g) = app_and_browser(true).await;
+    b.goto(&app.url("/")).await;
+    b.axe("the empty search page").await;
+    b.fill("#q", "money worries").await;
+    b.fill("#postcode", "M11 1AA").await;
+    b.fill("#gp", "P84004").await;
+    b.fill("#age", "40").await;
+    b.click("#search .search-box button").await;
+    let heading = b.text("#results-heading").await;
+    assert!(heading.contains("service"), "{heading}");
+    let body = b.text("main").await;
+    assert!(body.contains("Understood as: Money"), "{body}");
+    assert!(
+        b.count(".verdict").await > 0,
+        "every result says whether it can see the caller"
+    );
+    assert_eq!(b.count(".risk").await, 0);
+    // The caller's details never reach the address bar.
+    let url = b.client.current_url().await.expect("url").to_string();
+    assert!(
+        !url.contains("M11") && !url.contains("money") && !url.contains("P84004"),
+        "{url}"
+    );
+    b.axe("search results").await;
+
+    // Two services onto the shortlist.
+    let names: Vec<String> = {
+        let mut out = Vec::new();
+        for e in b
+            .client
+            .find_all(Locator::Css(".card h3"))
+            .await
+            .expect("cards")
+            .iter()
+            .take(2)
+        {
+            out.push(e.text().await.expect("name"));
+        }
+        out
+    };
+    let buttons = b
+        .client
+        .find_all(Locator::Css("[data-shortlist-item]"))
+        .await
+        .expect("buttons");
+    buttons[0].click().await.expect("add");
+    buttons[1].click().await.expect("add");
+    assert_eq!(
+        buttons[0]
+            .attr("aria-pressed")
+            .await
+            .expect("attr")
+            .as_deref(),
+        Some("true")
+    );
+
+    b.goto(&app.url("/shortlist")).await;
+    b.find("[data-list] li").await;
+    assert_eq!(b.count("[data-list] li").await, 2);
+    let text = b
+        .js("return document.querySelector('textarea[data-text]').value")
+        .await;
+    let text = text.as_str().unwrap_or_default().to_string();
+    assert!(text.starts_with(&format!("1. {}", names[0])), "{text}");
+    assert!(text.contains(&format!("2. {}", names[1])), "{text}");
+    assert!(
+        text.contains("Phone:") && text.contains("How to refer:"),
+        "{text}"
+    );
+    b.axe("the shortlist").await;
+
+    // Reorder, and a note for the caller.
+    b.click("[data-list] li:first-child button[aria-label^='Move down']")
+        .await;
+    b.fill("#note-0", "Ask for Sam").await;
+    let text = b
+        .js("return document.querySelector('textarea[data-text]').value")
+        .await;
+    let text = text.as_str().unwrap_or_default().to_string();
+    assert!(
+        text.starts_with(&format!("1. {}", names[1])),
+        "reordered: {text}"
+    );
+    assert!(text.contains("Note: Ask for Sam"), "{text}");
+
+    // A service's own page.
+    let first = b.find("[data-list] li a").await;
+    first.click().await.expect("open the service");
+    b.find("h1").await;
+    b.axe("a service page").await;
+    b.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_question_that_expresses_risk_shows_the_risk_block_above_everything() {
+    let (mut app, b, _g) = app_and_browser(true).await;
+    b.goto(&app.url("/")).await;
+    b.fill("#q", "i took too many pills and want it to end")
+        .await;
+    b.click("#search .search-box button").await;
+    let risk = b.text(".risk").await;
+    assert!(
+        risk.contains("Samaritans") && risk.contains("116 123"),
+        "{risk}"
+    );
+    let first = b
+        .js(
+            "const r = document.querySelector('.risk'), h = document.querySelector('h1');
+             return !!(r.compareDocumentPosition(h) & Node.DOCUMENT_POSITION_FOLLOWING);",
+        )
+        .await;
+    assert_eq!(
+        first,
+        json!(true),
+        "the risk block comes before the page's heading"
+    );
+    let card = b.find(".card").await;
+    let class = card.attr("class").await.expect("class").unwrap_or_default();
+    assert!(
+        class.contains("crisis"),
+        "the first result is a crisis service: {class}"
+    );
+    b.axe("search results with a risk block").await;
+    b.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn gp_practices_are_suggested_while_typing() {
+    if !helpers::have_shared_geo() {
+        return;
+    }
+    let (mut app, b, _g) = app_and_browser(true).await;
+    b.goto(&app.url("/")).await;
+    b.fill("#gp", "P8400").await;
+    for _ in 0..50 {
+        if b.count("#gp-options option").await > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        b.count("#gp-options option").await > 0,
+        "suggestions arrive"
+    );
+    b.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn search_and_shortlist_work_by_keyboard_alone() {
+    let (mut app, b, _g) = app_and_browser(true).await;
+    b.goto(&app.url("/")).await;
+    b.js("document.activeElement && document.activeElement.blur(); return null")
+        .await;
+    // The first Tab reaches the skip link, which is visible when focused.
+    let body = b.find("body").await;
+    body.send_keys(TAB).await.expect("tab");
+    let skip = b.client.active_element().await.expect("focus");
+    assert_eq!(skip.text().await.expect("text"), "Skip to main content");
+    b.tab_to(12, "the question box", |id, _| id == "q").await;
+    let q = b.client.active_element().await.expect("focus");
+    q.send_keys("food bank").await.expect("type");
+    q.send_keys(ENTER).await.expect("enter");
+    b.find("#results-heading").await;
+    b.tab_to(80, "an Add to shortlist button", |_, text| {
+        text == "Add to shortlist"
+    })
+    .await;
+    let button = b.client.active_element().await.expect("focus");
+    button.send_keys(ENTER).await.expect("press");
+    assert_eq!(
+        button.attr("aria-pressed").await.expect("attr").as_deref(),
+        Some("true")
+    );
+    b.goto(&app.url("/shortlist")).await;
+    assert_eq!(b.count("[data-list] li").await, 1);
+    b.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn search_works_without_javascript_and_keeps_values_beside_errors() {
+    let (mut app, b, _g) = app_and_browser(false).await;
+    b.goto(&app.url("/")).await;
+    b.fill("#q", "food bank").await;
+    b.fill("#postcode", "M11 1AA").await;
+    b.fill("#age", "two hundred").await;
+    b.click("#search .search-box button").await;
+    let summary = b.text(".error-summary").await;
+    assert!(summary.contains("age"), "{summary}");
+    assert!(b.text("#age-error").await.contains("age"));
+    let q = b.find("#q").await.prop("value").await.expect("value");
+    assert_eq!(q.as_deref(), Some("food bank"), "other values are kept");
+    let pc = b
+        .find("#postcode")
+        .await
+        .prop("value")
+        .await
+        .expect("value");
+    assert_eq!(pc.as_deref(), Some("M11 1AA"));
+    b.fill("#age", "30").await;
+    b.click("#search .search-box button").await;
+    let heading = b.text("#results-heading").await;
+    assert!(heading.contains("service"), "{heading}");
+    // Facets are buttons of the same form: they keep the words.
+    b.click("button[name=set_category]").await;
+    let q = b.find("#q").await.prop("value").await.expect("value");
+    assert_eq!(q.as_deref(), Some("food bank"));
+    b.goto(&app.url("/shortlist")).await;
+    let notice = b.text(".no-js").await;
+    assert!(notice.contains("needs JavaScript"), "{notice}");
+    b.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn staff_sign_in_see_contacts_and_report_a_problem() {
+    let (mut app, b, _g) = app_and_browser(true).await;
+    b.goto(&app.url("/sign-in")).await;
+    b.axe("the sign-in page").await;
+    b.fill("#key", "sp_not-a-key").await;
+    b.click("form button[type=submit]").await;
+    assert!(b.text(".error-summary").await.contains("cannot sign in"));
+    let key = b.find("#key").await.prop("value").await.expect("value");
+    assert_eq!(
+        key.as_deref(),
+        Some(""),
+        "a key is never put back into the page"
+    );
+    b.fill("#key", ADMIN_KEY).await;
+    b.click("form button[type=submit]").await;
+    assert!(b.text("header").await.contains("Signed in"));
+
+    b.goto(&app.url("/?category=debt")).await;
+    b.click(".card h3 a").await;
+    b.find("#text").await;
+    b.axe("a service page for staff").await;
+    // No kind chosen: the error is beside the field, and the text is kept.
+    b.fill("#text", "rang twice, no answer").await;
+    b.click("form[action$='/report'] button[type=submit]").await;
+    assert!(b.text(".error-summary").await.contains("use one of"));
+    let kept = b.find("#text").await.prop("value").await.expect("value");
+    assert_eq!(kept.as_deref(), Some("rang twice, no answer"));
+    b.click("input[name=kind][value=wrong_phone]").await;
+    b.click("form[action$='/report'] button[type=submit]").await;
+    assert!(
+        b.text("[role=status]")
+            .await
+            .contains("report has been sent")
+    );
+
+    let (_, queue) = app
+        .call(
+            reqwest::Method::GET,
+            "/v1/review-queue",
+            Some(ADMIN_KEY),
+            None,
+        )
+        .await;
+    assert!(
+        queue.to_string().contains("wrong_phone"),
+        "the report reached the review queue: {queue}"
+    );
+    b.click("form[action='/sign-out'] button").await;
+    assert!(b.text("header").await.contains("Staff sign in"));
+    b.close().await;
+    app.stop().await;
+}
