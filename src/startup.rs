@@ -130,18 +130,21 @@ pub async fn open_store(database_url: &str) -> anyhow::Result<Arc<Store>> {
     Ok(Arc::new(store))
 }
 
-/// Loads reference data for the demo from `dir` unless some is loaded already.
-async fn load_demo_geo(store: &Store, dir: &std::path::Path) -> anyhow::Result<()> {
+/// Loads reference data for the demo from `dir` unless some is loaded already; without
+/// files there, the demo's built-in Greater Manchester slice.
+async fn load_demo_geo(store: &Store, dir: Option<&std::path::Path>) -> anyhow::Result<()> {
     if !store.geo_releases().await?.is_empty() {
         return Ok(());
     }
-    if crate::reference_data::files_in(dir).is_empty() {
-        tracing::warn!(
-            "no reference files in {}: eligibility by GP practice and local authority will answer 'unknown' (see `signpost geo import`)",
-            dir.display()
-        );
-        return Ok(());
-    }
+    let slice;
+    let dir = match dir.filter(|d| !crate::reference_data::files_in(d).is_empty()) {
+        Some(d) => d,
+        None => {
+            slice = crate::demo::geo_slice()?;
+            tracing::info!("loading the demo's built-in Greater Manchester reference data");
+            slice.path()
+        }
+    };
     for s in crate::reference_data::import_dir(store, dir, false).await? {
         tracing::info!(kind = s.kind.as_str(), rows = s.written, source = %s.source, "loaded reference data");
     }
@@ -155,10 +158,8 @@ impl Application {
             let report = crate::ndjson::load_demo(&store).await?;
             tracing::info!(services = report.imported, "loaded the demo directory");
         }
-        if settings.demo
-            && let Some(dir) = &settings.geo_dir
-        {
-            load_demo_geo(&store, dir).await?;
+        if settings.demo {
+            load_demo_geo(&store, settings.geo_dir.as_deref()).await?;
         }
         let index =
             SearchIndex::open(&settings.index_dir, store.clone(), settings.search.clone()).await?;

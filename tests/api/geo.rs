@@ -672,3 +672,39 @@ async fn a_practice_that_moved_network_keeps_its_current_one() {
         Some("DIDSBURY CHORLTON PARK & BURNAGE PCN")
     );
 }
+
+#[tokio::test]
+async fn the_demo_brings_its_own_greater_manchester_reference_data() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = fresh_database(dir.path()).await;
+    let mut s = settings(&database_url, dir.path().join("index"), true);
+    s.geo_dir = Some(dir.path().join("no-reference-files-here"));
+    let (address, stopper) = start(s).await;
+    let client = http_client();
+    let found: Value = client
+        .get(format!("{address}/v1/gp-practices?q=five+oaks"))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(found["practices"][0]["code"], "P84004", "{found}");
+    assert_eq!(
+        found["practices"][0]["pcn"], "U49529",
+        "its PCN link is there too"
+    );
+    let answer: Value = client
+        .get(format!(
+            "{address}/v1/search?q=debt&gp=P84004&postcode=M11+1AA&limit=3"
+        ))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(answer["caller"]["gp_known"], true, "{answer}");
+    assert!(answer["total"].as_u64().unwrap_or(0) > 0, "{answer}");
+    stopper.stop().await;
+}
