@@ -19,6 +19,8 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 pub mod finding;
+pub mod keeping;
+pub mod review;
 
 pub use finding::{CallerInput, CallerView, EligibilityView, PlaceInput, ServiceDetail};
 

@@ -1,0 +1,110 @@
+//! Keeping an entry current in a click or two: capacity, status (a temporary closure
+//! with its reason and reopening date), and "still accurate".
+
+use super::{Directory, DirectoryError, now};
+use crate::domain::access::Principal;
+use crate::domain::fields::Text;
+use crate::domain::{Capacity, Service, ServiceStatus, TemporaryClosure};
+use chrono::NaiveDate;
+use uuid::Uuid;
+
+/// A change of status as a partner states it.
+#[derive(Debug, Clone)]
+pub struct StatusChange {
+    pub status: ServiceStatus,
+    /// Why it is closed; required for a temporary closure.
+    pub reason: Option<Text>,
+    /// When it reopens, if known; only for a temporary closure, and in the future.
+    pub reopens_on: Option<NaiveDate>,
+}
+
+impl StatusChange {
+    /// The closure this change describes, or why it cannot be made.
+    fn closure(&self) -> Result<Option<TemporaryClosure>, DirectoryError> {
+        let closure = match (self.status, &self.reason) {
+            (ServiceStatus::TemporarilyClosed, Some(reason)) => Some(TemporaryClosure {
+                reason: reason.clone(),
+                reopens_on: self.reopens_on,
+            }),
+            (ServiceStatus::TemporarilyClosed, None) => {
+                return Err(DirectoryError::field(
+                    "reason",
+                    "say why the service is closed, e.g. \"staff shortage\"; add reopens_on if known",
+                ));
+            }
+            (_, _) if self.reopens_on.is_some() => {
+                return Err(DirectoryError::field(
+                    "reopens_on",
+                    "only a temporarily_closed service has a reopening date",
+                ));
+            }
+            _ => None,
+        };
+        if let Some(date) = closure.as_ref().and_then(|c| c.reopens_on)
+            && date <= now().date_naive()
+        {
+            return Err(DirectoryError::field(
+                "reopens_on",
+                format!("{date} is not in the future; to reopen now, set status to active"),
+            ));
+        }
+        Ok(closure)
+    }
+}
+
+impl Directory {
+    /// Taking referrals, waiting time, places; stamped with the server's time, so saying
+    /// it again today makes it fresh. `expected` is the version the editor saw.
+    #[tracing::instrument(name = "directory.set_capacity", skip_all, fields(service = %id))]
+    pub async fn set_capacity(
+        &self,
+        id: Uuid,
+        expected: Option<i64>,
+        actor: &Principal,
+        mut capacity: Capacity,
+    ) -> Result<Service, DirectoryError> {
+        capacity.updated_at = Some(now());
+        self.edit_service(id, expected, actor, "capacity", |s| {
+            let mut c = s.content.clone();
+            c.capacity = Some(capacity.clone());
+            Ok(c)
+        })
+        .await
+    }
+
+    /// Open, temporarily closed (why, and until when), inactive or closed for good.
+    #[tracing::instrument(name = "directory.set_status", skip_all, fields(service = %id))]
+    pub async fn set_status(
+        &self,
+        id: Uuid,
+        expected: Option<i64>,
+        actor: &Principal,
+        change: StatusChange,
+    ) -> Result<Service, DirectoryError> {
+        let closure = change.closure()?;
+        self.edit_service(id, expected, actor, "status", |s| {
+            let mut c = s.content.clone();
+            c.status = change.status;
+            c.temporary_closure = closure.clone();
+            Ok(c)
+        })
+        .await
+    }
+
+    /// "Still accurate": the entry is confirmed as of today.
+    #[tracing::instrument(name = "directory.verify", skip_all, fields(service = %id))]
+    pub async fn verify(
+        &self,
+        id: Uuid,
+        expected: Option<i64>,
+        actor: &Principal,
+    ) -> Result<Service, DirectoryError> {
+        let today = now().date_naive();
+        self.edit_service(id, expected, actor, "verify", |s| {
+            let mut c = s.content.clone();
+            c.assured_date = Some(today);
+            Ok(c)
+        })
+        .await
+    }
+}

@@ -1,0 +1,191 @@
+//! The review queue: what needs a person (navigators' reports, entries not confirmed or
+//! with stale capacity, link flags), and resolving it.
+
+use super::{Directory, DirectoryError, now};
+use crate::domain::ServiceStatus;
+use crate::domain::access::{Principal, Role, hash_key};
+use crate::storage::ServiceFilter;
+use serde::Serialize;
+use uuid::Uuid;
+
+/// One thing that needs a person.
+#[derive(Debug, Serialize)]
+pub struct ReviewItem {
+    /// Pass to `POST /v1/review-queue/{id}/resolve`.
+    pub id: String,
+    pub kind: &'static str,
+    pub service_id: Uuid,
+    pub service_name: String,
+    pub organization_id: Uuid,
+    pub detail: String,
+    pub since: Option<String>,
+}
+
+impl Directory {
+    /// The review queue: open reports, entries not verified or with capacity not updated
+    /// for longer than the configured times, link flags. Partners see their own
+    /// organisation's part; navigators none.
+    #[tracing::instrument(name = "directory.review_queue", skip_all)]
+    pub async fn review_queue(&self, who: &Principal) -> Result<Vec<ReviewItem>, DirectoryError> {
+        if who.role == Role::Navigator {
+            return Err(DirectoryError::Forbidden(
+                "the review queue is for administrators and partners".into(),
+            ));
+        }
+        self.queue_items(who).await
+    }
+
+    async fn queue_items(&self, who: &Principal) -> Result<Vec<ReviewItem>, DirectoryError> {
+        let store = &self.store;
+        let settings = self.index.settings();
+        let at = now();
+        let resolved = store.resolved_items().await?;
+        let mine = |org: Uuid| who.role == Role::Admin || who.may_edit(org);
+        let mut items = Vec::new();
+        for report in store.open_reports().await? {
+            let Some(s) = store.get_service(report.service_id).await? else {
+                continue;
+            };
+            if !mine(s.organization.id) {
+                continue;
+            }
+            items.push(ReviewItem {
+                id: format!("report:{}", report.id),
+                kind: "report",
+                service_id: s.id,
+                service_name: s.content.name.as_str().to_string(),
+                organization_id: s.organization.id,
+                detail: match &report.text {
+                    Some(t) => format!("{} ({}): {t}", report.kind, report.reporter),
+                    None => format!("{} ({})", report.kind, report.reporter),
+                },
+                since: Some(report.created_at),
+            });
+        }
+        let filter = ServiceFilter {
+            statuses: vec![ServiceStatus::Active, ServiceStatus::TemporarilyClosed],
+            organization_id: match who.role {
+                Role::Admin => None,
+                _ => who.organization_id,
+            },
+            ..ServiceFilter::default()
+        };
+        let mut after = None;
+        loop {
+            let page = store.list_services(&filter, after, 1000).await?;
+            let Some(last) = page.last() else {
+                break;
+            };
+            after = Some(last.id);
+            let page_urls: Vec<String> = page
+                .iter()
+                .flat_map(|s| crate::links::service_urls(s).into_iter().map(|(_, u)| u))
+                .collect();
+            let flags = store.link_flags(&page_urls).await?;
+            for s in page {
+                let c = &s.content;
+                // An item is named by what it is about, so resolving it lasts until that
+                // changes: a new verification or capacity update starts afresh.
+                let assured = c
+                    .assured_date
+                    .map_or("never".to_string(), |d| d.to_string());
+                let verify_due = c
+                    .assured_date
+                    .is_none_or(|d| at.date_naive() - d > settings.verify_stale_after);
+                let capacity_at = c.capacity.as_ref().and_then(|cap| cap.updated_at);
+                let capacity_due =
+                    capacity_at.is_none_or(|t| at - t > settings.capacity_stale_after);
+                let mut push = |kind: &'static str, marker: String, detail: String, since| {
+                    let id = format!("{kind}:{}:{marker}", s.id);
+                    if !resolved.contains(&id) {
+                        items.push(ReviewItem {
+                            id,
+                            kind,
+                            service_id: s.id,
+                            service_name: c.name.as_str().to_string(),
+                            organization_id: s.organization.id,
+                            detail,
+                            since,
+                        });
+                    }
+                };
+                if verify_due {
+                    push(
+                        "not_verified",
+                        assured.clone(),
+                        format!("not confirmed as accurate since {assured}"),
+                        c.assured_date.map(|d| d.to_string()),
+                    );
+                }
+                for (kind, url) in crate::links::service_urls(&s) {
+                    let Some(state) = flags.get(&url) else {
+                        continue;
+                    };
+                    let Some(flag) = state.flag else { continue };
+                    // The URL goes into the item id as a digest: ids travel in paths.
+                    let digest = &hash_key(&url)[..12];
+                    push(
+                        "link_flag",
+                        format!("{}-{digest}", flag.as_str()),
+                        format!(
+                            "{} {kind} link {url}: {}",
+                            flag.as_str(),
+                            state.evidence.as_deref().unwrap_or("")
+                        ),
+                        state.last_hard_day.map(|d| d.to_string()),
+                    );
+                }
+                if capacity_due {
+                    let when = capacity_at.map(|t| crate::storage::ts(&t));
+                    push(
+                        "capacity_stale",
+                        when.clone().unwrap_or_else(|| "never".into()),
+                        format!(
+                            "capacity not updated since {}",
+                            when.as_deref().unwrap_or("never")
+                        ),
+                        when,
+                    );
+                }
+            }
+        }
+        Ok(items)
+    }
+}
+
+impl Directory {
+    /// Marks an open item dealt with, with a note saying how.
+    #[tracing::instrument(name = "directory.resolve", skip_all, fields(item = %item))]
+    pub async fn resolve(
+        &self,
+        item: &str,
+        note: &str,
+        who: &Principal,
+    ) -> Result<(), DirectoryError> {
+        let open = self.review_queue(who).await?;
+        let Some(found) = open.iter().find(|i| i.id == item) else {
+            return Err(DirectoryError::NotFound(format!(
+                "there is no open review item '{item}' for this key"
+            )));
+        };
+        let at = now();
+        let done = match found.kind {
+            "report" => {
+                let id = Uuid::parse_str(item.trim_start_matches("report:"))
+                    .map_err(anyhow::Error::from)?;
+                self.store.resolve_report(id, &who.key_id, note, at).await?
+            }
+            _ => {
+                self.store
+                    .resolve_item(item, found.service_id, &who.key_id, note, at)
+                    .await?
+            }
+        };
+        if !done {
+            return Err(DirectoryError::Busy(format!(
+                "'{item}' was resolved meanwhile"
+            )));
+        }
+        Ok(())
+    }
+}
