@@ -897,22 +897,6 @@ fn strip_nulls(v: &mut Value) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_demo_service_is_valid() {
-        let all = services();
-        assert!(all.len() >= 300, "only {} services", all.len());
-        for s in all {
-            if let Err(e) = crate::domain::parse_service(s.clone()) {
-                panic!("{e:?} in {s}");
-            }
-        }
-    }
-}
-
 /// The demo's reference data (Greater Manchester; see `data/demo-geo/README.md`), built
 /// into the binary so the demo answers eligibility by GP practice on any machine.
 const GEO_SLICE: &[(&str, &str)] = &[
@@ -945,4 +929,20 @@ pub fn geo_slice() -> anyhow::Result<tempfile::TempDir> {
         std::fs::write(dir.path().join(name), text)?;
     }
     Ok(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_demo_service_is_valid() {
+        let all = services();
+        assert!(all.len() >= 300, "only {} services", all.len());
+        for s in all {
+            if let Err(e) = crate::domain::parse_service(s.clone()) {
+                panic!("{e:?} in {s}");
+            }
+        }
+    }
 }

@@ -4,9 +4,8 @@
 use super::extract::{Admin, Editor, Params, Staff, etag, if_match, parse_id, require_json};
 use super::problem::ApiError;
 use super::services::find_service_for;
+use crate::directory::KeyInput;
 use crate::directory::keeping::StatusChange;
-use crate::directory::now;
-use crate::directory::{KeyInput, issue_key};
 use crate::domain::access::Role;
 use crate::domain::fields::Text;
 use crate::domain::{Capacity, Service, ServiceStatus, parse_body};
@@ -175,7 +174,7 @@ pub async fn create_key(
 ) -> Result<HttpResponse, ApiError> {
     require_json(&req, &[])?;
     let input: KeyInput = parse_body(&body)?;
-    let (key, secret) = issue_key(&state.directory.store, input).await?;
+    let (key, secret) = state.directory.issue_key(input).await?;
     Ok(HttpResponse::Created().json(json!({
         "key": key,
         "secret": secret,
@@ -185,7 +184,7 @@ pub async fn create_key(
 
 /// `GET /v1/admin/keys`: every key, without secrets.
 pub async fn list_keys(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let keys = state.directory.store.list_keys().await?;
+    let keys = state.directory.keys().await?;
     Ok(HttpResponse::Ok().json(json!({ "keys": keys })))
 }
 
@@ -198,8 +197,6 @@ pub async fn revoke_key(
 ) -> Result<HttpResponse, ApiError> {
     params.allow_only(&[])?;
     let id = path.into_inner();
-    if !state.directory.store.revoke_key(&id, now()).await? {
-        return Err(ApiError::NotFound(format!("there is no key '{id}'")));
-    }
+    state.directory.revoke_key(&id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -4,8 +4,7 @@ use super::extract::{Admin, Editor, Params, Reader, etag, if_match, parse_id, re
 use super::problem::ApiError;
 use crate::directory::DirectoryError;
 use crate::domain::{
-    self, FieldError, Organization, Service, ServiceStatus, merge_patch, parse_organization,
-    parse_service,
+    self, Organization, Service, ServiceStatus, merge_patch, parse_organization, parse_service,
 };
 use crate::startup::AppState;
 use crate::storage::ServiceFilter;
@@ -55,10 +54,6 @@ fn check_same_id(input_id: Option<Uuid>, path_id: Uuid) -> Result<(), ApiError> 
         )),
         _ => Ok(()),
     }
-}
-
-fn service_content_value(s: &Service) -> Value {
-    serde_json::to_value(&s.content).unwrap_or(Value::Null)
 }
 
 pub async fn create_service(
@@ -266,37 +261,9 @@ pub async fn patch_service(
     let expected = if_match(&req)?;
     require_json(&req, &[MERGE_PATCH])?;
     let patch = domain::parse_json(&body)?;
-    for key in [
-        "id",
-        "organization_id",
-        "organization",
-        "version",
-        "created_at",
-        "last_modified",
-    ] {
-        if patch.get(key).is_some() {
-            return Err(ApiError::field(
-                key,
-                format!("'{key}' cannot be changed with PATCH"),
-            ));
-        }
-    }
     let service = state
         .directory
-        .edit_service(id, expected, &actor, "update", |current| {
-            let mut merged = service_content_value(current);
-            merge_patch(&mut merged, &patch);
-            match serde_path_to_error::deserialize::<_, domain::ServiceContent>(merged) {
-                Ok(c) => Ok(c),
-                Err(e) => {
-                    let path = e.path().to_string();
-                    Err(DirectoryError::Invalid(vec![FieldError::new(
-                        if path == "." { "body".into() } else { path },
-                        e.into_inner().to_string(),
-                    )]))
-                }
-            }
-        })
+        .patch_service(id, expected, &actor, &patch)
         .await?;
     Ok(with_etag(
         HttpResponse::Ok(),

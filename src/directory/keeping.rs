@@ -4,7 +4,9 @@
 use super::{Directory, DirectoryError, now};
 use crate::domain::access::Principal;
 use crate::domain::fields::Text;
-use crate::domain::{Capacity, Service, ServiceStatus, TemporaryClosure};
+use crate::domain::{
+    Capacity, Service, ServiceContent, ServiceStatus, TemporaryClosure, merge_patch,
+};
 use chrono::NaiveDate;
 use uuid::Uuid;
 
@@ -52,7 +54,50 @@ impl StatusChange {
     }
 }
 
+/// Fields a merge patch may not touch: the server keeps them.
+const SERVER_FIELDS: &[&str] = &[
+    "id",
+    "organization_id",
+    "organization",
+    "version",
+    "created_at",
+    "last_modified",
+];
+
 impl Directory {
+    /// Changes the fields a JSON merge patch (RFC 7396) names; the result is checked as a
+    /// whole service. `expected` is the version the editor saw (a conflict otherwise).
+    #[tracing::instrument(name = "directory.patch_service", skip_all, fields(service = %id))]
+    pub async fn patch_service(
+        &self,
+        id: Uuid,
+        expected: Option<i64>,
+        actor: &Principal,
+        patch: &serde_json::Value,
+    ) -> Result<Service, DirectoryError> {
+        for key in SERVER_FIELDS {
+            if patch.get(key).is_some() {
+                return Err(DirectoryError::field(
+                    *key,
+                    format!("'{key}' cannot be changed with PATCH"),
+                ));
+            }
+        }
+        self.edit_service(id, expected, actor, "update", |current| {
+            let mut merged =
+                serde_json::to_value(&current.content).unwrap_or(serde_json::Value::Null);
+            merge_patch(&mut merged, patch);
+            serde_path_to_error::deserialize::<_, ServiceContent>(merged).map_err(|e| {
+                let path = e.path().to_string();
+                DirectoryError::field(
+                    if path == "." { "body".into() } else { path },
+                    e.into_inner().to_string(),
+                )
+            })
+        })
+        .await
+    }
+
     /// Taking referrals, waiting time, places; stamped with the server's time, so saying
     /// it again today makes it fresh. `expected` is the version the editor saw.
     #[tracing::instrument(name = "directory.set_capacity", skip_all, fields(service = %id))]

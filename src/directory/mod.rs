@@ -18,6 +18,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use std::sync::Arc;
 use uuid::Uuid;
 
+pub mod admin;
 pub mod finding;
 pub mod keeping;
 pub mod review;

@@ -189,3 +189,91 @@ impl Directory {
         Ok(())
     }
 }
+
+/// Services a partner keeps, each with what needs their attention.
+#[derive(Debug)]
+pub struct Attention {
+    pub service: crate::domain::Service,
+    /// What search shows a navigator about it (closed, capacity unknown, link broken…).
+    pub warnings: Vec<crate::search::Warning>,
+    /// Open review items about it.
+    pub items: Vec<ReviewItem>,
+}
+
+/// Services shown at once on a partner's list.
+pub const ATTENTION_LIMIT: u32 = 500;
+
+impl Directory {
+    /// The services this key keeps (a partner: its organisation's; an administrator:
+    /// all, up to `ATTENTION_LIMIT`), those needing most attention first.
+    #[tracing::instrument(name = "directory.attention", skip_all)]
+    pub async fn attention(&self, who: &Principal) -> Result<Vec<Attention>, DirectoryError> {
+        let filter = ServiceFilter {
+            statuses: vec![
+                ServiceStatus::Active,
+                ServiceStatus::TemporarilyClosed,
+                ServiceStatus::Inactive,
+            ],
+            organization_id: match who.role {
+                Role::Admin => None,
+                Role::Partner => who.organization_id,
+                Role::Navigator => {
+                    return Err(DirectoryError::Forbidden(
+                        "navigator keys can read and report, not keep entries".into(),
+                    ));
+                }
+            },
+            ..ServiceFilter::default()
+        };
+        let services = self
+            .store
+            .list_services(&filter, None, ATTENTION_LIMIT)
+            .await?;
+        let mut items = self.queue_items(who).await?;
+        let mut out = Vec::with_capacity(services.len());
+        for service in services {
+            let mine: Vec<ReviewItem> = items
+                .extract_if(.., |i| i.service_id == service.id)
+                .collect();
+            out.push(Attention {
+                warnings: self.index.warnings_for(service.id)?.unwrap_or_default(),
+                items: mine,
+                service,
+            });
+        }
+        out.sort_by_key(|a| {
+            (
+                std::cmp::Reverse(a.items.len() + a.warnings.len()),
+                a.service.content.name.as_str().to_lowercase(),
+            )
+        });
+        Ok(out)
+    }
+}
+
+impl Directory {
+    /// One service this key keeps, with what needs attention.
+    pub async fn attention_for(
+        &self,
+        who: &Principal,
+        id: Uuid,
+    ) -> Result<Attention, DirectoryError> {
+        let service = self.service(id).await?;
+        if !who.may_edit(service.organization.id) {
+            return Err(DirectoryError::Forbidden(
+                "this key may only keep its own organisation's services".into(),
+            ));
+        }
+        let items = self
+            .queue_items(who)
+            .await?
+            .into_iter()
+            .filter(|i| i.service_id == id)
+            .collect();
+        Ok(Attention {
+            warnings: self.index.warnings_for(id)?.unwrap_or_default(),
+            items,
+            service,
+        })
+    }
+}

@@ -18,6 +18,27 @@ impl Form {
         )
     }
 
+    /// A form from name/value pairs (a record's values, to show in a form).
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        Form(pairs)
+    }
+
+    /// Every field, in order.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+
+    /// Sets `name` to one value.
+    pub fn set(&mut self, name: &str, value: String) {
+        self.0.retain(|(k, _)| k != name);
+        self.0.push((name.to_string(), value));
+    }
+
+    /// True when `name` has the value `value` (a checked box or radio).
+    pub fn has(&self, name: &str, value: &str) -> bool {
+        self.0.iter().any(|(k, v)| k == name && v == value)
+    }
+
     /// The first value of `name`, if given.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0

@@ -8,7 +8,13 @@
 //! Privacy: the caller's words, postcode, GP and age travel in POST bodies, never in a
 //! URL; pages about a caller are sent with `Cache-Control: no-store`.
 
+// A page handler's early return is the page to answer with instead (`Err(page)`), made
+// once per request: boxing it would only add an allocation.
+#![allow(clippy::result_large_err)]
+
+pub mod admin;
 pub mod forms;
+pub mod partner;
 pub mod search;
 pub mod service;
 pub mod session;
@@ -39,6 +45,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(service::post)),
     )
     .service(web::resource("/services/{id}/report").route(web::post().to(service::report)))
+    .service(web::resource("/partner").route(web::get().to(partner::list)))
+    .service(web::resource("/partner/services/{id}").route(web::get().to(partner::keep)))
+    .service(web::resource("/partner/services/{id}/verify").route(web::post().to(partner::verify)))
+    .service(
+        web::resource("/partner/services/{id}/capacity").route(web::post().to(partner::capacity)),
+    )
+    .service(web::resource("/partner/services/{id}/status").route(web::post().to(partner::status)))
+    .service(
+        web::resource("/partner/services/{id}/details").route(web::post().to(partner::details)),
+    )
+    .service(web::resource("/partner/items/{item}/resolve").route(web::post().to(partner::resolve)))
+    .service(web::resource("/admin").route(web::get().to(admin::get)))
+    .service(web::resource("/admin/keys").route(web::post().to(admin::create_key)))
+    .service(web::resource("/admin/keys/{id}/revoke").route(web::post().to(admin::revoke_key)))
     .service(web::resource("/shortlist").route(web::get().to(shortlist::get)))
     .service(
         web::resource("/sign-in")

@@ -112,6 +112,29 @@ impl Browser {
         self.find(css).await.click().await.expect("click");
     }
 
+    /// Clicks a submit button and waits for the page that answers.
+    async fn submit(&self, css: &str) {
+        self.js("window.__before_submit = true; return null").await;
+        self.click(css).await;
+        self.wait_for_new_page().await;
+    }
+
+    /// Waits until the page marked before a click has been replaced.
+    async fn wait_for_new_page(&self) {
+        for _ in 0..200 {
+            let old = self
+                .client
+                .execute("return window.__before_submit === true", vec![])
+                .await
+                .unwrap_or(Value::Bool(true));
+            if old == Value::Bool(false) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no new page loaded");
+    }
+
     async fn text(&self, css: &str) -> String {
         self.find(css).await.text().await.expect("text")
     }
@@ -188,7 +211,7 @@ async fn navigator_searches_with_words_postcode_and_gp_and_builds_a_shortlist() 
     b.fill("#postcode", "M11 1AA").await;
     b.fill("#gp", "P84004").await;
     b.fill("#age", "40").await;
-    b.click("#search .search-box button").await;
+    b.submit("#search .search-box button").await;
     let heading = b.text("#results-heading").await;
     assert!(heading.contains("service"), "{heading}");
     let body = b.text("main").await;
@@ -267,9 +290,15 @@ async fn navigator_searches_with_words_postcode_and_gp_and_builds_a_shortlist() 
     assert!(text.contains("Note: Ask for Sam"), "{text}");
 
     // A service's own page.
-    let first = b.find("[data-list] li a").await;
-    first.click().await.expect("open the service");
-    b.find("h1").await;
+    let href = b
+        .find("[data-list] li a")
+        .await
+        .attr("href")
+        .await
+        .expect("href")
+        .expect("a link");
+    b.goto(&app.url(&href)).await;
+    b.find("article.card h1").await;
     b.axe("a service page").await;
     b.close().await;
     app.stop().await;
@@ -281,7 +310,7 @@ async fn a_question_that_expresses_risk_shows_the_risk_block_above_everything() 
     b.goto(&app.url("/")).await;
     b.fill("#q", "i took too many pills and want it to end")
         .await;
-    b.click("#search .search-box button").await;
+    b.submit("#search .search-box button").await;
     let risk = b.text(".risk").await;
     assert!(
         risk.contains("Samaritans") && risk.contains("116 123"),
@@ -370,7 +399,7 @@ async fn search_works_without_javascript_and_keeps_values_beside_errors() {
     b.fill("#q", "food bank").await;
     b.fill("#postcode", "M11 1AA").await;
     b.fill("#age", "two hundred").await;
-    b.click("#search .search-box button").await;
+    b.submit("#search .search-box button").await;
     let summary = b.text(".error-summary").await;
     assert!(summary.contains("age"), "{summary}");
     assert!(b.text("#age-error").await.contains("age"));
@@ -384,11 +413,11 @@ async fn search_works_without_javascript_and_keeps_values_beside_errors() {
         .expect("value");
     assert_eq!(pc.as_deref(), Some("M11 1AA"));
     b.fill("#age", "30").await;
-    b.click("#search .search-box button").await;
+    b.submit("#search .search-box button").await;
     let heading = b.text("#results-heading").await;
     assert!(heading.contains("service"), "{heading}");
     // Facets are buttons of the same form: they keep the words.
-    b.click("button[name=set_category]").await;
+    b.submit("button[name=set_category]").await;
     let q = b.find("#q").await.prop("value").await.expect("value");
     assert_eq!(q.as_deref(), Some("food bank"));
     b.goto(&app.url("/shortlist")).await;
@@ -404,7 +433,7 @@ async fn staff_sign_in_see_contacts_and_report_a_problem() {
     b.goto(&app.url("/sign-in")).await;
     b.axe("the sign-in page").await;
     b.fill("#key", "sp_not-a-key").await;
-    b.click("form button[type=submit]").await;
+    b.submit("form button[type=submit]").await;
     assert!(b.text(".error-summary").await.contains("cannot sign in"));
     let key = b.find("#key").await.prop("value").await.expect("value");
     assert_eq!(
@@ -413,7 +442,7 @@ async fn staff_sign_in_see_contacts_and_report_a_problem() {
         "a key is never put back into the page"
     );
     b.fill("#key", ADMIN_KEY).await;
-    b.click("form button[type=submit]").await;
+    b.submit("form button[type=submit]").await;
     assert!(b.text("header").await.contains("Signed in"));
 
     b.goto(&app.url("/?category=debt")).await;
@@ -422,12 +451,14 @@ async fn staff_sign_in_see_contacts_and_report_a_problem() {
     b.axe("a service page for staff").await;
     // No kind chosen: the error is beside the field, and the text is kept.
     b.fill("#text", "rang twice, no answer").await;
-    b.click("form[action$='/report'] button[type=submit]").await;
+    b.submit("form[action$='/report'] button[type=submit]")
+        .await;
     assert!(b.text(".error-summary").await.contains("use one of"));
     let kept = b.find("#text").await.prop("value").await.expect("value");
     assert_eq!(kept.as_deref(), Some("rang twice, no answer"));
     b.click("input[name=kind][value=wrong_phone]").await;
-    b.click("form[action$='/report'] button[type=submit]").await;
+    b.submit("form[action$='/report'] button[type=submit]")
+        .await;
     assert!(
         b.text("[role=status]")
             .await
@@ -446,8 +477,282 @@ async fn staff_sign_in_see_contacts_and_report_a_problem() {
         queue.to_string().contains("wrong_phone"),
         "the report reached the review queue: {queue}"
     );
-    b.click("form[action='/sign-out'] button").await;
+    b.submit("form[action='/sign-out'] button").await;
     assert!(b.text("header").await.contains("Staff sign in"));
+    b.close().await;
+    app.stop().await;
+}
+
+/// Signs in through the form with `key`.
+async fn sign_in(b: &Browser, app: &TestApp, key: &str) {
+    b.goto(&app.url("/sign-in")).await;
+    b.fill("#key", key).await;
+    b.submit("form button[type=submit]").await;
+    assert!(b.text("header").await.contains("Signed in"));
+}
+
+#[tokio::test]
+async fn a_partner_keeps_an_entry_true_and_sees_a_conflict() {
+    let (mut app, b, _g) = app_and_browser(true).await;
+    let found = app.search("q=debt+advice&limit=1").await;
+    let service = &found["hits"][0]["service"];
+    let id = service["id"].as_str().expect("id").to_string();
+    let org = service["organization"]["id"]
+        .as_str()
+        .expect("org")
+        .to_string();
+    let (_, key) = app.create_key("partner", Some(&org)).await;
+    sign_in(&b, &app, &key).await;
+
+    b.goto(&app.url("/partner")).await;
+    b.axe("the partner's list").await;
+    let row = format!("article[aria-labelledby='k-{id}']");
+    b.submit(&format!("{row} form[action$='/verify'] button"))
+        .await;
+    assert!(
+        b.text("[role=status]")
+            .await
+            .contains("confirmed as accurate")
+    );
+    let (_, now) = app
+        .call(
+            reqwest::Method::GET,
+            &format!("/v1/services/{id}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        now["assured_date"].as_str(),
+        Some(chrono::Utc::now().date_naive().to_string().as_str())
+    );
+
+    // Capacity in two clicks: pick, save. Searchable at once.
+    b.find(&format!("{row} select[name=accepting]"))
+        .await
+        .select_by_value("closed")
+        .await
+        .expect("choose");
+    b.submit(&format!("{row} form[action$='/capacity'] button"))
+        .await;
+    assert!(b.text("[role=status]").await.contains("Capacity saved"));
+    let again = app.search("q=debt+advice&limit=20").await;
+    let hit = again["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .find(|h| h["service"]["id"] == id.as_str())
+        .expect("still found");
+    assert!(
+        hit["warnings"].to_string().contains("not_accepting"),
+        "{hit}"
+    );
+
+    // Details: two errors beside their fields, the rest kept; then fixed.
+    b.goto(&app.url(&format!("/partner/services/{id}"))).await;
+    b.axe("a partner's service page").await;
+    let description = b
+        .find("#description")
+        .await
+        .prop("value")
+        .await
+        .expect("value");
+    b.fill("#name", "").await;
+    b.fill("#url", "not a web address").await;
+    b.submit("form[action$='/details'] button[type=submit]")
+        .await;
+    assert!(b.text("#name-error").await.contains("required"));
+    assert!(!b.text("#url-error").await.is_empty());
+    let kept = b
+        .find("#description")
+        .await
+        .prop("value")
+        .await
+        .expect("value");
+    assert_eq!(kept, description, "other values are kept");
+    b.axe("a partner's form with errors").await;
+    b.fill("#name", "Debt Advice Drop-in").await;
+    b.fill("#url", "https://debt.example.org.uk/").await;
+    b.submit("form[action$='/details'] button[type=submit]")
+        .await;
+    assert!(b.text("[role=status]").await.contains("Details saved"));
+
+    // Someone else changes the entry while the form is open: a conflict, not an overwrite.
+    let (status, _) = app
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/v1/services/{id}"),
+            Some(ADMIN_KEY),
+            Some(&json!({"description": "Changed by the administrator meanwhile."})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    b.fill("#description", "My own wording of what we offer.")
+        .await;
+    b.submit("form[action$='/details'] button[type=submit]")
+        .await;
+    let conflict = b.text(".error-summary").await;
+    assert!(
+        conflict.contains("Someone else changed this entry"),
+        "{conflict}"
+    );
+    assert!(
+        conflict.contains("Changed by the administrator meanwhile."),
+        "{conflict}"
+    );
+    let (_, now) = app
+        .call(
+            reqwest::Method::GET,
+            &format!("/v1/services/{id}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        now["description"],
+        "Changed by the administrator meanwhile."
+    );
+    b.axe("a conflict").await;
+    // Saving again is a deliberate choice.
+    b.submit("form[action$='/details'] button[type=submit]")
+        .await;
+    assert!(b.text("[role=status]").await.contains("Details saved"));
+    let (_, now) = app
+        .call(
+            reqwest::Method::GET,
+            &format!("/v1/services/{id}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(now["description"], "My own wording of what we offer.");
+    b.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_administrator_resolves_a_review_item_and_makes_a_key() {
+    let (mut app, b, _g) = app_and_browser(true).await;
+    let found = app.search("q=food+bank&limit=1").await;
+    let id = found["hits"][0]["service"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let (status, _) = app
+        .call(
+            reqwest::Method::POST,
+            &format!("/v1/services/{id}/reports"),
+            Some(ADMIN_KEY),
+            Some(&json!({"kind": "wrong_phone"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    sign_in(&b, &app, ADMIN_KEY).await;
+    b.goto(&app.url("/admin")).await;
+    b.axe("the administration page").await;
+    let before = b
+        .count("#queue ~ table tbody tr, section[aria-labelledby=queue] tbody tr")
+        .await;
+    let report_row = "section[aria-labelledby=queue] form[action*='report%3A'], section[aria-labelledby=queue] form[action*='report:']";
+    let form = b.find(report_row).await;
+    form.find(Locator::Css("input[name=note]"))
+        .await
+        .expect("note")
+        .send_keys("phoned them, number fixed")
+        .await
+        .expect("type");
+    b.js("window.__before_submit = true; return null").await;
+    form.find(Locator::Css("button"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("resolve");
+    b.wait_for_new_page().await;
+    assert!(b.text("[role=status]").await.contains("dealt with"));
+    let after = b.count("section[aria-labelledby=queue] tbody tr").await;
+    assert_eq!(after + 1, before, "the item left the queue");
+
+    // A key: an error beside the field first, then made and shown once.
+    b.fill("#key_name", "").await;
+    b.submit("form[action='/admin/keys'] button").await;
+    assert!(b.text(".error-summary").await.contains("Name"));
+    b.fill("#key_name", "Navigator on the Bolton line").await;
+    b.submit("form[action='/admin/keys'] button").await;
+    let secret = b
+        .find("#new-secret")
+        .await
+        .prop("value")
+        .await
+        .expect("value");
+    let secret = secret.unwrap_or_default();
+    assert!(secret.starts_with("sp_"), "{secret}");
+    let (status, _) = app
+        .call(
+            reqwest::Method::GET,
+            "/v1/review-queue",
+            Some(&secret),
+            None,
+        )
+        .await;
+    assert_eq!(
+        status, 403,
+        "the new navigator key works (and may not see the queue)"
+    );
+    b.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn partner_forms_work_without_javascript() {
+    let (mut app, b, _g) = app_and_browser(false).await;
+    let found = app.search("q=befriending&limit=1").await;
+    let service = &found["hits"][0]["service"];
+    let id = service["id"].as_str().expect("id").to_string();
+    let org = service["organization"]["id"]
+        .as_str()
+        .expect("org")
+        .to_string();
+    let (_, key) = app.create_key("partner", Some(&org)).await;
+    sign_in(&b, &app, &key).await;
+    b.goto(&app.url(&format!("/partner/services/{id}"))).await;
+    b.submit("form[action$='/verify'] button").await;
+    assert!(
+        b.text("[role=status]")
+            .await
+            .contains("confirmed as accurate")
+    );
+    // Closed for a while, without a reason: the error is beside the field.
+    b.click("input[name=status][value=temporarily_closed]")
+        .await;
+    b.submit("form[action$='/status'] button").await;
+    assert!(
+        b.text(".error-summary")
+            .await
+            .contains("why the service is closed")
+    );
+    b.click("input[name=status][value=temporarily_closed]")
+        .await;
+    b.fill("#reason", "staff training week").await;
+    b.submit("form[action$='/status'] button").await;
+    assert!(b.text("[role=status]").await.contains("Status saved"));
+    let (_, now) = app
+        .call(
+            reqwest::Method::GET,
+            &format!("/v1/services/{id}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(now["status"], "temporarily_closed");
+    assert_eq!(now["temporary_closure"]["reason"], "staff training week");
+    b.fill("#waiting_weeks", "many").await;
+    b.submit("form[action$='/capacity'] button").await;
+    assert!(
+        b.text("#waiting_weeks-error")
+            .await
+            .contains("whole number")
+    );
     b.close().await;
     app.stop().await;
 }
