@@ -298,7 +298,7 @@ async fn show_keep(
     state: &AppState,
     who: &Principal,
     id: Uuid,
-    form: Option<Form>,
+    form_sent: Option<Form>,
     errors: Errors,
     conflict: Option<Conflict>,
     done: Option<&'static str>,
@@ -314,7 +314,13 @@ async fn show_keep(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    let mut form = form.unwrap_or_else(|| form_of(&kept.service));
+    // The entry's values, with what was just sent on top (so the other forms keep theirs).
+    let mut form = form_of(&kept.service);
+    if let Some(sent) = form_sent {
+        for (k, v) in sent.pairs().iter().filter(|(k, _)| k != "csrf") {
+            form.set(k, v.clone());
+        }
+    }
     if let Some(c) = &conflict {
         // Saving again now is a deliberate choice over the current entry.
         form.set("version", c.version.to_string());

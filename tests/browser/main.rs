@@ -300,6 +300,10 @@ async fn navigator_searches_with_words_postcode_and_gp_and_builds_a_shortlist() 
     b.goto(&app.url(&href)).await;
     b.find("article.card h1").await;
     b.axe("a service page").await;
+    b.goto(&app.url("/services/00000000-0000-0000-0000-000000000000"))
+        .await;
+    assert!(b.text("h1").await.contains("not found"));
+    b.axe("a not-found page").await;
     b.close().await;
     app.stop().await;
 }
@@ -753,6 +757,78 @@ async fn partner_forms_work_without_javascript() {
             .await
             .contains("whole number")
     );
+    b.close().await;
+    app.stop().await;
+}
+
+/// Screenshots of every page at desktop and phone widths, into the folder named by
+/// `SIGNPOST_SCREENSHOTS` (README's "Screenshots" says how to run it).
+#[tokio::test]
+#[ignore = "makes screenshots: SIGNPOST_SCREENSHOTS=DIR cargo test --test browser screenshots -- --ignored"]
+async fn screenshots() {
+    let dir = std::path::PathBuf::from(
+        std::env::var("SIGNPOST_SCREENSHOTS").unwrap_or_else(|_| "screenshots".into()),
+    );
+    std::fs::create_dir_all(&dir).expect("screenshot folder");
+    let (mut app, b, _g) = app_and_browser(true).await;
+    let found = app.search("q=debt+advice&limit=1").await;
+    let service = &found["hits"][0]["service"];
+    let id = service["id"].as_str().expect("id").to_string();
+    let org = service["organization"]["id"]
+        .as_str()
+        .expect("org")
+        .to_string();
+    let (_, partner) = app.create_key("partner", Some(&org)).await;
+    for (width, height, suffix) in [(1280, 1400, "desktop"), (390, 844, "phone")] {
+        b.client.set_window_size(width, height).await.expect("size");
+        let shot = |name: &str| dir.join(format!("{name}-{suffix}.png"));
+        let save = |name: String| {
+            let b = &b;
+            async move {
+                let png = b.client.screenshot().await.expect("screenshot");
+                std::fs::write(&name, png).expect("write screenshot");
+            }
+        };
+        b.goto(&app.url("/")).await;
+        save(shot("search").display().to_string()).await;
+        b.fill("#q", "money worries, behind on rent").await;
+        b.fill("#postcode", "M11 1AA").await;
+        b.fill("#gp", "P84004").await;
+        b.fill("#age", "42").await;
+        b.submit("#search .search-box button").await;
+        save(shot("results").display().to_string()).await;
+        for button in b
+            .client
+            .find_all(Locator::Css("[data-shortlist-item]"))
+            .await
+            .expect("buttons")
+            .iter()
+            .take(2)
+        {
+            button.click().await.expect("add");
+        }
+        b.fill("#q", "i don't want to be here anymore").await;
+        b.submit("#search .search-box button").await;
+        save(shot("risk").display().to_string()).await;
+        b.goto(&app.url(&format!("/services/{id}"))).await;
+        save(shot("service").display().to_string()).await;
+        b.goto(&app.url("/shortlist")).await;
+        save(shot("shortlist").display().to_string()).await;
+        sign_in(&b, &app, &partner).await;
+        b.goto(&app.url("/partner")).await;
+        save(shot("partner").display().to_string()).await;
+        b.goto(&app.url(&format!("/partner/services/{id}"))).await;
+        b.fill("#url", "not a web address").await;
+        b.submit("form[action$='/details'] button[type=submit]")
+            .await;
+        save(shot("partner-edit-error").display().to_string()).await;
+        b.submit("form[action='/sign-out'] button").await;
+        sign_in(&b, &app, ADMIN_KEY).await;
+        b.goto(&app.url("/admin")).await;
+        save(shot("admin").display().to_string()).await;
+        b.submit("form[action='/sign-out'] button").await;
+    }
+    eprintln!("screenshots in {}", dir.display());
     b.close().await;
     app.stop().await;
 }
