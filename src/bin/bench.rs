@@ -181,15 +181,31 @@ where
     stats(all, started.elapsed().as_secs_f64())
 }
 
+/// What wrk asks for: the JSON API, or the search page (the same questions as a form
+/// posted to `/`, answered with the whole HTML page).
+#[derive(Clone, Copy, PartialEq)]
+enum Door {
+    Api,
+    Page,
+}
+
 /// Drives the mix over HTTP with wrk (a C load generator, so that the client takes as
 /// little of the two cores as it can); `None` when wrk is not installed.
-fn drive_wrk(base: &str, concurrency: usize, seconds: u64) -> anyhow::Result<Option<Stats>> {
+fn drive_wrk(
+    base: &str,
+    concurrency: usize,
+    seconds: u64,
+    door: Door,
+) -> anyhow::Result<Option<Stats>> {
     let dir = tempfile::tempdir()?;
     let script = dir.path().join("mix.lua");
-    let paths: Vec<String> = MIX
-        .iter()
-        .map(|(q, _)| format!("\"/v1/search?{q}\""))
-        .collect();
+    let paths: Vec<String> = MIX.iter().map(|(q, _)| format!("\"{q}\"")).collect();
+    let request = match door {
+        Door::Api => r#"wrk.format("GET", "/v1/search?" .. mix[(i % #mix) + 1])"#,
+        Door::Page => {
+            r#"wrk.format("POST", "/", {["Content-Type"] = "application/x-www-form-urlencoded"}, mix[(i % #mix) + 1])"#
+        }
+    };
     std::fs::write(
         &script,
         format!(
@@ -201,7 +217,7 @@ function setup(thread)
 end
 request = function()
   i = (i or 0) + 1
-  return wrk.format("GET", mix[(i % #mix) + 1])
+  return {request}
 end
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -210,7 +226,7 @@ done = function(summary, latency, requests)
     e.connect + e.read + e.write + e.timeout + e.status))
 end
 "#,
-            paths.join(",")
+            paths.join(","),
         ),
     )?;
     let output = match Command::new("wrk")
@@ -569,7 +585,7 @@ async fn main() -> anyhow::Result<()> {
         ));
 
         for &c in &args.concurrency {
-            let sp = match drive_wrk(&base, c, args.seconds)? {
+            let sp = match drive_wrk(&base, c, args.seconds, Door::Api)? {
                 Some(stats) => stats,
                 None => {
                     wrk_missing = true;
@@ -611,6 +627,15 @@ async fn main() -> anyhow::Result<()> {
                 "| {n} | ratio | {c} | {:.1}× | | | |",
                 (sp.requests as f64 / sp.seconds) / (pg.requests as f64 / pg.seconds).max(0.001)
             );
+            if let Some(page) = drive_wrk(&base, c, args.seconds, Door::Page)? {
+                println!(
+                    "| {n} | signpost search page (HTML) | {c} | {:.0} | {:.2} | {:.2} | {:.2} |",
+                    page.requests as f64 / page.seconds,
+                    page.p50,
+                    page.p95,
+                    page.p99
+                );
+            }
         }
         notes.push(format!(
             "{n} services: signpost server peak memory {:.0} MiB",
