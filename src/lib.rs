@@ -9,6 +9,7 @@ pub mod domain;
 pub mod geo;
 pub mod links;
 pub mod ndjson;
+pub mod oruk;
 pub mod pages;
 pub mod reference_data;
 pub mod search;

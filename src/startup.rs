@@ -190,6 +190,7 @@ impl Application {
                 .app_data(sessions.clone())
                 .configure(api::routes)
                 .configure(crate::pages::routes)
+                .configure(crate::oruk::routes)
                 .default_service(web::to(not_found))
         })
         .listen(listener)?;

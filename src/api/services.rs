@@ -201,6 +201,7 @@ pub async fn list_services(
         statuses,
         categories,
         modified_after,
+        ..ServiceFilter::default()
     };
     let items = state
         .directory

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 pub mod admin;
+pub mod feed;
 pub mod finding;
 pub mod keeping;
 pub mod review;

@@ -77,6 +77,66 @@ pub struct ServiceFilter {
     pub statuses: Vec<ServiceStatus>,
     pub categories: Vec<String>,
     pub modified_after: Option<DateTime<Utc>>,
+    /// Only services open to someone this old or older (their maximum age, if any, is at
+    /// least this).
+    pub open_from_age: Option<u8>,
+    /// Only services open to someone this old or younger (their minimum age, if any, is
+    /// at most this).
+    pub open_to_age: Option<u8>,
+}
+
+/// Adds `filter`'s conditions (after a `WHERE …`) to a service query; `age` is the
+/// backend's SQL for reading an integer field of the stored document.
+fn push_service_filter<'a, DB>(
+    q: &mut QueryBuilder<'a, DB>,
+    filter: &'a ServiceFilter,
+    age: fn(&str) -> String,
+) where
+    DB: sqlx::Database,
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    if let Some(org) = filter.organization_id {
+        q.push(" AND s.organization_id = ")
+            .push_bind(org.to_string());
+    }
+    if !filter.statuses.is_empty() {
+        q.push(" AND s.status IN (");
+        let mut sep = q.separated(", ");
+        for s in &filter.statuses {
+            sep.push_bind(s.as_str());
+        }
+        q.push(")");
+    }
+    for c in &filter.categories {
+        q.push(" AND EXISTS (SELECT 1 FROM service_categories c WHERE c.service_id = s.id AND c.category = ")
+            .push_bind(c.as_str())
+            .push(")");
+    }
+    if let Some(after) = filter.modified_after {
+        q.push(" AND s.last_modified > ").push_bind(ts(&after));
+    }
+    if let Some(a) = filter.open_from_age {
+        let max = age("maximum_age");
+        q.push(format!(" AND ({max} IS NULL OR {max} >= "))
+            .push_bind(i64::from(a))
+            .push(")");
+    }
+    if let Some(a) = filter.open_to_age {
+        let min = age("minimum_age");
+        q.push(format!(" AND ({min} IS NULL OR {min} <= "))
+            .push_bind(i64::from(a))
+            .push(")");
+    }
+}
+
+fn sqlite_doc_int(field: &str) -> String {
+    format!("CAST(json_extract(s.doc, '$.{field}') AS INTEGER)")
+}
+
+fn postgres_doc_int(field: &str) -> String {
+    format!("((s.doc::jsonb)->>'{field}')::bigint")
 }
 
 /// Rows per statement when restoring an import batch (well under SQLite's and
@@ -392,6 +452,28 @@ impl Store {
         })
     }
 
+    /// One numbered page of the organisations still in use, in id order, and how many.
+    pub async fn page_organizations(
+        &self,
+        offset: u64,
+        limit: u32,
+    ) -> anyhow::Result<(Vec<Organization>, u64)> {
+        on_pool!(self, read, pool => {
+            let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM organizations o WHERE NOT o.retired")
+                .fetch_one(pool)
+                .await
+                .context("counting organisations")?;
+            let rows = sqlx::query(&format!("{ORG_SELECT} WHERE NOT o.retired ORDER BY o.id LIMIT $1 OFFSET $2"))
+                .bind(i64::from(limit))
+                .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+                .fetch_all(pool)
+                .await
+                .context("listing organisations")?;
+            let page = rows.iter().map(|r| org_from_row(r, 0)).collect::<anyhow::Result<Vec<_>>>()?;
+            Ok((page, u64::try_from(total).unwrap_or(0)))
+        })
+    }
+
     pub async fn insert_organization(
         &self,
         org: &Organization,
@@ -486,33 +568,50 @@ impl Store {
         after: Option<Uuid>,
         limit: u32,
     ) -> anyhow::Result<Vec<Service>> {
+        let age = self.doc_int();
         on_pool!(self, read, pool => {
             let mut q = QueryBuilder::new(SERVICE_SELECT);
             q.push(" WHERE s.id > ");
             q.push_bind(after.map(|a| a.to_string()).unwrap_or_default());
-            if let Some(org) = filter.organization_id {
-                q.push(" AND s.organization_id = ").push_bind(org.to_string());
-            }
-            if !filter.statuses.is_empty() {
-                q.push(" AND s.status IN (");
-                let mut sep = q.separated(", ");
-                for s in &filter.statuses {
-                    sep.push_bind(s.as_str());
-                }
-                q.push(")");
-            }
-            for c in &filter.categories {
-                q.push(" AND EXISTS (SELECT 1 FROM service_categories c WHERE c.service_id = s.id AND c.category = ")
-                    .push_bind(c.clone())
-                    .push(")");
-            }
-            if let Some(after) = filter.modified_after {
-                q.push(" AND s.last_modified > ").push_bind(ts(&after));
-            }
+            push_service_filter(&mut q, filter, age);
             q.push(" ORDER BY s.id LIMIT ").push_bind(i64::from(limit));
             let rows = q.build().fetch_all(pool).await.context("listing services")?;
             rows.iter().map(service_from_row).collect()
         })
+    }
+
+    /// One numbered page of the services matching `filter`, in id order, and how many
+    /// match in all (for feeds whose pages are numbered).
+    pub async fn page_services(
+        &self,
+        filter: &ServiceFilter,
+        offset: u64,
+        limit: u32,
+    ) -> anyhow::Result<(Vec<Service>, u64)> {
+        let age = self.doc_int();
+        on_pool!(self, read, pool => {
+            let mut q = QueryBuilder::new("SELECT COUNT(*) FROM services s WHERE TRUE");
+            push_service_filter(&mut q, filter, age);
+            let total: i64 = q.build_query_scalar().fetch_one(pool).await.context("counting services")?;
+            let mut q = QueryBuilder::new(SERVICE_SELECT);
+            q.push(" WHERE TRUE");
+            push_service_filter(&mut q, filter, age);
+            q.push(" ORDER BY s.id LIMIT ")
+                .push_bind(i64::from(limit))
+                .push(" OFFSET ")
+                .push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
+            let rows = q.build().fetch_all(pool).await.context("listing services")?;
+            let page = rows.iter().map(service_from_row).collect::<anyhow::Result<Vec<_>>>()?;
+            Ok((page, u64::try_from(total).unwrap_or(0)))
+        })
+    }
+
+    /// The backend's SQL for an integer field of a service's stored document.
+    fn doc_int(&self) -> fn(&str) -> String {
+        match self.backend {
+            Backend::Sqlite(_) => sqlite_doc_int,
+            Backend::Postgres(_) => postgres_doc_int,
+        }
     }
 
     /// Stores a new service (and its new organisation, if any); returns the change sequence.

@@ -6,6 +6,7 @@ mod helpers;
 mod links;
 mod ndjson;
 mod openapi;
+mod oruk;
 mod pages;
 mod search;
 mod services;
