@@ -57,6 +57,10 @@ pub enum Command {
     Import {
         /// The file to read.
         file: PathBuf,
+        /// `ndjson` (signpost's own records) or `oruk` (an Open Referral UK / HSDS 3.0
+        /// page, list, single service or NDJSON, from another directory).
+        #[arg(long, default_value = "ndjson", value_parser = ["ndjson", "oruk"])]
+        format: String,
     },
     /// Write every service as NDJSON to standard output (or --output).
     Export {
@@ -317,7 +321,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             open_store(&storage.database_url).await?;
             eprintln!("database is up to date");
         }
-        Command::Import { file } => {
+        Command::Import { file, format } if format == "oruk" => {
+            let store = open_store(&storage.database_url).await?;
+            let text = if file.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin().lock())?
+            } else {
+                std::fs::read_to_string(&file)
+                    .with_context(|| format!("reading {}", file.display()))?
+            };
+            let done = crate::oruk::reading::import(&store, &text).await?;
+            eprintln!(
+                "imported {} services; rejected {} records",
+                done.report.imported,
+                done.report.rejected.len()
+            );
+            for (n, why) in done.report.rejected.iter().take(100) {
+                eprintln!("  record {n}: rejected: {why}");
+            }
+            for (n, note) in done.notes.iter().take(200) {
+                eprintln!("  record {n}: {note}");
+            }
+            if done.notes.len() > 200 {
+                eprintln!("  … and {} more notes", done.notes.len() - 200);
+            }
+        }
+        Command::Import { file, .. } => {
             let store = open_store(&storage.database_url).await?;
             let report = if file.as_os_str() == "-" {
                 crate::ndjson::import(&store, std::io::stdin().lock(), None, true).await?

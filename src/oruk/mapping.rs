@@ -13,6 +13,9 @@ use uuid::Uuid;
 /// The namespace of every derived id.
 const NAMESPACE: Uuid = Uuid::from_u128(0x5167_0a1c_0000_5000_8000_0000_0000_0001);
 
+/// The cost option of a service that charges and says no more.
+pub const CHARGES_APPLY: &str = "Charges apply";
+
 /// The published vocabulary: signpost's categories.
 pub const TAXONOMY_NAME: &str = "signpost-categories";
 
@@ -274,7 +277,7 @@ pub fn service(s: &Service, full: bool) -> Value {
         let mut option = json!({
             "id": derived_id(&["cost_option", &sid]),
             "service_id": s.id,
-            "option": if cost.free { "Free" } else { "Charges apply" },
+            "option": if cost.free { "Free" } else { CHARGES_APPLY },
         });
         if cost.free {
             option["amount"] = json!(0);

@@ -328,3 +328,154 @@ async fn feed_filters_combine_and_bad_ones_are_named() {
     }
     app.stop().await;
 }
+
+fn example(name: &str) -> Option<String> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/oruk/examples")
+        .join(name);
+    let text = std::fs::read_to_string(&path).ok();
+    if text.is_none() {
+        eprintln!("skipped: {} is not present", path.display());
+    }
+    text
+}
+
+async fn empty_store(dir: &std::path::Path) -> std::sync::Arc<signpost::storage::Store> {
+    let url = fresh_database(dir).await;
+    signpost::startup::open_store(&url).await.expect("store")
+}
+
+#[tokio::test]
+async fn other_directories_feeds_are_read_with_what_was_left_out_said() {
+    let (Some(list), Some(full)) = (
+        example("oruk-mock-service_list-128.json"),
+        example("hsds-3.0-service_full.json"),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = empty_store(dir.path()).await;
+    let done = signpost::oruk::reading::import(&store, &list)
+        .await
+        .unwrap();
+    // The envelope says 31 items; its contents hold 128, and those are what count.
+    assert_eq!(done.report.imported + done.report.rejected.len(), 128);
+    assert!(done.report.imported > 0, "some services are carried over");
+    assert!(
+        done.report
+            .rejected
+            .iter()
+            .all(|(_, why)| why.contains("organization") || why.contains("category")),
+        "each rejection says why: {:?}",
+        done.report.rejected
+    );
+    assert!(
+        done.notes
+            .iter()
+            .any(|(_, n)| n.contains("delivery modes not in ORUK"))
+    );
+    // The example repeats ids: a repeated id updates the record it names.
+    let stored = store.count_services().await.unwrap() as usize;
+    assert!(stored >= 1 && stored <= done.report.imported, "{stored}");
+
+    let done = signpost::oruk::reading::import(&store, &full)
+        .await
+        .unwrap();
+    assert_eq!(done.report.imported, 1, "{:?}", done.report.rejected);
+    let said: Vec<&str> = done.notes.iter().map(|(_, n)| n.as_str()).collect();
+    for expected in ["fees", "not in the UK", "service area", "named contacts"] {
+        assert!(
+            said.iter().any(|n| n.contains(expected)),
+            "{expected}: {said:#?}"
+        );
+    }
+    let id = uuid::Uuid::parse_str(
+        serde_json::from_str::<Value>(&full).unwrap()["id"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let s = store
+        .get_service(id)
+        .await
+        .unwrap()
+        .expect("kept under its own id");
+    assert!(s.content.languages.iter().any(|l| l.as_str() == "ur"));
+    assert!(
+        !s.content.opening_hours.is_empty(),
+        "weekly schedules become opening hours"
+    );
+}
+
+#[tokio::test]
+async fn the_feed_round_trips_into_an_empty_signpost() {
+    let mut app = spawn_demo_app().await;
+    let feed = app
+        .get("/oruk/services?format=ndjson&full=true")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = empty_store(dir.path()).await;
+    let done = signpost::oruk::reading::import(&store, &feed)
+        .await
+        .unwrap();
+    assert!(
+        done.report.rejected.is_empty(),
+        "{:?}",
+        done.report.rejected
+    );
+    let count = feed.lines().count();
+    assert_eq!(done.report.imported, count);
+    for line in feed.lines() {
+        let published: Value = serde_json::from_str(line).unwrap();
+        let id = uuid::Uuid::parse_str(published["id"].as_str().unwrap()).unwrap();
+        let (_, original) = app
+            .call(
+                reqwest::Method::GET,
+                &format!("/v1/services/{id}"),
+                None,
+                None,
+            )
+            .await;
+        let copy = store.get_service(id).await.unwrap().expect("imported");
+        let copy = serde_json::to_value(&copy).unwrap();
+        for field in [
+            "name",
+            "description",
+            "url",
+            "email",
+            "status",
+            "temporary_closure",
+            "minimum_age",
+            "maximum_age",
+            "gender",
+            "assured_date",
+            "categories",
+            "delivery_modes",
+            "phones",
+            "languages",
+            "cost",
+            "opening_hours",
+            "opening_hours_description",
+            "locations",
+            "coverage",
+            "capacity",
+            "eligibility_description",
+        ] {
+            assert_eq!(copy[field], original[field], "{id}: {field}");
+        }
+        assert_eq!(
+            copy["referral"]["route"], original["referral"]["route"],
+            "{id}"
+        );
+        assert_eq!(copy["referral"]["url"], original["referral"]["url"], "{id}");
+        assert_eq!(copy["organization"]["id"], original["organization"]["id"]);
+        assert_eq!(
+            copy["organization"]["name"],
+            original["organization"]["name"]
+        );
+    }
+    app.stop().await;
+}
