@@ -181,12 +181,22 @@ where
     stats(all, started.elapsed().as_secs_f64())
 }
 
-/// What wrk asks for: the JSON API, or the search page (the same questions as a form
-/// posted to `/`, answered with the whole HTML page).
-#[derive(Clone, Copy, PartialEq)]
+/// What wrk asks for, in turn: GET paths, or form bodies posted to the search page.
 enum Door {
-    Api,
-    Page,
+    Get(Vec<String>),
+    PostForm(Vec<String>),
+}
+
+impl Door {
+    /// The search mix through the JSON API.
+    fn api() -> Self {
+        Door::Get(MIX.iter().map(|(q, _)| format!("/v1/search?{q}")).collect())
+    }
+
+    /// The same questions posted to the search page, answered with the whole HTML page.
+    fn page() -> Self {
+        Door::PostForm(MIX.iter().map(|(q, _)| q.to_string()).collect())
+    }
 }
 
 /// Drives the mix over HTTP with wrk (a C load generator, so that the client takes as
@@ -195,17 +205,18 @@ fn drive_wrk(
     base: &str,
     concurrency: usize,
     seconds: u64,
-    door: Door,
+    door: &Door,
 ) -> anyhow::Result<Option<Stats>> {
     let dir = tempfile::tempdir()?;
     let script = dir.path().join("mix.lua");
-    let paths: Vec<String> = MIX.iter().map(|(q, _)| format!("\"{q}\"")).collect();
-    let request = match door {
-        Door::Api => r#"wrk.format("GET", "/v1/search?" .. mix[(i % #mix) + 1])"#,
-        Door::Page => {
-            r#"wrk.format("POST", "/", {["Content-Type"] = "application/x-www-form-urlencoded"}, mix[(i % #mix) + 1])"#
-        }
+    let (items, request) = match door {
+        Door::Get(paths) => (paths, r#"wrk.format("GET", mix[(i % #mix) + 1])"#),
+        Door::PostForm(bodies) => (
+            bodies,
+            r#"wrk.format("POST", "/", {["Content-Type"] = "application/x-www-form-urlencoded"}, mix[(i % #mix) + 1])"#,
+        ),
     };
+    let paths: Vec<String> = items.iter().map(|p| format!("\"{p}\"")).collect();
     std::fs::write(
         &script,
         format!(
@@ -261,6 +272,60 @@ end
         p95: v[3],
         p99: v[4],
     }))
+}
+
+/// The Open Referral UK feed beside the native listing: numbered pages of 50 spread
+/// over the whole directory, the native cursor listing's pages of 50 (filtered by
+/// category, as a client walking it would ask), and every service as NDJSON in one
+/// request.
+async fn feed_figures(
+    base: &str,
+    n: usize,
+    args: &Args,
+    http: &reqwest::Client,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    let pages = n.div_ceil(50).max(1);
+    let feed = Door::Get(
+        (0..40)
+            .map(|k| format!("/oruk/services?per_page=50&page={}", 1 + (k * 7919) % pages))
+            .collect(),
+    );
+    let native = Door::Get(
+        signpost::domain::taxonomy::CATEGORIES
+            .iter()
+            .map(|c| format!("/v1/services?limit=50&category={}", c.id))
+            .collect(),
+    );
+    let c = *args.concurrency.last().unwrap_or(&16);
+    for (name, door) in [
+        ("ORUK feed /oruk/services pages of 50", &feed),
+        ("native /v1/services pages of 50", &native),
+    ] {
+        if let Some(s) = drive_wrk(base, c, args.seconds, door)? {
+            println!(
+                "| {n} | {name} | {c} | {:.0} | {:.2} | {:.2} | {:.2} |",
+                s.requests as f64 / s.seconds,
+                s.p50,
+                s.p95,
+                s.p99
+            );
+        }
+    }
+    let started = Instant::now();
+    let body = http
+        .get(format!("{base}/oruk/services?format=ndjson&full=true"))
+        .send()
+        .await?
+        .bytes()
+        .await?;
+    let lines = body.iter().filter(|b| **b == b'\n').count();
+    notes.push(format!(
+        "{n} services: the whole feed as NDJSON (fully nested): {lines} services, {:.0} MB in {:.1}s",
+        body.len() as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(())
 }
 
 const PG_SCHEMA: &str = "
@@ -585,7 +650,7 @@ async fn main() -> anyhow::Result<()> {
         ));
 
         for &c in &args.concurrency {
-            let sp = match drive_wrk(&base, c, args.seconds, Door::Api)? {
+            let sp = match drive_wrk(&base, c, args.seconds, &Door::api())? {
                 Some(stats) => stats,
                 None => {
                     wrk_missing = true;
@@ -627,7 +692,7 @@ async fn main() -> anyhow::Result<()> {
                 "| {n} | ratio | {c} | {:.1}× | | | |",
                 (sp.requests as f64 / sp.seconds) / (pg.requests as f64 / pg.seconds).max(0.001)
             );
-            if let Some(page) = drive_wrk(&base, c, args.seconds, Door::Page)? {
+            if let Some(page) = drive_wrk(&base, c, args.seconds, &Door::page())? {
                 println!(
                     "| {n} | signpost search page (HTML) | {c} | {:.0} | {:.2} | {:.2} | {:.2} |",
                     page.requests as f64 / page.seconds,
@@ -637,6 +702,7 @@ async fn main() -> anyhow::Result<()> {
                 );
             }
         }
+        feed_figures(&base, n, &args, &http, &mut notes).await?;
         notes.push(format!(
             "{n} services: signpost server peak memory {:.0} MiB",
             signpost::telemetry::peak_rss_mib(&child.id().to_string())
