@@ -35,6 +35,24 @@ pub struct FeedQuery {
     pub limit: u32,
 }
 
+impl FeedQuery {
+    /// True when words or a place order the answer (the search index answers it).
+    pub fn by_relevance(&self) -> bool {
+        self.search.is_some() || self.postcode.is_some()
+    }
+
+    fn filter(&self) -> ServiceFilter {
+        ServiceFilter {
+            organization_id: self.organization_id,
+            statuses: FEED_STATUSES.to_vec(),
+            categories: self.categories.clone(),
+            modified_after: self.modified_after,
+            open_from_age: self.open_from_age,
+            open_to_age: self.open_to_age,
+        }
+    }
+}
+
 /// One page of a feed, and how many match in all.
 pub struct FeedPage {
     pub services: Vec<Service>,
@@ -53,15 +71,8 @@ impl Directory {
     /// with them, the best `FEED_SEARCH_LIMIT` matches by relevance.
     #[tracing::instrument(name = "directory.feed_services", skip_all)]
     pub async fn feed_services(&self, q: FeedQuery) -> Result<FeedPage, DirectoryError> {
-        let filter = ServiceFilter {
-            organization_id: q.organization_id,
-            statuses: FEED_STATUSES.to_vec(),
-            categories: q.categories.clone(),
-            modified_after: q.modified_after,
-            open_from_age: q.open_from_age,
-            open_to_age: q.open_to_age,
-        };
-        if q.search.is_none() && q.postcode.is_none() {
+        let filter = q.filter();
+        if !q.by_relevance() {
             let (services, total) = self.store.page_services(&filter, q.offset, q.limit).await?;
             return Ok(FeedPage { services, total });
         }
@@ -128,6 +139,17 @@ impl Directory {
             .take(q.limit as usize)
             .collect();
         Ok(FeedPage { services, total })
+    }
+
+    /// The next `limit` services of a feed without words or place, in id order after
+    /// `after`: how a whole feed is streamed, a chunk at a time, however large.
+    pub async fn feed_after(
+        &self,
+        q: &FeedQuery,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<Service>, DirectoryError> {
+        Ok(self.store.list_services(&q.filter(), after, limit).await?)
     }
 
     /// A page of organisations (retired ones left out), and how many there are.

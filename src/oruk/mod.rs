@@ -269,31 +269,60 @@ async fn services(state: web::Data<AppState>, params: Params) -> Result<HttpResp
 }
 
 /// Every matching service, one JSON object a line, read from the directory a chunk at a
-/// time (so memory stays flat however large the directory).
-fn stream_all(state: web::Data<AppState>, mut query: FeedQuery, full: bool) -> HttpResponse {
-    query.offset = 0;
-    query.limit = STREAM_CHUNK;
-    let stream = futures::stream::unfold(Some(query), move |next| {
-        let state = state.clone();
+/// time (so memory stays flat however large the directory): in id order, or for words
+/// or a place their best matches.
+fn stream_all(state: web::Data<AppState>, query: FeedQuery, full: bool) -> HttpResponse {
+    /// Where the stream has got to.
+    enum At {
+        After(Option<uuid::Uuid>),
+        Offset(u64),
+    }
+    let start = if query.by_relevance() {
+        At::Offset(0)
+    } else {
+        At::After(None)
+    };
+    let stream = futures::stream::unfold(Some(start), move |at| {
+        let (state, query) = (state.clone(), query.clone());
         async move {
-            let q = next?;
-            match state.directory.feed_services(q.clone()).await {
-                Ok(page) => {
-                    let mut body = String::new();
-                    for s in &page.services {
-                        body.push_str(&mapping::service(s, full).to_string());
-                        body.push('\n');
-                    }
-                    let seen = q.offset + page.services.len() as u64;
-                    let more = !page.services.is_empty() && seen < page.total;
-                    let following = more.then_some(FeedQuery { offset: seen, ..q });
-                    Some((Ok::<_, actix_web::Error>(web::Bytes::from(body)), following))
+            let (services, next) = match at? {
+                At::After(after) => {
+                    let chunk = state
+                        .directory
+                        .feed_after(&query, after, STREAM_CHUNK)
+                        .await;
+                    let chunk = chunk
+                        .map_err(|e| tracing::error!(error = %e, "streaming the feed"))
+                        .ok()?;
+                    let next = (chunk.len() == STREAM_CHUNK as usize)
+                        .then(|| At::After(chunk.last().map(|s| s.id)));
+                    (chunk, next)
                 }
-                Err(e) => {
-                    tracing::error!(error = %e, "streaming the feed");
-                    None
+                At::Offset(offset) => {
+                    let q = FeedQuery {
+                        offset,
+                        limit: STREAM_CHUNK,
+                        ..query
+                    };
+                    let page = state.directory.feed_services(q).await;
+                    let page = page
+                        .map_err(|e| tracing::error!(error = %e, "streaming the feed"))
+                        .ok()?;
+                    let seen = offset + page.services.len() as u64;
+                    let next = (!page.services.is_empty() && seen < page.total)
+                        .then_some(At::Offset(seen));
+                    (page.services, next)
                 }
+            };
+            if services.is_empty() {
+                return None;
             }
+            let mut body = String::new();
+            for s in &services {
+                body.push_str(&mapping::service(s, full).to_string());
+                body.push('\n');
+            }
+            Some((Ok::<_, actix_web::Error>(web::Bytes::from(body)), next))
         }
     });
     HttpResponse::Ok()
@@ -400,20 +429,21 @@ async fn organization(
 /// directory, so large directories are better read from `/services?full=true`).
 async fn located(state: &AppState) -> Result<Vec<(crate::domain::Service, usize)>, ApiError> {
     let mut out = Vec::new();
-    let mut query = FeedQuery {
-        limit: STREAM_CHUNK,
-        ..FeedQuery::default()
-    };
+    let query = FeedQuery::default();
+    let mut after = None;
     loop {
-        let page = state.directory.feed_services(query.clone()).await?;
-        let n = page.services.len() as u64;
-        for s in page.services {
+        let chunk = state
+            .directory
+            .feed_after(&query, after, STREAM_CHUNK)
+            .await?;
+        after = chunk.last().map(|s| s.id);
+        let done = chunk.len() < STREAM_CHUNK as usize;
+        for s in chunk {
             for i in 0..s.content.locations.len() {
                 out.push((s.clone(), i));
             }
         }
-        query.offset += n;
-        if n == 0 || query.offset >= page.total {
+        if done {
             return Ok(out);
         }
     }

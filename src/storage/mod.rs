@@ -568,16 +568,8 @@ impl Store {
         after: Option<Uuid>,
         limit: u32,
     ) -> anyhow::Result<Vec<Service>> {
-        let age = self.doc_int();
-        on_pool!(self, read, pool => {
-            let mut q = QueryBuilder::new(SERVICE_SELECT);
-            q.push(" WHERE s.id > ");
-            q.push_bind(after.map(|a| a.to_string()).unwrap_or_default());
-            push_service_filter(&mut q, filter, age);
-            q.push(" ORDER BY s.id LIMIT ").push_bind(i64::from(limit));
-            let rows = q.build().fetch_all(pool).await.context("listing services")?;
-            rows.iter().map(service_from_row).collect()
-        })
+        let ids = self.service_ids(filter, after, 0, limit).await?;
+        self.services_in_order(&ids).await
     }
 
     /// One numbered page of the services matching `filter`, in id order, and how many
@@ -589,21 +581,51 @@ impl Store {
         limit: u32,
     ) -> anyhow::Result<(Vec<Service>, u64)> {
         let age = self.doc_int();
-        on_pool!(self, read, pool => {
+        let total: i64 = on_pool!(self, read, pool => {
             let mut q = QueryBuilder::new("SELECT COUNT(*) FROM services s WHERE TRUE");
             push_service_filter(&mut q, filter, age);
-            let total: i64 = q.build_query_scalar().fetch_one(pool).await.context("counting services")?;
-            let mut q = QueryBuilder::new(SERVICE_SELECT);
-            q.push(" WHERE TRUE");
+            q.build_query_scalar().fetch_one(pool).await.context("counting services")?
+        });
+        let ids = self.service_ids(filter, None, offset, limit).await?;
+        let page = self.services_in_order(&ids).await?;
+        Ok((page, u64::try_from(total).unwrap_or(0)))
+    }
+
+    /// The ids of the services matching `filter`, in id order. Ids first, records after:
+    /// the ids come from the indexes alone, so a deep page or a long listing never sorts
+    /// or reads the stored documents it skips.
+    async fn service_ids(
+        &self,
+        filter: &ServiceFilter,
+        after: Option<Uuid>,
+        offset: u64,
+        limit: u32,
+    ) -> anyhow::Result<Vec<Uuid>> {
+        let age = self.doc_int();
+        let ids: Vec<String> = on_pool!(self, read, pool => {
+            let mut q = QueryBuilder::new("SELECT s.id FROM services s WHERE s.id > ");
+            q.push_bind(after.map(|a| a.to_string()).unwrap_or_default());
             push_service_filter(&mut q, filter, age);
             q.push(" ORDER BY s.id LIMIT ")
                 .push_bind(i64::from(limit))
                 .push(" OFFSET ")
                 .push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
-            let rows = q.build().fetch_all(pool).await.context("listing services")?;
-            let page = rows.iter().map(service_from_row).collect::<anyhow::Result<Vec<_>>>()?;
-            Ok((page, u64::try_from(total).unwrap_or(0)))
-        })
+            q.build_query_scalar().fetch_all(pool).await.context("listing service ids")?
+        });
+        ids.iter()
+            .map(|id| Uuid::parse_str(id).with_context(|| format!("stored id {id:?}")))
+            .collect()
+    }
+
+    /// The services with these ids, in this order.
+    async fn services_in_order(&self, ids: &[Uuid]) -> anyhow::Result<Vec<Service>> {
+        let mut by_id: std::collections::HashMap<Uuid, Service> = self
+            .get_services(ids)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect();
+        Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
     }
 
     /// The backend's SQL for an integer field of a service's stored document.

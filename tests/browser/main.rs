@@ -495,10 +495,12 @@ async fn sign_in(b: &Browser, app: &TestApp, key: &str) {
     assert!(b.text("header").await.contains("Signed in"));
 }
 
-#[tokio::test]
-async fn a_partner_keeps_an_entry_true_and_sees_a_conflict() {
-    let (mut app, b, _g) = app_and_browser(true).await;
-    let found = app.search("q=debt+advice&limit=1").await;
+/// Signs in with a new partner key for the organisation of the first service found for
+/// `words`; returns that service's id.
+async fn sign_in_as_partner_of(b: &Browser, app: &TestApp, words: &str) -> String {
+    let found = app
+        .search(&format!("q={}&limit=1", words.replace(' ', "+")))
+        .await;
     let service = &found["hits"][0]["service"];
     let id = service["id"].as_str().expect("id").to_string();
     let org = service["organization"]["id"]
@@ -506,7 +508,14 @@ async fn a_partner_keeps_an_entry_true_and_sees_a_conflict() {
         .expect("org")
         .to_string();
     let (_, key) = app.create_key("partner", Some(&org)).await;
-    sign_in(&b, &app, &key).await;
+    sign_in(b, app, &key).await;
+    id
+}
+
+#[tokio::test]
+async fn a_partner_keeps_an_entry_true_and_sees_a_conflict() {
+    let (mut app, b, _g) = app_and_browser(true).await;
+    let id = sign_in_as_partner_of(&b, &app, "debt advice").await;
 
     b.goto(&app.url("/partner")).await;
     b.axe("the partner's list").await;
@@ -710,15 +719,7 @@ async fn an_administrator_resolves_a_review_item_and_makes_a_key() {
 #[tokio::test]
 async fn partner_forms_work_without_javascript() {
     let (mut app, b, _g) = app_and_browser(false).await;
-    let found = app.search("q=befriending&limit=1").await;
-    let service = &found["hits"][0]["service"];
-    let id = service["id"].as_str().expect("id").to_string();
-    let org = service["organization"]["id"]
-        .as_str()
-        .expect("org")
-        .to_string();
-    let (_, key) = app.create_key("partner", Some(&org)).await;
-    sign_in(&b, &app, &key).await;
+    let id = sign_in_as_partner_of(&b, &app, "befriending").await;
     b.goto(&app.url(&format!("/partner/services/{id}"))).await;
     b.submit("form[action$='/verify'] button").await;
     assert!(
