@@ -44,11 +44,12 @@ impl FeedQuery {
     fn filter(&self) -> ServiceFilter {
         ServiceFilter {
             organization_id: self.organization_id,
-            statuses: FEED_STATUSES.to_vec(),
+            excluded_statuses: vec![ServiceStatus::Defunct],
             categories: self.categories.clone(),
             modified_after: self.modified_after,
             open_from_age: self.open_from_age,
             open_to_age: self.open_to_age,
+            ..ServiceFilter::default()
         }
     }
 }
@@ -174,7 +175,7 @@ impl Directory {
             .ok_or_else(|| DirectoryError::NotFound(format!("there is no organisation {id}")))?;
         let filter = ServiceFilter {
             organization_id: Some(id),
-            statuses: FEED_STATUSES.to_vec(),
+            excluded_statuses: vec![ServiceStatus::Defunct],
             ..ServiceFilter::default()
         };
         let (services, _) = self.store.page_services(&filter, 0, 1000).await?;

@@ -75,6 +75,8 @@ macro_rules! on_pool {
 pub struct ServiceFilter {
     pub organization_id: Option<Uuid>,
     pub statuses: Vec<ServiceStatus>,
+    /// Leave out services with these statuses.
+    pub excluded_statuses: Vec<ServiceStatus>,
     pub categories: Vec<String>,
     pub modified_after: Option<DateTime<Utc>>,
     /// Only services open to someone this old or older (their maximum age, if any, is at
@@ -105,6 +107,14 @@ fn push_service_filter<'a, DB>(
         q.push(" AND s.status IN (");
         let mut sep = q.separated(", ");
         for s in &filter.statuses {
+            sep.push_bind(s.as_str());
+        }
+        q.push(")");
+    }
+    if !filter.excluded_statuses.is_empty() {
+        q.push(" AND s.status NOT IN (");
+        let mut sep = q.separated(", ");
+        for s in &filter.excluded_statuses {
             sep.push_bind(s.as_str());
         }
         q.push(")");
