@@ -142,9 +142,28 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         );
 }
 
-/// A resource that answers 405 to methods it does not serve (not the app's 404).
+/// A resource that answers 405 to methods it does not serve (not the app's 404), with
+/// an `Allow` header naming those it does (from `ROUTES`).
 fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(HttpResponse::MethodNotAllowed))
+    let full = if path.starts_with("/v1") || matches!(path, "/health" | "/ready") {
+        path.to_string()
+    } else {
+        format!("/v1{path}")
+    };
+    let allow = ROUTES
+        .iter()
+        .filter(|(_, p)| *p == full)
+        .map(|(m, _)| m.to_uppercase())
+        .collect::<Vec<_>>()
+        .join(", ");
+    web::resource(path).default_service(web::to(move || {
+        let allow = allow.clone();
+        async move {
+            HttpResponse::MethodNotAllowed()
+                .insert_header((actix_web::http::header::ALLOW, allow))
+                .finish()
+        }
+    }))
 }
 
 /// Turns framework errors (unknown route, wrong method, oversized body) into problems.

@@ -237,8 +237,12 @@ pub fn problem_for_framework_errors<B: MessageBody + 'static>(
         errors: Vec::new(),
         current_version: None,
     };
+    let allow = res.headers().get(header::ALLOW).cloned();
     let (req, _) = res.into_parts();
-    let response: HttpResponse<BoxBody> = problem.response();
+    let mut response: HttpResponse<BoxBody> = problem.response();
+    if let Some(allow) = allow {
+        response.headers_mut().insert(header::ALLOW, allow);
+    }
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(req, response).map_into_right_body(),
     ))

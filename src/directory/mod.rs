@@ -133,6 +133,9 @@ impl Directory {
     }
 }
 
+/// The longest a key may be made to last: ten years.
+pub const MAX_KEY_DAYS: u32 = 3650;
+
 /// What a navigator can report about a service.
 pub const REPORT_KINDS: &[&str] = &[
     "closed",
@@ -356,7 +359,11 @@ impl Directory {
                 return Err(DirectoryError::Invalid(problems));
             }
             let at = now();
-            stamp_capacity(&mut content, Some(&current.content), at);
+            // A capacity update stamps its own time: restating the same capacity is a
+            // confirmation and refreshes it. Any other edit keeps an unchanged stamp.
+            if action != "capacity" {
+                stamp_capacity(&mut content, Some(&current.content), at);
+            }
             let next = Service {
                 content,
                 meta: RecordMeta {
@@ -574,8 +581,13 @@ pub async fn issue_key(store: &Store, input: KeyInput) -> Result<(ApiKey, String
         }
         (_, None) => {}
     }
-    if input.expires_in_days == Some(0) {
-        return Err(DirectoryError::field("expires_in_days", "at least 1 day"));
+    if let Some(days) = input.expires_in_days
+        && !(1..=MAX_KEY_DAYS).contains(&days)
+    {
+        return Err(DirectoryError::field(
+            "expires_in_days",
+            format!("from 1 to {MAX_KEY_DAYS} days (ten years); got {days}"),
+        ));
     }
     let (id, secret) = generate_key();
     let created_at = now();

@@ -610,3 +610,80 @@ async fn review_queue_lists_each_kind_and_resolves_them() {
         .await;
     assert!(!queue.to_string().contains("capacity_stale"), "{queue}");
 }
+
+#[tokio::test]
+async fn restating_capacity_confirms_it() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Org").await;
+    let id = app
+        .create_service(&service_body(&org, "Steady", "Help."))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let same = json!({"accepting": "open"});
+    let path = format!("/v1/services/{id}/capacity");
+    let (status, first) = app
+        .call(Method::PUT, &path, Some(ADMIN_KEY), Some(&same))
+        .await;
+    assert_eq!(status, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let (status, second) = app
+        .call(Method::PUT, &path, Some(ADMIN_KEY), Some(&same))
+        .await;
+    assert_eq!(status, 200);
+    let (a, b) = (
+        first["capacity"]["updated_at"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        second["capacity"]["updated_at"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+    );
+    assert!(b > a, "saying it again today makes it fresh: {a} then {b}");
+    let (_, history) = app
+        .call(
+            Method::GET,
+            &format!("/v1/services/{id}/history"),
+            Some(ADMIN_KEY),
+            None,
+        )
+        .await;
+    let last = history["history"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["action"], "capacity", "{last}");
+    assert!(
+        last["changes"].to_string().contains("capacity.updated_at"),
+        "{last}"
+    );
+}
+
+#[tokio::test]
+async fn key_lifetimes_are_bounded_and_the_key_list_survives() {
+    let app = spawn_app().await;
+    for days in [0u64, 3651, 2_913_000, 100_000_000] {
+        let (status, problem) = app
+            .call(
+                Method::POST,
+                "/v1/admin/keys",
+                Some(ADMIN_KEY),
+                Some(&json!({"name": "too long", "role": "navigator", "expires_in_days": days})),
+            )
+            .await;
+        assert_eq!(status, 422, "{days}: {problem}");
+        assert_eq!(
+            problem["errors"][0]["field"], "expires_in_days",
+            "{problem}"
+        );
+    }
+    let (status, _) = app
+        .call(Method::GET, "/v1/admin/keys", Some(ADMIN_KEY), None)
+        .await;
+    assert_eq!(status, 200);
+}

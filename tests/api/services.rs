@@ -316,6 +316,19 @@ async fn malformed_requests_get_problems_not_server_errors() {
         .unwrap();
     assert_eq!(r.status(), 405);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
+    assert_eq!(
+        r.headers()["allow"],
+        "GET",
+        "405 says which methods are allowed"
+    );
+    let r = app
+        .client
+        .post(app.url("/v1/services/00000000-0000-0000-0000-000000000000"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    assert_eq!(r.headers()["allow"], "GET, PUT, PATCH, DELETE");
 }
 
 #[tokio::test]
