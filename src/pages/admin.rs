@@ -158,17 +158,14 @@ pub async fn create_key(
     };
     let expires_in_days = match form.text("expires_in_days") {
         d if d.is_empty() => None,
-        d => d
-            .parse::<u32>()
-            .ok()
-            .filter(|d| (1..=3650).contains(d))
-            .or_else(|| {
-                errors.add(
-                    "expires_in_days",
-                    "Expires: a number of days from 1 to 3650, or empty",
-                );
-                None
-            }),
+        // The range is the directory's to check (its error lands beside the field).
+        d => d.parse::<u32>().ok().or_else(|| {
+            errors.add(
+                "expires_in_days",
+                "Expires: a whole number of days, or empty for a key that does not expire",
+            );
+            None
+        }),
     };
     let (Some(name), Some(role), true) = (name, role, errors.is_empty()) else {
         return show(&visitor, &state, &who, None, form, errors, None).await;
