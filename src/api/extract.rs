@@ -27,6 +27,45 @@ impl FromRequest for Params {
 }
 
 impl Params {
+    /// Parameters from a JSON object body: each field a parameter, arrays for repeated
+    /// ones; strings, numbers and booleans as the query string would carry them.
+    pub fn from_json_body(body: &[u8]) -> Result<Self, ApiError> {
+        let value: serde_json::Value =
+            serde_json::from_slice(body).map_err(|e| ApiError::NotJson(e.to_string()))?;
+        let serde_json::Value::Object(fields) = value else {
+            return Err(ApiError::NotJson(
+                "expected one JSON object of search parameters, e.g. {\"q\": \"money worries\"}"
+                    .into(),
+            ));
+        };
+        let mut pairs = Vec::new();
+        for (name, v) in fields {
+            let mut push = |v: &serde_json::Value| -> Result<(), ApiError> {
+                let text = match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    serde_json::Value::Number(n) => n.to_string(),
+                    serde_json::Value::Bool(b) => b.to_string(),
+                    _ => {
+                        return Err(ApiError::parameter(
+                            name.clone(),
+                            format!(
+                                "'{name}' must be a string, number or true/false (an array of them when repeated)"
+                            ),
+                        ));
+                    }
+                };
+                pairs.push((name.clone(), text));
+                Ok(())
+            };
+            match &v {
+                serde_json::Value::Array(items) => items.iter().try_for_each(&mut push)?,
+                serde_json::Value::Null => {}
+                other => push(other)?,
+            }
+        }
+        Ok(Params(pairs))
+    }
+
     /// Parameters from name/value pairs (a page's form, read with the API's rules).
     pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
         Params(pairs)

@@ -31,6 +31,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/ready"),
     ("get", "/v1/taxonomy"),
     ("get", "/v1/search"),
+    ("post", "/v1/search"),
     ("get", "/v1/gp-practices"),
     ("post", "/v1/admin/reindex"),
     ("get", "/v1/services"),
@@ -71,7 +72,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/v1")
                 .service(resource("/taxonomy").route(web::get().to(taxonomy_list)))
-                .service(resource("/search").route(web::get().to(search)))
+                .service(
+                    resource("/search")
+                        .route(web::get().to(search))
+                        .route(web::post().to(search_posted)),
+                )
                 .service(resource("/gp-practices").route(web::get().to(geo::find_practices)))
                 .service(resource("/admin/reindex").route(web::post().to(reindex)))
                 .service(
@@ -369,6 +374,18 @@ pub fn search_request(
         within_km,
     };
     Ok((request, place))
+}
+
+/// `POST /v1/search`: the same search with the parameters in a JSON body, so the caller's
+/// words, postcode and GP never travel in a URL.
+async fn search_posted(
+    req: actix_web::HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    extract::require_json(&req, &[])?;
+    let params = Params::from_json_body(&body)?;
+    search(state, params).await
 }
 
 async fn search(state: web::Data<AppState>, params: Params) -> Result<HttpResponse, ApiError> {

@@ -445,3 +445,41 @@ async fn a_hit_shown_before_an_update_shows_the_update_after() {
         "{hit}"
     );
 }
+
+#[tokio::test]
+async fn a_search_can_carry_the_caller_in_a_json_body() {
+    let mut app = spawn_demo_app().await;
+    let query = "q=my+wife+died&postcode=M11+1AA&gp=P84004&age=70&delivery_mode=telephone&delivery_mode=in_person&limit=5";
+    let by_get = app.search(query).await;
+    let body = serde_json::json!({
+        "q": "my wife died", "postcode": "M11 1AA", "gp": "P84004", "age": 70,
+        "delivery_mode": ["telephone", "in_person"], "limit": 5
+    });
+    let (status, by_post) = app
+        .call(reqwest::Method::POST, "/v1/search", None, Some(&body))
+        .await;
+    assert_eq!(status, 200, "{by_post}");
+    assert_eq!(by_post["total"], by_get["total"]);
+    assert_eq!(names(&by_post), names(&by_get), "the same answer as GET");
+    assert_eq!(by_post["caller"], by_get["caller"]);
+    for (body, name) in [
+        (serde_json::json!({"q": "debt", "colour": "blue"}), "colour"),
+        (serde_json::json!({"age": 999}), "age"),
+        (serde_json::json!({"q": {"nested": true}}), "q"),
+    ] {
+        let (status, problem) = app
+            .call(reqwest::Method::POST, "/v1/search", None, Some(&body))
+            .await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(problem["parameter"], name, "{problem}");
+    }
+    let r = app
+        .client
+        .post(app.url("/v1/search"))
+        .body("q=debt")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    app.stop().await;
+}
