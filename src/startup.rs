@@ -185,6 +185,7 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(api::error_handlers())
+                .wrap_fn(with_request_id)
                 .wrap(tracing_actix())
                 .app_data(state.clone())
                 .app_data(sessions.clone())
@@ -245,10 +246,59 @@ impl Stopper {
     }
 }
 
+/// The request id header: taken from the client when it is a plausible id, else made.
+const REQUEST_ID: &str = "x-request-id";
+
+/// The client's request id if it is short and plain, else a new one.
+fn request_id(req: &actix_web::dev::ServiceRequest) -> String {
+    req.headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        })
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
+}
+
+/// Runs each request in a span carrying its id (so every log line of the request can be
+/// followed), and echoes the id in the response.
+fn with_request_id<S, B>(
+    req: actix_web::dev::ServiceRequest,
+    srv: &S,
+) -> impl std::future::Future<Output = Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>>
++ use<S, B>
+where
+    S: actix_web::dev::Service<
+            actix_web::dev::ServiceRequest,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+{
+    use tracing::Instrument;
+    let id = request_id(&req);
+    let span = tracing::info_span!("request", id = %id, method = %req.method(), path = %req.path());
+    let call = span.in_scope(|| srv.call(req));
+    async move {
+        let mut res = call.await?;
+        if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&id) {
+            res.headers_mut().insert(
+                actix_web::http::header::HeaderName::from_static(REQUEST_ID),
+                value,
+            );
+        }
+        Ok(res)
+    }
+    .instrument(span)
+}
+
 fn tracing_actix() -> actix_web::middleware::Logger {
     // Path, never the query string: a search, an eligibility check or a practice lookup
     // carries the caller's words, postcode and GP practice there.
-    actix_web::middleware::Logger::new("%{method}xi %U %s %b %Dms")
+    actix_web::middleware::Logger::new("%{method}xi %U %s %b %Dms id=%{x-request-id}o")
         .custom_request_replace("method", |req| req.method().to_string())
         .exclude("/health")
 }

@@ -65,11 +65,48 @@ async fn no_log_line_holds_a_callers_words_postcode_or_gp() {
             .status();
         assert!(status.is_success(), "{path}: {status}");
     }
+    // The same question in a body: never logged either.
+    let r = client
+        .post(format!("{base}/v1/search"))
+        .header("x-request-id", "navigator-call-42")
+        .json(&serde_json::json!({"q": "zorblaxsecret my wife died", "postcode": "M11 1AA", "gp": "P84004"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    assert_eq!(
+        r.headers()["x-request-id"],
+        "navigator-call-42",
+        "the id is echoed"
+    );
+    let made = client
+        .get(format!("{base}/v1/taxonomy"))
+        .send()
+        .await
+        .unwrap();
+    let made = made.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert!(made.len() >= 16, "an id is made when none is sent: {made}");
+    let odd = client
+        .get(format!("{base}/v1/taxonomy"))
+        .header("x-request-id", "not ok; has spaces")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(
+        odd.headers()["x-request-id"],
+        "not ok; has spaces",
+        "an implausible id is replaced"
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     child.kill().unwrap();
     child.wait().unwrap();
     let log = std::fs::read_to_string(dir.path().join("log")).unwrap();
     assert!(log.contains("/v1/search"), "no access log line: {log}");
+    assert!(
+        log.contains("id=navigator-call-42"),
+        "each access line names its request: {log}"
+    );
+    assert!(log.contains(&format!("id={made}")), "{log}");
     for private in [
         "zorblaxsecret",
         "wife",
