@@ -202,6 +202,19 @@ pub struct ServeArgs {
     /// Address and port to listen on.
     #[arg(long, env = "SIGNPOST_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
+    /// Requests a minute from one client address without an API key (0: no limit).
+    #[arg(long, env = "SIGNPOST_RATE_LIMIT_PER_MINUTE", default_value_t = 3000)]
+    pub rate_limit_per_minute: u32,
+    /// Requests a minute with one API key (0: no limit).
+    #[arg(
+        long,
+        env = "SIGNPOST_KEY_RATE_LIMIT_PER_MINUTE",
+        default_value_t = 6000
+    )]
+    pub key_rate_limit_per_minute: u32,
+    /// A reverse proxy whose X-Forwarded-For is believed (repeat for several).
+    #[arg(long, env = "SIGNPOST_TRUSTED_PROXY", value_delimiter = ',')]
+    pub trusted_proxy: Vec<std::net::IpAddr>,
     /// Load the demo directory when the database has no services.
     #[arg(long, env = "SIGNPOST_DEMO")]
     pub demo: bool,
@@ -275,6 +288,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 admin_key: args.admin_key,
                 workers: args.workers,
                 reopen_every: std::time::Duration::from_secs(3600),
+                limits: crate::api::limits::LimitSettings {
+                    per_address_per_minute: args.rate_limit_per_minute,
+                    per_key_per_minute: args.key_rate_limit_per_minute,
+                    trusted_proxies: args.trusted_proxy,
+                },
                 link_check: match args.link_check_cron.as_deref() {
                     Some("off") => None,
                     None if args.demo => None,

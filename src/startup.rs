@@ -29,6 +29,8 @@ pub struct Settings {
     pub reopen_every: std::time::Duration,
     /// Scheduled link checking; `None` turns it off.
     pub link_check: Option<LinkCheckSettings>,
+    /// Requests a minute per caller; zeros turn them off.
+    pub limits: crate::api::limits::LimitSettings,
 }
 
 /// When and how links are checked.
@@ -182,13 +184,16 @@ impl Application {
             .with_context(|| format!("binding to {}", settings.bind))?;
         let port = listener.local_addr()?.port();
         let sessions = web::Data::new(crate::pages::session::Sessions::default());
+        let limits = web::Data::from(crate::api::limits::RateLimits::new(&settings.limits));
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(api::error_handlers())
+                .wrap_fn(crate::api::limits::enforce)
                 .wrap_fn(with_request_id)
                 .wrap(tracing_actix())
                 .app_data(state.clone())
                 .app_data(sessions.clone())
+                .app_data(limits.clone())
                 .configure(api::routes)
                 .configure(crate::pages::routes)
                 .configure(crate::oruk::routes)

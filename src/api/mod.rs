@@ -2,6 +2,7 @@
 
 pub mod extract;
 pub mod geo;
+pub mod limits;
 pub mod links;
 pub mod partners;
 pub mod problem;

@@ -603,7 +603,16 @@ async fn main() -> anyhow::Result<()> {
         let mut child = Command::new(&args.binary)
             .args(["--database-url", &db, "--index-dir"])
             .arg(dir.join("index"))
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            // One load generator on one address: no rate limit.
+            .args([
+                "serve",
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+                "--rate-limit-per-minute",
+                "0",
+                "--key-rate-limit-per-minute",
+                "0",
+            ])
             .stderr(Stdio::null())
             .spawn()?;
         let base = format!("http://127.0.0.1:{port}");

@@ -687,3 +687,61 @@ async fn key_lifetimes_are_bounded_and_the_key_list_survives() {
         .await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn callers_over_their_limit_wait_and_are_told_how_long() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database(dir.path()).await;
+    let mut s = settings(&url, dir.path().join("index"), false);
+    s.limits = signpost::api::limits::LimitSettings {
+        per_address_per_minute: 5,
+        per_key_per_minute: 3,
+        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+    };
+    let (address, stopper) = start(s).await;
+    let client = http_client();
+    let get = |forwarded: &'static str, key: Option<&'static str>| {
+        let mut r = client
+            .get(format!("{address}/v1/taxonomy"))
+            .header("x-forwarded-for", forwarded);
+        if let Some(k) = key {
+            r = r.bearer_auth(k);
+        }
+        r.send()
+    };
+    for _ in 0..5 {
+        assert_eq!(get("10.0.0.1", None).await.unwrap().status(), 200);
+    }
+    let over = get("10.0.0.1", None).await.unwrap();
+    assert_eq!(over.status(), 429);
+    assert_eq!(over.headers()["content-type"], "application/problem+json");
+    let wait: u64 = over.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    // Another client behind the same trusted proxy has its own allowance.
+    assert_eq!(get("10.0.0.2", None).await.unwrap().status(), 200);
+    // A key has its own allowance, whatever address it comes from.
+    for _ in 0..3 {
+        assert_eq!(
+            get("10.0.0.1", Some(ADMIN_KEY)).await.unwrap().status(),
+            200
+        );
+    }
+    assert_eq!(
+        get("10.0.0.1", Some(ADMIN_KEY)).await.unwrap().status(),
+        429
+    );
+    // Health checks are never limited.
+    for _ in 0..10 {
+        let r = client
+            .get(format!("{address}/health"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    stopper.stop().await;
+}
