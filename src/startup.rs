@@ -184,12 +184,14 @@ impl Application {
             .with_context(|| format!("binding to {}", settings.bind))?;
         let port = listener.local_addr()?.port();
         let sessions = web::Data::new(crate::pages::session::Sessions::default());
+        crate::telemetry::metrics();
         let limits = web::Data::from(crate::api::limits::RateLimits::new(&settings.limits));
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(api::error_handlers())
                 .wrap_fn(crate::api::limits::enforce)
                 .wrap_fn(with_request_id)
+                .wrap_fn(crate::telemetry::record_request)
                 .wrap(tracing_actix())
                 .app_data(state.clone())
                 .app_data(sessions.clone())

@@ -28,3 +28,62 @@ pub fn peak_rss_mib(pid: &str) -> f64 {
         .and_then(|kb| kb.parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
 }
+
+/// Request latency buckets, in seconds: a search takes about a millisecond.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+static METRICS: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> =
+    std::sync::OnceLock::new();
+
+/// The process's Prometheus recorder, installed the first time it is asked for.
+pub fn metrics() -> &'static metrics_exporter_prometheus::PrometheusHandle {
+    METRICS.get_or_init(|| {
+        let builder = metrics_exporter_prometheus::PrometheusBuilder::new();
+        let recorder = builder
+            .set_buckets(LATENCY_BUCKETS)
+            .map(|b| b.build_recorder())
+            .unwrap_or_else(|_| {
+                metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder()
+            });
+        let handle = recorder.handle();
+        if metrics::set_global_recorder(recorder).is_err() {
+            tracing::warn!(
+                "another metrics recorder was installed first; /metrics shows only its own"
+            );
+        }
+        handle
+    })
+}
+
+/// Counts each request and times it, by route pattern (never the path's values or the
+/// query), method and status.
+pub fn record_request<S, B>(
+    req: actix_web::dev::ServiceRequest,
+    srv: &S,
+) -> impl std::future::Future<Output = Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>>
++ use<S, B>
+where
+    S: actix_web::dev::Service<
+            actix_web::dev::ServiceRequest,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+{
+    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    let method = req.method().to_string();
+    let started = std::time::Instant::now();
+    let call = srv.call(req);
+    async move {
+        let res = call.await;
+        let status = match &res {
+            Ok(r) => r.status().as_u16().to_string(),
+            Err(e) => e.as_response_error().status_code().as_u16().to_string(),
+        };
+        metrics::counter!("signpost_http_requests_total", "route" => route.clone(), "method" => method.clone(), "status" => status).increment(1);
+        metrics::histogram!("signpost_http_request_duration_seconds", "route" => route, "method" => method)
+            .record(started.elapsed().as_secs_f64());
+        res
+    }
+}

@@ -30,6 +30,7 @@ const MAX_SEARCH_OFFSET: i64 = 1000;
 pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/health"),
     ("get", "/ready"),
+    ("get", "/metrics"),
     ("get", "/v1/taxonomy"),
     ("get", "/v1/search"),
     ("post", "/v1/search"),
@@ -70,6 +71,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
         .service(resource("/health").route(web::get().to(health)))
         .service(resource("/ready").route(web::get().to(ready)))
+        .service(resource("/metrics").route(web::get().to(metrics)))
         .service(
             web::scope("/v1")
                 .service(resource("/taxonomy").route(web::get().to(taxonomy_list)))
@@ -151,7 +153,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// A resource that answers 405 to methods it does not serve (not the app's 404), with
 /// an `Allow` header naming those it does (from `ROUTES`).
 fn resource(path: &str) -> actix_web::Resource {
-    let full = if path.starts_with("/v1") || matches!(path, "/health" | "/ready") {
+    // Paths outside the /v1 scope are listed as they are; those inside without it.
+    let full = if ROUTES.iter().any(|(_, p)| *p == path) {
         path.to_string()
     } else {
         format!("/v1{path}")
@@ -193,6 +196,19 @@ async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
         "database": state.directory.store.backend_name(),
         "index": {"documents": state.directory.index.num_docs(), "applied_seq": state.directory.index.applied()},
     })))
+}
+
+/// `GET /metrics`: Prometheus text: requests and latency per route, method and status;
+/// the index's documents and applied change; process memory.
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let index = &state.directory.index;
+    ::metrics::gauge!("signpost_index_documents").set(index.num_docs() as f64);
+    ::metrics::gauge!("signpost_index_applied_sequence").set(index.applied() as f64);
+    ::metrics::gauge!("signpost_process_peak_memory_bytes")
+        .set(crate::telemetry::peak_rss_mib("self") * 1024.0 * 1024.0);
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(crate::telemetry::metrics().render())
 }
 
 async fn taxonomy_list() -> HttpResponse {

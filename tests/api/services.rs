@@ -510,3 +510,27 @@ async fn health_and_readiness() {
     assert_eq!(status, 200);
     assert_eq!(ready["status"], "ready");
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_never_by_value() {
+    let app = spawn_app().await;
+    let _ = app
+        .get("/v1/services/0192f7a4-0000-7000-8000-000000000001")
+        .await;
+    let _ = app
+        .get("/v1/search?q=zorblax+secret&postcode=M11+1AA")
+        .await;
+    let r = app.get("/metrics").await;
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    assert!(text.contains("signpost_http_requests_total"), "{text}");
+    assert!(text.contains("route=\"/v1/services/{id}\""), "{text}");
+    assert!(
+        text.contains("signpost_http_request_duration_seconds_bucket"),
+        "{text}"
+    );
+    assert!(text.contains("signpost_index_documents"), "{text}");
+    for private in ["zorblax", "M11", "0192f7a4"] {
+        assert!(!text.contains(private), "{private} in the metrics");
+    }
+}
