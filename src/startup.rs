@@ -175,7 +175,19 @@ impl Application {
                 .map(crate::domain::access::key_digest),
             search_settings: settings.search.clone(),
         });
-        let sweeper = tokio::spawn(reopen_loop(state.clone(), settings.reopen_every));
+        // Housekeeping, stopped with the application: reopening services whose closure
+        // has ended, and draining the metrics' histogram samples (they wait in the
+        // recorder until drained, scraped or not).
+        let sweeper = tokio::spawn({
+            let state = state.clone();
+            let reopen_every = settings.reopen_every;
+            async move {
+                tokio::join!(
+                    reopen_loop(state, reopen_every),
+                    crate::telemetry::metrics_upkeep()
+                );
+            }
+        });
         let scheduler = match &settings.link_check {
             Some(l) => Some(schedule_link_checks(directory.store.clone(), l.clone()).await?),
             None => None,
@@ -184,6 +196,7 @@ impl Application {
             .with_context(|| format!("binding to {}", settings.bind))?;
         let port = listener.local_addr()?.port();
         let sessions = web::Data::new(crate::pages::session::Sessions::default());
+        // The metrics recorder is installed before the first request is counted.
         crate::telemetry::metrics();
         let limits = web::Data::from(crate::api::limits::RateLimits::new(&settings.limits));
         let mut server = HttpServer::new(move || {

@@ -57,6 +57,15 @@ pub fn metrics() -> &'static metrics_exporter_prometheus::PrometheusHandle {
     })
 }
 
+/// Drains histogram samples into their buckets every few seconds, for ever.
+pub async fn metrics_upkeep() {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+    loop {
+        every.tick().await;
+        metrics().run_upkeep();
+    }
+}
+
 /// Counts each request and times it, by route pattern (never the path's values or the
 /// query), method and status.
 pub fn record_request<S, B>(
