@@ -203,8 +203,8 @@ impl Application {
             App::new()
                 .wrap(api::error_handlers())
                 .wrap_fn(crate::api::limits::enforce)
-                .wrap_fn(with_request_id)
-                .wrap_fn(crate::telemetry::record_request)
+                .wrap_fn(api::middleware::with_request_id)
+                .wrap_fn(api::middleware::record_request)
                 .wrap(tracing_actix())
                 .app_data(state.clone())
                 .app_data(sessions.clone())
@@ -264,55 +264,6 @@ impl Stopper {
         self.directory.index.shutdown().await;
         self.directory.store.close().await;
     }
-}
-
-/// The request id header: taken from the client when it is a plausible id, else made.
-const REQUEST_ID: &str = "x-request-id";
-
-/// The client's request id if it is short and plain, else a new one.
-fn request_id(req: &actix_web::dev::ServiceRequest) -> String {
-    req.headers()
-        .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| {
-            !v.is_empty()
-                && v.len() <= 64
-                && v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        })
-        .map(str::to_string)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
-}
-
-/// Runs each request in a span carrying its id (so every log line of the request can be
-/// followed), and echoes the id in the response.
-fn with_request_id<S, B>(
-    req: actix_web::dev::ServiceRequest,
-    srv: &S,
-) -> impl std::future::Future<Output = Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>>
-+ use<S, B>
-where
-    S: actix_web::dev::Service<
-            actix_web::dev::ServiceRequest,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-{
-    use tracing::Instrument;
-    let id = request_id(&req);
-    let span = tracing::info_span!("request", id = %id, method = %req.method(), path = %req.path());
-    let call = span.in_scope(|| srv.call(req));
-    async move {
-        let mut res = call.await?;
-        if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&id) {
-            res.headers_mut().insert(
-                actix_web::http::header::HeaderName::from_static(REQUEST_ID),
-                value,
-            );
-        }
-        Ok(res)
-    }
-    .instrument(span)
 }
 
 fn tracing_actix() -> actix_web::middleware::Logger {

@@ -65,34 +65,3 @@ pub async fn metrics_upkeep() {
         metrics().run_upkeep();
     }
 }
-
-/// Counts each request and times it, by route pattern (never the path's values or the
-/// query), method and status.
-pub fn record_request<S, B>(
-    req: actix_web::dev::ServiceRequest,
-    srv: &S,
-) -> impl std::future::Future<Output = Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>>
-+ use<S, B>
-where
-    S: actix_web::dev::Service<
-            actix_web::dev::ServiceRequest,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-{
-    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
-    let method = req.method().to_string();
-    let started = std::time::Instant::now();
-    let call = srv.call(req);
-    async move {
-        let res = call.await;
-        let status = match &res {
-            Ok(r) => r.status().as_u16().to_string(),
-            Err(e) => e.as_response_error().status_code().as_u16().to_string(),
-        };
-        metrics::counter!("signpost_http_requests_total", "route" => route.clone(), "method" => method.clone(), "status" => status).increment(1);
-        metrics::histogram!("signpost_http_request_duration_seconds", "route" => route, "method" => method)
-            .record(started.elapsed().as_secs_f64());
-        res
-    }
-}

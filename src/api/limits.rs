@@ -2,9 +2,10 @@
 //! address behind trusted reverse proxies is read from `X-Forwarded-For`). Over the
 //! limit a request gets 429 problem+json with `Retry-After`; nothing behind it runs.
 
+use super::middleware::{Answer, Next};
 use super::problem::{PROBLEM_JSON, Problem};
 use actix_web::body::EitherBody;
-use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
+use actix_web::dev::ServiceRequest;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
 use governor::clock::{Clock, DefaultClock};
@@ -119,14 +120,10 @@ fn presented_key(req: &ServiceRequest) -> Option<String> {
 }
 
 /// The middleware: refuses requests over their caller's limit.
-pub fn enforce<S, B>(
+pub fn enforce<S: Next<B>, B>(
     req: ServiceRequest,
     srv: &S,
-) -> impl std::future::Future<Output = Result<ServiceResponse<EitherBody<B>>, actix_web::Error>>
-+ use<S, B>
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
-{
+) -> impl std::future::Future<Output = Answer<EitherBody<B>>> + use<S, B> {
     let verdict = req
         .app_data::<web::Data<RateLimits>>()
         .map_or(Ok(()), |limits| limits.check(&req));

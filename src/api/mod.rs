@@ -4,6 +4,7 @@ pub mod extract;
 pub mod geo;
 pub mod limits;
 pub mod links;
+pub mod middleware;
 pub mod partners;
 pub mod problem;
 pub mod services;
