@@ -94,7 +94,7 @@ pub async fn list(req: HttpRequest, visitor: Visitor, state: web::Data<AppState>
 }
 
 fn row(a: Attention) -> Row {
-    let service = listed(&a.service);
+    let service = Listed::from_service(&a.service);
     let alerts: Vec<Alert> = a.warnings.iter().map(Alert::from_warning).collect();
     Row {
         tone: tone(&alerts),
@@ -109,10 +109,6 @@ fn row(a: Attention) -> Row {
         alerts,
         items: a.items,
     }
-}
-
-fn listed(s: &Service) -> Listed {
-    Listed::from_json(&serde_json::to_string(s).unwrap_or_default())
 }
 
 /// The page for an error the directory gave that no form can show.
@@ -271,7 +267,7 @@ pub async fn keep(
         Ok(p) => p,
         Err(page) => return page,
     };
-    let Ok(id) = Uuid::parse_str(path.trim()) else {
+    let Ok(id) = crate::api::extract::parse_id(path.trim()) else {
         return message(
             &visitor,
             StatusCode::NOT_FOUND,
@@ -331,7 +327,7 @@ async fn show_keep(
                 format!("Keep {}", kept.service.content.name.as_str()),
                 visitor,
             ),
-            service: listed(&kept.service),
+            service: Listed::from_service(&kept.service),
             alerts: kept.warnings.iter().map(Alert::from_warning).collect(),
             items: kept.items,
             form,
@@ -357,7 +353,7 @@ fn posted(visitor: &Visitor, path: &str, body: &[u8]) -> Result<Posted, HttpResp
     if !visitor.csrf_ok(&form) {
         return Err(refused(visitor));
     }
-    let Ok(id) = Uuid::parse_str(path.trim()) else {
+    let Ok(id) = crate::api::extract::parse_id(path.trim()) else {
         return Err(message(
             visitor,
             StatusCode::NOT_FOUND,

@@ -195,13 +195,6 @@ pub struct SearchPage {
     pub languages: Vec<(&'static str, &'static str)>,
 }
 
-const MODES: &[(&str, &str)] = &[
-    ("in_person", "In person"),
-    ("telephone", "Telephone"),
-    ("online", "Online"),
-    ("home_visit", "Home visit"),
-];
-
 impl SearchPage {
     fn new(visitor: &Visitor, form: SearchForm) -> Self {
         SearchPage {
@@ -211,7 +204,7 @@ impl SearchPage {
             errors: Errors::default(),
             results: None,
             gp_choices: Vec::new(),
-            modes: MODES,
+            modes: super::view::DELIVERY_MODES,
             categories: taxonomy::CATEGORIES,
             languages: crate::understand::languages::known(),
         }

@@ -50,7 +50,7 @@ pub struct ServicePage {
 const CALLER_FIELDS: &[&str] = &["postcode", "gp", "age", "gender"];
 
 fn parse_id(raw: &str) -> Option<Uuid> {
-    Uuid::parse_str(raw.trim()).ok()
+    crate::api::extract::parse_id(raw.trim()).ok()
 }
 
 /// `GET /services/{id}`
@@ -205,7 +205,7 @@ fn page(
     reported: bool,
     staff: bool,
 ) -> ServicePage {
-    let service = Listed::from_json(&serde_json::to_string(&detail.service).unwrap_or_default());
+    let service = Listed::from_service(&detail.service);
     let alerts: Vec<Alert> = detail.warnings.iter().map(Alert::from_warning).collect();
     let origin = detail
         .eligibility

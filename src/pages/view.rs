@@ -105,9 +105,16 @@ pub struct ContactView {
 }
 
 impl Listed {
-    /// Reads a service from its JSON (a hit's summary or a whole record).
+    /// Reads a service from a hit's stored summary.
     pub fn from_json(json: &str) -> Self {
         serde_json::from_str(json).unwrap_or_default()
+    }
+
+    /// Reads a whole record.
+    pub fn from_service(s: &crate::domain::Service) -> Self {
+        serde_json::to_value(s)
+            .and_then(serde_json::from_value)
+            .unwrap_or_default()
     }
 
     /// How to refer, in a sentence.
@@ -230,15 +237,20 @@ fn day_short(day: &str) -> &str {
     }
 }
 
+/// Delivery modes and their words, in the order forms list them.
+pub const DELIVERY_MODES: &[(&str, &str)] = &[
+    ("in_person", "In person"),
+    ("telephone", "Telephone"),
+    ("online", "Online"),
+    ("home_visit", "Home visit"),
+];
+
 /// A delivery mode in words.
 pub fn mode_label(mode: &str) -> &str {
-    match mode {
-        "in_person" => "In person",
-        "telephone" => "Telephone",
-        "online" => "Online",
-        "home_visit" => "Home visit",
-        other => other,
-    }
+    DELIVERY_MODES
+        .iter()
+        .find(|(m, _)| *m == mode)
+        .map_or(mode, |(_, label)| label)
 }
 
 /// A warning as a page shows it: its words, and a weight for its colour (the words say
