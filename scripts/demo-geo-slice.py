@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Extracts the demo's slice of reference data (Greater Manchester) from ../shared/data/geo
-into data/demo-geo/, so `serve --demo` shows eligibility by GP practice on any machine.
+into demo/geo/, so `serve --demo` shows eligibility by GP practice on any machine.
 
 Run from the project root: python3 scripts/demo-geo-slice.py [SOURCE_DIR]
 Kept: GP practices of NHS Greater Manchester ICB (QOP) from the current epraccur export,
@@ -13,7 +13,7 @@ import shutil
 import sys
 
 SOURCE = sys.argv[1] if len(sys.argv) > 1 else "../shared/data/geo"
-OUT = "data/demo-geo"
+OUT = "demo/geo"
 BOROUGHS = {"Bolton", "Bury", "Manchester", "Oldham", "Rochdale", "Salford",
             "Stockport", "Tameside", "Trafford", "Wigan"}
 GM_LADS = {f"E080000{n:02d}" for n in range(1, 11)}

@@ -897,28 +897,28 @@ fn strip_nulls(v: &mut Value) {
     }
 }
 
-/// The demo's reference data (Greater Manchester; see `data/demo-geo/README.md`), built
+/// The demo's reference data (Greater Manchester; see `demo/geo/README.md`), built
 /// into the binary so the demo answers eligibility by GP practice on any machine.
 const GEO_SLICE: &[(&str, &str)] = &[
     (
         "epraccur_dse_2026-02.csv",
-        include_str!("../data/demo-geo/epraccur_dse_2026-02.csv"),
+        include_str!("../demo/geo/epraccur_dse_2026-02.csv"),
     ),
     (
         "ePCN_2019-12_core_partner_details.csv",
-        include_str!("../data/demo-geo/ePCN_2019-12_core_partner_details.csv"),
+        include_str!("../demo/geo/ePCN_2019-12_core_partner_details.csv"),
     ),
     (
         "derived_outcode_centroids_active.csv",
-        include_str!("../data/demo-geo/derived_outcode_centroids_active.csv"),
+        include_str!("../demo/geo/derived_outcode_centroids_active.csv"),
     ),
     (
         "postcodesio_seed_onspd_postcode.csv",
-        include_str!("../data/demo-geo/postcodesio_seed_onspd_postcode.csv"),
+        include_str!("../demo/geo/postcodesio_seed_onspd_postcode.csv"),
     ),
     (
         "postcodesio_sub_icb_locations_ccgs.json",
-        include_str!("../data/demo-geo/postcodesio_sub_icb_locations_ccgs.json"),
+        include_str!("../demo/geo/postcodesio_sub_icb_locations_ccgs.json"),
     ),
 ];
 
