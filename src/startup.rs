@@ -165,7 +165,7 @@ impl Application {
         }
         let index =
             SearchIndex::open(&settings.index_dir, store.clone(), settings.search.clone()).await?;
-        let directory = Directory { store, index };
+        let directory = Directory::new(store, index);
         let state = web::Data::new(AppState {
             directory: directory.clone(),
             admin_key_digest: settings

@@ -234,7 +234,7 @@ pub async fn replace_service(
     let content = input.content;
     let service = state
         .directory
-        .edit_service(id, expected, &actor, "update", |current| {
+        .edit_service(id, expected, &actor, "update", move |current| {
             if moved_to.is_some_and(|o| o != current.organization.id) {
                 return Err(DirectoryError::field(
                     "organization_id",
@@ -345,7 +345,7 @@ pub async fn replace_organization(
     let content = input.content;
     let org = state
         .directory
-        .edit_organization(id, expected, false, &actor, |_| Ok(content.clone()))
+        .edit_organization(id, expected, false, &actor, move |_| Ok(content.clone()))
         .await?;
     Ok(with_etag(HttpResponse::Ok(), org.meta.version, &org))
 }
@@ -371,7 +371,7 @@ pub async fn patch_organization(
     }
     let org = state
         .directory
-        .edit_organization(id, expected, false, &actor, |current| {
+        .edit_organization(id, expected, false, &actor, move |current| {
             let mut merged = serde_json::to_value(&current.content).unwrap_or(Value::Null);
             merge_patch(&mut merged, &patch);
             let input = parse_organization(merged)?;
@@ -391,7 +391,7 @@ pub async fn retire_organization(
     let expected = if_match(&req)?;
     let org = state
         .directory
-        .edit_organization(id, expected, true, &actor, |current| {
+        .edit_organization(id, expected, true, &actor, move |current| {
             Ok(current.content.clone())
         })
         .await?;

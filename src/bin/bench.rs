@@ -2,7 +2,8 @@
 //! services and the same navigator query mix. See README ("Benchmark").
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{Parser, ValueEnum};
+use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use signpost::domain::coverage::Coverage;
 use signpost::geo::eligibility::rule_token;
@@ -37,6 +38,164 @@ struct Args {
     /// The signpost binary to serve with.
     #[arg(long, default_value = "target/release/signpost")]
     binary: String,
+    /// The questions asked: `fixed` repeats 20 navigator questions; `distinct` asks
+    /// `--questions` different ones (callers' words from the evaluation sets, with
+    /// postcodes, GP practices, ages, delivery modes and "accepting" filters).
+    #[arg(long, value_enum, default_value = "fixed")]
+    mix: MixKind,
+    /// How many distinct questions `--mix distinct` makes.
+    #[arg(long, default_value_t = 4000)]
+    questions: usize,
+    /// Partners' capacity updates a second while searches run (0: none); the same rate
+    /// of UPDATEs goes to PostgreSQL while it is measured.
+    #[arg(long, default_value_t = 0.0)]
+    writes_per_second: f64,
+    /// Where signpost keeps its records: sqlite, postgres, or both (its index is a local
+    /// folder either way).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "sqlite")]
+    backends: Vec<Backend>,
+    /// Write the mix's query strings to this file, one a line, and stop.
+    #[arg(long)]
+    dump_mix: Option<std::path::PathBuf>,
+    /// Leave out the Open Referral feed figures (slow at a million services).
+    #[arg(long)]
+    no_feed: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
+enum MixKind {
+    Fixed,
+    Distinct,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The administrator key the benchmark's server is started with, for the writes.
+const BENCH_ADMIN_KEY: &str = "bench-admin-key-0123456789abcdef";
+
+/// One question of the mix: a query string, and the categories a right answer has
+/// (empty when the mix does not say).
+#[derive(Clone)]
+struct Question {
+    query: String,
+    expected: Vec<String>,
+}
+
+/// How many questions of the mix are also checked for a right answer in the top 5.
+const QUALITY_SAMPLE: usize = 200;
+
+fn fixed_mix() -> Vec<Question> {
+    MIX.iter()
+        .map(|(q, e)| Question {
+            query: q.to_string(),
+            expected: vec![e.to_string()],
+        })
+        .collect()
+}
+
+/// Thousands of different questions as navigators ask them: the callers' words of every
+/// evaluation set, about a third with the caller's postcode (Greater Manchester
+/// districts), a fifth with their GP practice (the Greater Manchester ICB's), and
+/// ages, delivery modes, "taking referrals", self-referral and free filters mixed in.
+fn distinct_mix(count: usize, geo_dir: &std::path::Path) -> anyhow::Result<Vec<Question>> {
+    let mut said = Vec::new();
+    for entry in std::fs::read_dir("tests/eval").context("reading tests/eval")? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "tsv") {
+            for line in std::fs::read_to_string(&path)?.lines() {
+                let mut cols = line.split('\t');
+                if let (Some(q), Some(cats)) = (cols.next(), cols.next())
+                    && !q.starts_with('#')
+                    && !q.trim().is_empty()
+                {
+                    let cats: Vec<String> = cats.split(',').map(|c| c.trim().to_string()).collect();
+                    said.push((q.trim().to_string(), cats));
+                }
+            }
+        }
+    }
+    anyhow::ensure!(!said.is_empty(), "no questions found in tests/eval/*.tsv");
+    let gm = |s: &str| {
+        let letters: String = s.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+        ["M", "BL", "OL", "SK", "WN"].contains(&letters.as_str())
+    };
+    let mut outcodes = Vec::new();
+    let mut reader = csv::Reader::from_path(geo_dir.join("derived_outcode_centroids_active.csv"))?;
+    for row in reader.records() {
+        let row = row?;
+        if gm(&row[0]) {
+            outcodes.push(row[0].to_string());
+        }
+    }
+    let mut practices = Vec::new();
+    let mut reader = csv::Reader::from_path(geo_dir.join("derived_gp_practices_active.csv"))?;
+    for row in reader.records() {
+        let row = row?;
+        if &row[5] == "QOP" {
+            practices.push(row[0].to_string());
+        }
+    }
+    anyhow::ensure!(
+        !outcodes.is_empty() && !practices.is_empty(),
+        "no Greater Manchester districts or practices in {}",
+        geo_dir.display()
+    );
+    let mut rng = rand::rngs::StdRng::seed_from_u64(18);
+    let letters = b"ABDEFGHJLNPQRSTUWXYZ";
+    let modes = ["in_person", "telephone", "online"];
+    let mut out = Vec::with_capacity(count);
+    for i in 0..count {
+        let (text, cats) = &said[i % said.len()];
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        if rng.random_bool(0.08) && signpost::domain::taxonomy::find(&cats[0]).is_some() {
+            q.append_pair("category", &cats[0]);
+        } else {
+            q.append_pair("q", text);
+        }
+        if rng.random_bool(0.35) {
+            let outcode = &outcodes[rng.random_range(0..outcodes.len())];
+            let unit = format!(
+                "{outcode} {}{}{}",
+                rng.random_range(1..10),
+                letters[rng.random_range(0..letters.len())] as char,
+                letters[rng.random_range(0..letters.len())] as char
+            );
+            q.append_pair("postcode", &unit);
+            if rng.random_bool(0.2) {
+                q.append_pair("sort", "distance");
+            }
+        }
+        if rng.random_bool(0.2) {
+            q.append_pair("gp", &practices[rng.random_range(0..practices.len())]);
+        }
+        if rng.random_bool(0.25) {
+            q.append_pair("age", &rng.random_range(16..90).to_string());
+        }
+        if rng.random_bool(0.15) {
+            q.append_pair("delivery_mode", modes[rng.random_range(0..modes.len())]);
+        }
+        if rng.random_bool(0.15) {
+            q.append_pair("accepting", "open");
+        }
+        if rng.random_bool(0.05) {
+            q.append_pair("referral", "self");
+        }
+        if rng.random_bool(0.05) {
+            q.append_pair("free", "true");
+        }
+        if rng.random_bool(0.1) {
+            q.append_pair("include_unknown", "true");
+        }
+        out.push(Question {
+            query: q.finish(),
+            expected: cats.clone(),
+        });
+    }
+    Ok(out)
 }
 
 /// (query string, the category a right answer has; empty for filter-only queries)
@@ -93,36 +252,36 @@ const WORDS: &[&str] = &[
     "online",
 ];
 
-fn generate(n: usize) -> Vec<Value> {
-    let base = signpost::demo::services();
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        let mut s = base[i % base.len()].clone();
-        let copy = i / base.len();
-        s["id"] = json!(uuid::Uuid::from_u128(
-            0xbe00_0000_0000_7000_8000_0000_0000_0000u128 | i as u128
-        ));
-        let org = s["organization"]["id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        s["organization"]["id"] = json!(format!("{}{:04x}", &org[..32], copy % 0xffff));
-        s["name"] = json!(format!(
-            "{} {}",
-            s["name"].as_str().unwrap_or_default(),
-            copy + 1
-        ));
-        let extra: Vec<&str> = (0..6)
-            .map(|k| WORDS[(i * 7 + k * 13) % WORDS.len()])
-            .collect();
-        s["description"] = json!(format!(
-            "{} {}.",
-            s["description"].as_str().unwrap_or_default(),
-            extra.join(" ")
-        ));
-        out.push(s);
-    }
-    out
+/// The benchmark's `i`th service: a demo service copied under its own id and
+/// organisation, with a few words of its own. Made one at a time, so that a million
+/// never sit in memory together.
+fn service(i: usize, base: &[Value]) -> Value {
+    let mut s = base[i % base.len()].clone();
+    let copy = i / base.len();
+    s["id"] = json!(service_id(i));
+    let org = s["organization"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    s["organization"]["id"] = json!(format!("{}{:04x}", &org[..32], copy % 0xffff));
+    s["name"] = json!(format!(
+        "{} {}",
+        s["name"].as_str().unwrap_or_default(),
+        copy + 1
+    ));
+    let extra: Vec<&str> = (0..6)
+        .map(|k| WORDS[(i * 7 + k * 13) % WORDS.len()])
+        .collect();
+    s["description"] = json!(format!(
+        "{} {}.",
+        s["description"].as_str().unwrap_or_default(),
+        extra.join(" ")
+    ));
+    s
+}
+
+fn service_id(i: usize) -> uuid::Uuid {
+    uuid::Uuid::from_u128(0xbe00_0000_0000_7000_8000_0000_0000_0000u128 | i as u128)
 }
 
 struct Stats {
@@ -185,6 +344,7 @@ where
 }
 
 /// What wrk asks for, in turn: GET paths, or form bodies posted to the search page.
+#[derive(Clone)]
 enum Door {
     Get(Vec<String>),
     PostForm(Vec<String>),
@@ -192,13 +352,17 @@ enum Door {
 
 impl Door {
     /// The search mix through the JSON API.
-    fn api() -> Self {
-        Door::Get(MIX.iter().map(|(q, _)| format!("/v1/search?{q}")).collect())
+    fn api(mix: &[Question]) -> Self {
+        Door::Get(
+            mix.iter()
+                .map(|q| format!("/v1/search?{}", q.query))
+                .collect(),
+        )
     }
 
     /// The same questions posted to the search page, answered with the whole HTML page.
-    fn page() -> Self {
-        Door::PostForm(MIX.iter().map(|(q, _)| q.to_string()).collect())
+    fn page(mix: &[Question]) -> Self {
+        Door::PostForm(mix.iter().map(|q| q.query.clone()).collect())
     }
 }
 
@@ -275,6 +439,114 @@ end
         p99: v[4],
         errors: v[5] as usize,
     }))
+}
+
+/// Calls `one(i)` `rate` times a second for `seconds`, each call on its own task so that
+/// a slow answer never delays the next (an open loop, as partners' writes arrive); the
+/// latency of each, and how many failed.
+fn spawn_writes<F, Fut>(rate: f64, seconds: u64, one: F) -> tokio::task::JoinHandle<Stats>
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = bool> + Send + 'static,
+{
+    tokio::spawn(async move {
+        let started = Instant::now();
+        let end = started + Duration::from_secs(seconds);
+        let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+        let mut running = tokio::task::JoinSet::new();
+        let mut i = 0;
+        loop {
+            tick.tick().await;
+            if Instant::now() >= end {
+                break;
+            }
+            let write = one(i);
+            i += 1;
+            running.spawn(async move {
+                let t = Instant::now();
+                let ok = write.await;
+                (t.elapsed().as_secs_f64() * 1000.0, ok)
+            });
+        }
+        let mut latencies = Vec::new();
+        let mut errors = 0;
+        while let Some(done) = running.join_next().await {
+            let (ms, ok) = done.unwrap_or((f64::NAN, false));
+            latencies.push(ms);
+            errors += usize::from(!ok);
+        }
+        Stats {
+            errors,
+            ..stats(latencies, started.elapsed().as_secs_f64())
+        }
+    })
+}
+
+/// The service the `i`th write changes, spread over the whole directory.
+fn written(i: usize, n: usize) -> usize {
+    (i.wrapping_mul(2_654_435_761)) % n
+}
+
+/// A partner's capacity update, as the `i`th write says it.
+fn capacity_body(i: usize) -> Value {
+    match i % 3 {
+        0 => json!({"accepting": "open"}),
+        1 => json!({"accepting": "waitlist", "waiting_weeks": i % 12}),
+        _ => json!({"accepting": "closed"}),
+    }
+}
+
+/// Partners' capacity updates through signpost's API while it is measured.
+fn signpost_writes(
+    http: &reqwest::Client,
+    base: &str,
+    n: usize,
+    rate: f64,
+    seconds: u64,
+) -> Option<tokio::task::JoinHandle<Stats>> {
+    (rate > 0.0).then(|| {
+        let http = http.clone();
+        let base = base.to_string();
+        spawn_writes(rate, seconds, move |i| {
+            let request = http
+                .put(format!(
+                    "{base}/v1/services/{}/capacity",
+                    service_id(written(i, n))
+                ))
+                .bearer_auth(BENCH_ADMIN_KEY)
+                .json(&capacity_body(i));
+            async move {
+                match request.send().await {
+                    Ok(r) => r.status().is_success(),
+                    Err(_) => false,
+                }
+            }
+        })
+    })
+}
+
+/// The same updates as SQL on PostgreSQL's table while it is measured.
+fn postgres_writes(
+    pool: &sqlx::PgPool,
+    n: usize,
+    rate: f64,
+    seconds: u64,
+) -> Option<tokio::task::JoinHandle<Stats>> {
+    (rate > 0.0).then(|| {
+        let pool = pool.clone();
+        spawn_writes(rate, seconds, move |i| {
+            let pool = pool.clone();
+            async move {
+                let accepting = capacity_body(i)["accepting"].as_str().map(String::from);
+                sqlx::query("UPDATE bench_services SET accepting = $1 WHERE id = $2")
+                    .bind(accepting)
+                    .bind(service_id(written(i, n)).to_string())
+                    .execute(&pool)
+                    .await
+                    .is_ok()
+            }
+        })
+    })
 }
 
 /// One row of the results table; failed requests are said in the row.
@@ -359,14 +631,17 @@ CREATE INDEX bench_services_categories ON bench_services USING GIN (categories);
 CREATE INDEX bench_services_coverage ON bench_services USING GIN (cov_in);
 ";
 
-async fn load_postgres(pool: &sqlx::PgPool, services: &[Value]) -> anyhow::Result<f64> {
+async fn load_postgres(pool: &sqlx::PgPool, n: usize, base: &[Value]) -> anyhow::Result<f64> {
     let started = Instant::now();
     sqlx::raw_sql(PG_SCHEMA).execute(pool).await?;
-    for chunk in services.chunks(1000) {
+    for from in (0..n).step_by(1000) {
+        let chunk: Vec<Value> = (from..(from + 1000).min(n))
+            .map(|i| service(i, base))
+            .collect();
         let mut q = sqlx::QueryBuilder::new(
             "INSERT INTO bench_services (id, name, description, organization, categories, category_text, delivery_modes, status, accepting, self_referral, free, gender, min_age, max_age, cov_in, cov_ex, latitude, longitude) ",
         );
-        q.push_values(chunk, |mut b, s| {
+        q.push_values(&chunk, |mut b, s| {
             let strings = |v: &Value| -> Vec<String> {
                 v.as_array()
                     .map(|a| {
@@ -541,18 +816,184 @@ fn top5_right(categories: &[Vec<String>], expected: &str) -> bool {
             .any(|c| c.iter().any(|x| x == expected))
 }
 
+/// The categories of the top five hits of a search answer.
+fn hit_categories(answer: &Value) -> Vec<Vec<String>> {
+    answer["hits"]
+        .as_array()
+        .map(|hits| {
+            hits.iter()
+                .map(|h| {
+                    h["service"]["categories"]
+                        .as_array()
+                        .map(|c| {
+                            c.iter()
+                                .filter_map(|x| x.as_str().map(String::from))
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Where signpost's records live for one directory size: a SQLite file in the data
+/// folder (kept and reused with --data-dir), or a fresh PostgreSQL database in the
+/// benchmark's cluster. Returns the database URL and the import's seconds (None when
+/// reused).
+async fn prepare_backend(
+    args: &Args,
+    pool: &sqlx::PgPool,
+    backend: Backend,
+    n: usize,
+    dir: &std::path::Path,
+    base_services: &[Value],
+) -> anyhow::Result<(String, Option<f64>)> {
+    let db = match backend {
+        Backend::Sqlite => {
+            let file = dir.join("bench.db");
+            let db = format!("sqlite://{}", file.display());
+            if file.exists() {
+                return Ok((db, None));
+            }
+            db
+        }
+        Backend::Postgres => {
+            let name = format!("signpost_bench_{n}");
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(pool)
+                .await?;
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(pool)
+                .await?;
+            let mut url = url::Url::parse(&args.postgres_url)?;
+            url.set_path(&name);
+            url.to_string()
+        }
+    };
+    let file = dir.join("services.ndjson");
+    if !file.exists() {
+        let partial = dir.join("services.ndjson.partial");
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&partial)?);
+        for i in 0..n {
+            writeln!(w, "{}", service(i, base_services))?;
+        }
+        w.flush()?;
+        drop(w);
+        std::fs::rename(&partial, &file)?;
+    }
+    let t = Instant::now();
+    let status = Command::new(&args.binary)
+        .args(["--database-url", &db, "import"])
+        .arg(&file)
+        .stderr(Stdio::null())
+        .status()?;
+    anyhow::ensure!(status.success(), "import failed");
+    Ok((db, Some(t.elapsed().as_secs_f64())))
+}
+
+/// Measures signpost's search API at `c` clients (wrk), with partners writing meanwhile.
+async fn measure_signpost(
+    args: &Args,
+    http: &reqwest::Client,
+    base: &str,
+    mix: &Arc<Vec<Question>>,
+    n: usize,
+    c: usize,
+) -> anyhow::Result<(Stats, Option<Stats>, bool)> {
+    let writes = signpost_writes(http, base, n, args.writes_per_second, args.seconds);
+    let door = Door::api(mix);
+    let (b, seconds) = (base.to_string(), args.seconds);
+    let searched = tokio::task::spawn_blocking(move || drive_wrk(&b, c, seconds, &door)).await??;
+    let (searched, wrk_missing) = match searched {
+        Some(stats) => (stats, false),
+        None => {
+            let client = http.clone();
+            let b = base.to_string();
+            let mix = mix.clone();
+            let stats = drive(c, args.seconds, move |i| {
+                let client = client.clone();
+                let url = format!("{b}/v1/search?{}", mix[i % mix.len()].query);
+                async move {
+                    if let Ok(r) = client.get(url).send().await {
+                        let _ = r.bytes().await;
+                    }
+                }
+            })
+            .await;
+            (stats, true)
+        }
+    };
+    let written = match writes {
+        Some(w) => Some(w.await?),
+        None => None,
+    };
+    Ok((searched, written, wrk_missing))
+}
+
+/// Measures PostgreSQL full-text search on the same mix at `c` connections, with the
+/// same writes meanwhile.
+async fn measure_postgres(
+    args: &Args,
+    pool: &sqlx::PgPool,
+    mix: &Arc<Vec<Question>>,
+    places: &Arc<std::collections::HashMap<String, Place>>,
+    n: usize,
+    c: usize,
+) -> anyhow::Result<(Stats, Option<Stats>)> {
+    let writes = postgres_writes(pool, n, args.writes_per_second, args.seconds);
+    let (p, pl, mix) = (pool.clone(), places.clone(), mix.clone());
+    let searched = drive(c, args.seconds, move |i| {
+        let p = p.clone();
+        let pl = pl.clone();
+        let q = mix[i % mix.len()].query.clone();
+        async move {
+            let _ = pg_search(&p, &q, &pl[&q]).await;
+        }
+    })
+    .await;
+    let written = match writes {
+        Some(w) => Some(w.await?),
+        None => None,
+    };
+    Ok((searched, written))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(32)
-        .connect(&args.postgres_url)
-        .await
-        .context("connecting to PostgreSQL")?;
     signpost::links::checker::install_tls_provider();
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .build()?;
+    let mix = Arc::new(match args.mix {
+        MixKind::Fixed => fixed_mix(),
+        MixKind::Distinct => distinct_mix(args.questions, &args.geo_dir)?,
+    });
+    if let Some(path) = &args.dump_mix {
+        let lines: Vec<&str> = mix.iter().map(|q| q.query.as_str()).collect();
+        std::fs::write(path, lines.join("\n") + "\n")?;
+        return Ok(());
+    }
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(40)
+        .connect(&args.postgres_url)
+        .await
+        .context("connecting to PostgreSQL")?;
+    let base_services = signpost::demo::services();
+    let with_writes = if args.writes_per_second > 0.0 {
+        format!(
+            ", {} capacity updates a second meanwhile",
+            args.writes_per_second
+        )
+    } else {
+        String::new()
+    };
+    println!(
+        "{} questions ({:?} mix){with_writes}\n",
+        mix.len(),
+        args.mix
+    );
     println!("| services | system | concurrency | req/s | p50 ms | p95 ms | p99 ms |");
     println!("|---:|---|---:|---:|---:|---:|---:|");
     let mut notes = Vec::new();
@@ -564,160 +1005,131 @@ async fn main() -> anyhow::Result<()> {
             None => temp.path().to_path_buf(),
         };
         std::fs::create_dir_all(&dir)?;
-        let services = generate(n);
-        let db_file = dir.join("bench.db");
-        let db = format!("sqlite://{}", db_file.display());
-        let import_s = if db_file.exists() {
-            None
-        } else {
-            let file = dir.join("services.ndjson");
-            let mut w = std::io::BufWriter::new(std::fs::File::create(&file)?);
-            for s in &services {
-                writeln!(w, "{s}")?;
-            }
-            w.flush()?;
-            let t = Instant::now();
+        let pg_load_s = load_postgres(&pool, n, &base_services).await?;
+        notes.push(format!(
+            "{n} services: PostgreSQL full-text search table load + indexes {pg_load_s:.1}s"
+        ));
+        // PostgreSQL's figures at each concurrency, measured once and shown beside each
+        // backend.
+        let mut pg_figures: std::collections::HashMap<usize, (Stats, Option<Stats>)> =
+            std::collections::HashMap::new();
+        for &backend in &args.backends {
+            let label = format!("{backend:?}").to_lowercase();
+            let (db, import_s) =
+                prepare_backend(&args, &pool, backend, n, &dir, &base_services).await?;
             let status = Command::new(&args.binary)
-                .args(["--database-url", &db, "import"])
-                .arg(&file)
+                .args(["--database-url", &db, "geo", "import-dir"])
+                .arg(&args.geo_dir)
                 .stderr(Stdio::null())
                 .status()?;
-            anyhow::ensure!(status.success(), "import failed");
-            Some(t.elapsed().as_secs_f64())
-        };
-        let status = Command::new(&args.binary)
-            .args(["--database-url", &db, "geo", "import-dir"])
-            .arg(&args.geo_dir)
-            .stderr(Stdio::null())
-            .status()?;
-        anyhow::ensure!(
-            status.success(),
-            "importing reference data from {} failed",
-            args.geo_dir.display()
-        );
-        let store = signpost::storage::Store::connect(&db).await?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let t = Instant::now();
-        let mut child = Command::new(&args.binary)
-            .args(["--database-url", &db, "--index-dir"])
-            .arg(dir.join("index"))
-            // One load generator on one address: no rate limit.
-            .args([
-                "serve",
-                "--bind",
-                &format!("127.0.0.1:{port}"),
-                "--rate-limit-per-minute",
-                "0",
-                "--key-rate-limit-per-minute",
-                "0",
-            ])
-            .stderr(Stdio::null())
-            .spawn()?;
-        let base = format!("http://127.0.0.1:{port}");
-        while http.get(format!("{base}/health")).send().await.is_err() {
             anyhow::ensure!(
-                t.elapsed() < Duration::from_secs(600),
-                "server did not start"
+                status.success(),
+                "importing reference data from {} failed",
+                args.geo_dir.display()
             );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let startup_s = t.elapsed().as_secs_f64();
-        let pg_load_s = load_postgres(&pool, &services).await?;
-        let mut places = std::collections::HashMap::new();
-        for (q, _) in MIX {
-            places.insert(*q, Place::resolve(&store, q).await?);
-        }
-        let places = Arc::new(places);
-
-        let mut sp_right = 0;
-        let mut pg_right = 0;
-        let mut pg_empty = 0;
-        for (q, expected) in MIX {
-            let r: Value = http
-                .get(format!("{base}/v1/search?{q}&limit=5"))
-                .send()
-                .await?
-                .json()
-                .await?;
-            let cats: Vec<Vec<String>> = r["hits"]
-                .as_array()
-                .map(|h| {
-                    h.iter()
-                        .map(|h| {
-                            h["service"]["categories"]
-                                .as_array()
-                                .map(|c| {
-                                    c.iter()
-                                        .filter_map(|x| x.as_str().map(String::from))
-                                        .collect()
-                                })
-                                .unwrap_or_default()
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            sp_right += usize::from(top5_right(&cats, expected));
-            let pg = pg_search(&pool, q, &places[q]).await?;
-            pg_right += usize::from(top5_right(&pg, expected));
-            pg_empty += usize::from(pg.is_empty());
-        }
-        notes.push(format!(
-            "{n} services: import {}, server start incl. index build {startup_s:.1}s, PostgreSQL load+index {pg_load_s:.1}s; right kind of service in top 5: signpost {sp_right}/{}, PostgreSQL {pg_right}/{} (no result at all for {pg_empty})",
-            import_s.map_or("reused".to_string(), |s| format!("{s:.1}s")),
-            MIX.len(),
-            MIX.len(),
-        ));
-
-        for &c in &args.concurrency {
-            let sp = match drive_wrk(&base, c, args.seconds, &Door::api())? {
-                Some(stats) => stats,
-                None => {
-                    wrk_missing = true;
-                    let client = http.clone();
-                    let b = base.clone();
-                    drive(c, args.seconds, move |i| {
-                        let client = client.clone();
-                        let url = format!("{b}/v1/search?{}", MIX[i % MIX.len()].0);
-                        async move {
-                            if let Ok(r) = client.get(url).send().await {
-                                let _ = r.bytes().await;
-                            }
-                        }
-                    })
-                    .await
-                }
-            };
-            let p = pool.clone();
-            let pl = places.clone();
-            let pg = drive(c, args.seconds, move |i| {
-                let p = p.clone();
-                let pl = pl.clone();
-                async move {
-                    let q = MIX[i % MIX.len()].0;
-                    let _ = pg_search(&p, q, &pl[q]).await;
-                }
-            })
-            .await;
-            for (name, s) in [("signpost (HTTP)", &sp), ("PostgreSQL FTS (SQL)", &pg)] {
-                print_row(n, name, c, s);
+            let store = signpost::storage::Store::connect(&db).await?;
+            let port = std::net::TcpListener::bind("127.0.0.1:0")?
+                .local_addr()?
+                .port();
+            let index_dir = dir.join(match backend {
+                Backend::Sqlite => "index",
+                Backend::Postgres => "index-postgres",
+            });
+            if backend == Backend::Postgres {
+                let _ = std::fs::remove_dir_all(&index_dir);
             }
-            println!(
-                "| {n} | ratio | {c} | {:.1}× | | | |",
-                (sp.requests as f64 / sp.seconds) / (pg.requests as f64 / pg.seconds).max(0.001)
-            );
-            if let Some(page) = drive_wrk(&base, c, args.seconds, &Door::page())? {
-                print_row(n, "signpost search page (HTML)", c, &page);
+            let t = Instant::now();
+            let mut child = Command::new(&args.binary)
+                .args(["--database-url", &db, "--index-dir"])
+                .arg(&index_dir)
+                // One load generator on one address: no rate limit.
+                .args([
+                    "serve",
+                    "--bind",
+                    &format!("127.0.0.1:{port}"),
+                    "--rate-limit-per-minute",
+                    "0",
+                    "--key-rate-limit-per-minute",
+                    "0",
+                    "--admin-key",
+                    BENCH_ADMIN_KEY,
+                ])
+                .stderr(Stdio::null())
+                .spawn()?;
+            let base = format!("http://127.0.0.1:{port}");
+            while http.get(format!("{base}/health")).send().await.is_err() {
+                anyhow::ensure!(
+                    t.elapsed() < Duration::from_secs(900),
+                    "server did not start"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
+            let startup_s = t.elapsed().as_secs_f64();
+            let mut places = std::collections::HashMap::new();
+            for q in mix.iter() {
+                if !places.contains_key(&q.query) {
+                    places.insert(q.query.clone(), Place::resolve(&store, &q.query).await?);
+                }
+            }
+            let places = Arc::new(places);
+
+            let (mut sp_right, mut pg_right, mut pg_empty, mut asked) = (0, 0, 0, 0);
+            let step = (mix.len() / QUALITY_SAMPLE).max(1);
+            for q in mix.iter().step_by(step).filter(|q| !q.expected.is_empty()) {
+                let answer: Value = http
+                    .get(format!("{base}/v1/search?{}&limit=5", q.query))
+                    .send()
+                    .await?
+                    .json()
+                    .await?;
+                let right = |cats: &[Vec<String>]| q.expected.iter().any(|e| top5_right(cats, e));
+                sp_right += usize::from(right(&hit_categories(&answer)));
+                let pg = pg_search(&pool, &q.query, &places[&q.query]).await?;
+                pg_right += usize::from(right(&pg));
+                pg_empty += usize::from(pg.is_empty());
+                asked += 1;
+            }
+            notes.push(format!(
+                "{n} services on {label}: import {}, server start incl. index build {startup_s:.1}s; right kind of service in top 5 ({asked} questions of the mix): signpost {sp_right}, PostgreSQL {pg_right} (no result at all for {pg_empty})",
+                import_s.map_or("reused".to_string(), |s| format!("{s:.1}s")),
+            ));
+
+            for &c in &args.concurrency {
+                let (sp, sp_writes, missing) =
+                    measure_signpost(&args, &http, &base, &mix, n, c).await?;
+                wrk_missing |= missing;
+                if !pg_figures.contains_key(&c) {
+                    let measured = measure_postgres(&args, &pool, &mix, &places, n, c).await?;
+                    pg_figures.insert(c, measured);
+                }
+                let (pg, pg_writes) = &pg_figures[&c];
+                print_row(n, &format!("signpost on {label} (HTTP)"), c, &sp);
+                if let Some(w) = &sp_writes {
+                    print_row(n, "… its partners' writes (PUT capacity)", c, w);
+                }
+                print_row(n, "PostgreSQL FTS (SQL)", c, pg);
+                if let Some(w) = pg_writes {
+                    print_row(n, "… its writes (UPDATE)", c, w);
+                }
+                println!(
+                    "| {n} | ratio | {c} | {:.1}× | | | |",
+                    (sp.requests as f64 / sp.seconds)
+                        / (pg.requests as f64 / pg.seconds).max(0.001)
+                );
+                if let Some(page) = drive_wrk(&base, c, args.seconds, &Door::page(&mix))? {
+                    print_row(n, "signpost search page (HTML)", c, &page);
+                }
+            }
+            if !args.no_feed {
+                feed_figures(&base, n, &args, &http, &mut notes).await?;
+            }
+            notes.push(format!(
+                "{n} services on {label}: signpost server peak memory {:.0} MiB",
+                signpost::telemetry::peak_rss_mib(&child.id().to_string())
+            ));
+            let _ = child.kill();
+            let _ = child.wait();
         }
-        feed_figures(&base, n, &args, &http, &mut notes).await?;
-        notes.push(format!(
-            "{n} services: signpost server peak memory {:.0} MiB",
-            signpost::telemetry::peak_rss_mib(&child.id().to_string())
-        ));
-        let _ = child.kill();
-        let _ = child.wait();
     }
     println!();
     notes.push(if wrk_missing {

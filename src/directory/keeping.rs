@@ -83,10 +83,11 @@ impl Directory {
                 ));
             }
         }
-        self.edit_service(id, expected, actor, "update", |current| {
+        let patch = patch.clone();
+        self.edit_service(id, expected, actor, "update", move |current| {
             let mut merged =
                 serde_json::to_value(&current.content).unwrap_or(serde_json::Value::Null);
-            merge_patch(&mut merged, patch);
+            merge_patch(&mut merged, &patch);
             serde_path_to_error::deserialize::<_, ServiceContent>(merged).map_err(|e| {
                 let path = e.path().to_string();
                 DirectoryError::field(
@@ -109,7 +110,7 @@ impl Directory {
         mut capacity: Capacity,
     ) -> Result<Service, DirectoryError> {
         capacity.updated_at = Some(now());
-        self.edit_service(id, expected, actor, "capacity", |s| {
+        self.edit_service(id, expected, actor, "capacity", move |s| {
             let mut c = s.content.clone();
             c.capacity = Some(capacity.clone());
             Ok(c)
@@ -127,7 +128,7 @@ impl Directory {
         change: StatusChange,
     ) -> Result<Service, DirectoryError> {
         let closure = change.closure()?;
-        self.edit_service(id, expected, actor, "status", |s| {
+        self.edit_service(id, expected, actor, "status", move |s| {
             let mut c = s.content.clone();
             c.status = change.status;
             c.temporary_closure = closure.clone();
@@ -145,7 +146,7 @@ impl Directory {
         actor: &Principal,
     ) -> Result<Service, DirectoryError> {
         let today = now().date_naive();
-        self.edit_service(id, expected, actor, "verify", |s| {
+        self.edit_service(id, expected, actor, "verify", move |s| {
             let mut c = s.content.clone();
             c.assured_date = Some(today);
             Ok(c)

@@ -3,6 +3,7 @@
 
 mod bits;
 mod collect;
+mod folder;
 pub mod query;
 pub mod schema;
 mod segment;
@@ -44,8 +45,31 @@ const REBUILD_BATCH: u32 = 1000;
 const CATCH_UP_BATCH: u32 = 5000;
 /// How long a write waits to become searchable before answering anyway.
 const READ_YOUR_WRITES_WAIT: Duration = Duration::from_secs(15);
-/// Memory for the index writer.
-const WRITER_HEAP: usize = 64 * 1024 * 1024;
+/// Memory for the writer that builds a whole index.
+const BUILD_HEAP: usize = 128 * 1024 * 1024;
+/// Memory for the writer that keeps a live index up to date: tantivy's least.
+const LIVE_WRITER_HEAP: usize = 15_000_000;
+/// A deleted share of a segment past which it is rewritten without its deleted
+/// documents (partners' updates delete a service's old document).
+const DELETED_SHARE_BEFORE_MERGE: f32 = 0.3;
+
+/// The writer that keeps a live index up to date: one indexing thread with tantivy's
+/// smallest memory budget (each commit starts a new segment, and a larger budget only
+/// makes each start allocate more for the one or two documents a write brings), one
+/// merging thread (the other core answers searches meanwhile), and a merge policy that
+/// also rewrites segments whose documents were mostly replaced.
+fn live_writer(index: &Index) -> tantivy::Result<IndexWriter> {
+    let options = tantivy::indexer::IndexWriterOptions::builder()
+        .num_worker_threads(1)
+        .num_merge_threads(1)
+        .memory_budget_per_thread(LIVE_WRITER_HEAP)
+        .build();
+    let writer = index.writer_with_options(options)?;
+    let mut policy = tantivy::merge_policy::LogMergePolicy::default();
+    policy.set_del_docs_ratio_before_merge(DELETED_SHARE_BEFORE_MERGE);
+    writer.set_merge_policy(Box::new(policy));
+    Ok(writer)
+}
 
 /// Knobs for search and its warnings.
 #[derive(Debug, Clone)]
@@ -230,7 +254,17 @@ fn remove_other_generations(dir: &Path, keep: &Path) {
 }
 
 fn open_generation(path: &Path) -> anyhow::Result<(Generation, Option<Payload>)> {
-    let index = Index::open_in_dir(path).context("opening the index")?;
+    let index = Index::open(folder::Unflushed::open(path)?).context("opening the index")?;
+    if !folder::Clean::take(path) {
+        let damaged = index
+            .validate_checksum()
+            .context("checking the index after an unclean stop")?;
+        anyhow::ensure!(
+            damaged.is_empty(),
+            "the index was not stopped properly and {} of its files are damaged",
+            damaged.len()
+        );
+    }
     let (schema, fields) = schema::build();
     if index.schema() != schema {
         anyhow::bail!("the index schema differs from this version's");
@@ -247,7 +281,12 @@ fn create_generation(dir: &Path) -> anyhow::Result<(PathBuf, Generation)> {
     let path = dir.join(format!("gen-{}", uuid::Uuid::now_v7().simple()));
     std::fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
     let (schema, fields) = schema::build();
-    let index = Index::create_in_dir(&path, schema).context("creating the index")?;
+    let index = Index::create(
+        folder::Unflushed::open(&path)?,
+        schema,
+        tantivy::IndexSettings::default(),
+    )
+    .context("creating the index")?;
     Ok((path, Generation::new(index, fields)?))
 }
 
@@ -302,7 +341,7 @@ async fn build_generation(
     let (path, generation) = create_generation(dir)?;
     let mut writer: IndexWriter = generation
         .index
-        .writer(WRITER_HEAP * 2)
+        .writer(BUILD_HEAP)
         .context("opening the index writer")?;
     let mut after = None;
     let mut count = 0usize;
@@ -322,14 +361,17 @@ async fn build_generation(
         }
         count += batch.len();
     }
+    let index = generation.index.clone();
     let writer = tokio::task::spawn_blocking(move || -> anyhow::Result<IndexWriter> {
         commit(&mut writer, seq)?;
-        Ok(writer)
+        writer
+            .wait_merging_threads()
+            .context("finishing the index build")?;
+        Ok(live_writer(&index)?)
     })
     .await
     .context("index commit task")??;
     generation.reader.reload()?;
-    writer.set_merge_policy(Box::<tantivy::merge_policy::LogMergePolicy>::default());
     Ok((path, generation, writer, seq, count))
 }
 
@@ -353,6 +395,7 @@ impl WriterTask {
             let Some(&(last_seq, _)) = changes.last() else {
                 return Ok(total);
             };
+            let started = std::time::Instant::now();
             let mut ids: Vec<uuid::Uuid> = changes.iter().map(|(_, id)| *id).collect();
             ids.sort();
             ids.dedup();
@@ -362,24 +405,38 @@ impl WriterTask {
             let writer = self.writer.clone();
             let fields = generation.fields;
             total += ids.len();
-            tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-                let mut w = writer.lock().expect("writer lock");
-                for id in &ids {
-                    w.delete_term(Term::from_field_text(fields.id, &id.to_string()));
-                }
-                for s in &services {
-                    let f = flags.get(&s.id).map_or(&[][..], Vec::as_slice);
-                    w.add_document(schema::document(&fields, s, f))?;
-                }
-                commit(&mut w, last_seq)?;
-                generation
-                    .reader
-                    .reload()
-                    .context("reloading the index reader")?;
-                Ok(())
-            })
-            .await
-            .context("index write task")??;
+            let read = started.elapsed();
+            let (committed, reloaded) =
+                tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+                    let started = std::time::Instant::now();
+                    let mut w = writer.lock().expect("writer lock");
+                    for id in &ids {
+                        w.delete_term(Term::from_field_text(fields.id, &id.to_string()));
+                    }
+                    for s in &services {
+                        let f = flags.get(&s.id).map_or(&[][..], Vec::as_slice);
+                        w.add_document(schema::document(&fields, s, f))?;
+                    }
+                    commit(&mut w, last_seq)?;
+                    let committed = started.elapsed();
+                    generation
+                        .reader
+                        .reload()
+                        .context("reloading the index reader")?;
+                    Ok((committed, started.elapsed() - committed))
+                })
+                .await
+                .context("index write task")??;
+            tracing::debug!(
+                changes = changes.len(),
+                read_ms = read.as_secs_f64() * 1e3,
+                commit_ms = committed.as_secs_f64() * 1e3,
+                reload_ms = reloaded.as_secs_f64() * 1e3,
+                total_ms = started.elapsed().as_secs_f64() * 1e3,
+                "index caught up"
+            );
+            metrics::histogram!("signpost_index_apply_seconds")
+                .record(started.elapsed().as_secs_f64());
             self.applied = last_seq;
             self.shared.applied.send_replace(last_seq);
         }
@@ -419,8 +476,13 @@ impl WriterTask {
                     }
                     Some(Command::Shutdown(reply)) => {
                         self.housekeeping().await;
-                        let WriterTask { writer, .. } = self;
+                        let WriterTask { writer, dir, .. } = self;
                         drop(writer);
+                        if let Some(live) = read_current(&dir)
+                            && let Err(e) = folder::Clean::leave(&live)
+                        {
+                            tracing::warn!(error = %e, "could not mark the index as properly stopped; it will be checked at the next start");
+                        }
                         let _ = reply.send(());
                         return;
                     }
@@ -793,7 +855,7 @@ impl SearchIndex {
                 Ok((generation, Some(p)))
                     if p.schema_version == SCHEMA_VERSION && p.seq <= last_change =>
                 {
-                    let writer = match generation.index.writer(WRITER_HEAP) {
+                    let writer = match live_writer(&generation.index) {
                         Ok(w) => w,
                         Err(tantivy::TantivyError::LockFailure(..)) => anyhow::bail!(
                             "another signpost process is using the index in {}; stop it, or ask it to rebuild with POST /v1/admin/reindex",

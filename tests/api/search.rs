@@ -368,6 +368,44 @@ async fn restart_repairs_a_missing_or_behind_index() {
 }
 
 #[tokio::test]
+async fn an_index_damaged_by_a_machine_crash_is_rebuilt() {
+    let mut app = spawn_app().await;
+    let org = app.create_organization("Org").await;
+    app.create_service(&service_body(&org, "Kingfisher project", "Text."))
+        .await;
+    app.stop().await;
+    let current = std::fs::read_to_string(app.index_dir.join("CURRENT")).unwrap();
+    let generation = app.index_dir.join(current.trim());
+    // A proper stop flushes the index and marks it so.
+    assert!(generation.join("CLEAN").exists());
+
+    // As after a power cut: no mark, and a file whose end never reached the disk.
+    std::fs::remove_file(generation.join("CLEAN")).unwrap();
+    let damaged = std::fs::read_dir(&generation)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "idx"))
+        .expect("a segment's postings file");
+    let mut bytes = std::fs::read(&damaged).unwrap();
+    bytes[0] ^= 0xff;
+    std::fs::write(&damaged, bytes).unwrap();
+
+    let (address, server) = start(settings(&app.database_url, app.index_dir.clone(), false)).await;
+    let rebuilt = std::fs::read_to_string(app.index_dir.join("CURRENT")).unwrap();
+    assert_ne!(rebuilt, current, "the damaged index is replaced");
+    let hits: Value = http_client()
+        .get(format!("{address}/v1/search?q=kingfisher"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(hits["total"], 1);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn a_running_server_picks_up_writes_it_did_not_make() {
     let app = spawn_app().await;
     let org = app.create_organization("Org").await;
