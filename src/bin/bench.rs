@@ -127,7 +127,7 @@ fn distinct_mix(count: usize, geo_dir: &std::path::Path) -> anyhow::Result<Vec<Q
     let mut reader = csv::Reader::from_path(geo_dir.join("derived_outcode_centroids_active.csv"))?;
     for row in reader.records() {
         let row = row?;
-        if gm(&row[0]) {
+        if gm(&row[0]) && &row[7] == "0" {
             outcodes.push(row[0].to_string());
         }
     }

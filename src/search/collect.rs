@@ -23,7 +23,7 @@ use std::sync::Arc;
 use tantivy::collector::TopNComputer;
 use tantivy::collector::sort_key::NaturalComparator;
 use tantivy::fieldnorm::FieldNormReader;
-use tantivy::query::{Bm25Weight, EnableScoring, FuzzyTermQuery, Query, Weight};
+use tantivy::query::Bm25Weight;
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SegmentReader, Term};
 
@@ -345,9 +345,9 @@ fn near(origin: (f64, f64), p: (f64, f64), km: f64) -> bool {
     (p.0 - origin.0).abs() * KM_PER_DEGREE_OF_LATITUDE <= km + 0.01 && distance_km(origin, p) <= km
 }
 
-/// A plan's BM25 weights (from the whole index's statistics) and typo matchers.
+/// A plan's BM25 weights (from the whole index's statistics).
 struct Weights {
-    words: Vec<(Bm25Weight, Option<Box<dyn Weight>>)>,
+    words: Vec<Bm25Weight>,
     boosts: Vec<Bm25Weight>,
 }
 
@@ -357,16 +357,7 @@ impl Weights {
         let words = plan
             .words
             .iter()
-            .map(|w| {
-                let typo = match &w.typo {
-                    Some((term, distance)) => Some(
-                        FuzzyTermQuery::new(term.clone(), *distance, true)
-                            .weight(EnableScoring::disabled_from_searcher(searcher))?,
-                    ),
-                    None => None,
-                };
-                Ok((bm25(&w.stem)?.boost_by(plan.word_weight), typo))
-            })
+            .map(|w| Ok(bm25(&w.stem)?.boost_by(plan.word_weight)))
             .collect::<tantivy::Result<_>>()?;
         let boosts = plan
             .boosts
@@ -442,25 +433,23 @@ fn evaluate(
     }
     let mut every: Option<Bits> = None;
     let mut any = Bits::empty(max_doc);
-    for (word, (bm25, typo)) in words {
+    for (word, bm25) in words {
         let within = match (&every, plan.any_word) {
             (Some(e), false) => Some(e),
             _ => allowed,
         };
         let mut has = Bits::empty(max_doc);
         add_term_scores(segment, &word.stem, bm25, within, scores, Some(&mut has))?;
-        if let Some(typo) = typo {
-            typo.for_each_no_score(segment, &mut |docs| {
-                for &d in docs {
-                    if within.is_some_and(|w| !w.contains(d)) {
-                        continue;
-                    }
-                    has.insert(d);
-                    if let Some(s) = scores.get_mut(d as usize) {
-                        *s += TYPO_SCORE * plan.word_weight;
-                    }
+        if let Some((term, distance)) = &word.typo {
+            vitals.near(segment, term, *distance)?.for_each(|d| {
+                if within.is_some_and(|w| !w.contains(d)) {
+                    return;
                 }
-            })?;
+                has.insert(d);
+                if let Some(s) = scores.get_mut(d as usize) {
+                    *s += TYPO_SCORE * plan.word_weight;
+                }
+            });
         }
         any.union_with(&has);
         match &mut every {

@@ -10,6 +10,7 @@ use crate::domain::{DeliveryMode, ServiceStatus, taxonomy};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use tantivy::index::SegmentId;
+use tantivy::query::{EnableScoring, FuzzyTermQuery, Query};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, Searcher, SearcherGeneration, SegmentReader, Term, Warmer};
 
@@ -89,6 +90,10 @@ pub struct SegmentVitals {
     /// The documents with a term, for terms filters ask about again and again (a
     /// caller's coverage tokens, languages): a segment never changes, so neither do these.
     term_sets: Kept<Term, Bits>,
+    /// The documents with a word a typo or two from a term (a word of a question that
+    /// the directory does not contain), by term and edits allowed: finding those words
+    /// in the segment's dictionary is costly, and callers' words recur.
+    near_sets: Kept<(Term, u8), Bits>,
     /// Hits decoded from the segment's stored documents, for the next search that shows
     /// them (as Solr's document cache does): a segment's documents never change.
     stored: Kept<DocId, StoredHit>,
@@ -97,8 +102,14 @@ pub struct SegmentVitals {
 /// Decoded hits a segment keeps at most (a few KiB each).
 const STORED_KEPT: usize = 2048;
 
-/// Terms whose documents a segment keeps at most (about 12 KiB each per 100,000 services).
-const TERM_SETS_KEPT: usize = 1024;
+/// Memory a segment may keep in document sets of each kind (terms, near spellings).
+const SETS_KEPT_BYTES: usize = 16 << 20;
+
+/// Document sets of each kind a segment keeps at most: up to 1024, fewer for segments
+/// so large that a set takes much room (12 KiB a set at 100,000 services).
+fn sets_kept(max_doc: u32) -> usize {
+    (SETS_KEPT_BYTES / (max_doc as usize / 8).max(1)).clamp(64, 1024)
+}
 
 impl SegmentVitals {
     fn read(segment: &SegmentReader) -> tantivy::Result<Self> {
@@ -138,7 +149,8 @@ impl SegmentVitals {
             self_referral: Bits::empty(max_doc),
             remote: Bits::empty(max_doc),
             classes: Mutex::new(None),
-            term_sets: Kept::new(TERM_SETS_KEPT),
+            term_sets: Kept::new(sets_kept(max_doc)),
+            near_sets: Kept::new(sets_kept(max_doc)),
             stored: Kept::new(STORED_KEPT),
         };
         for (d, r) in (0..max_doc).zip(records) {
@@ -200,6 +212,27 @@ impl SegmentVitals {
             let mut set = Bits::empty(self.max_doc);
             for_each_posting(segment, term, IndexRecordOption::Basic, |d, _| {
                 set.insert(d)
+            })?;
+            Ok(set)
+        })
+    }
+
+    /// The documents of the segment with a word at most `distance` edits from `term`
+    /// (a swap counting as one), kept for next time.
+    pub(super) fn near(
+        &self,
+        segment: &SegmentReader,
+        term: &Term,
+        distance: u8,
+    ) -> tantivy::Result<Arc<Bits>> {
+        self.near_sets.get_or_read(&(term.clone(), distance), || {
+            let weight = FuzzyTermQuery::new(term.clone(), distance, true)
+                .weight(EnableScoring::disabled_from_schema(segment.schema()))?;
+            let mut set = Bits::empty(self.max_doc);
+            weight.for_each_no_score(segment, &mut |docs| {
+                for &d in docs {
+                    set.insert(d);
+                }
             })?;
             Ok(set)
         })

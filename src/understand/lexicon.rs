@@ -6,6 +6,7 @@
 
 use super::{Need, RISK, normalise};
 use crate::domain::taxonomy;
+use rustc_hash::FxHashMap;
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 use tantivy::tokenizer::{
@@ -466,8 +467,12 @@ struct Node {
     number: Option<u32>,
     /// (lowest, node) for [`Token::AtLeast`].
     at_least: Vec<(u32, u32)>,
-    /// (word ids, sorted; node) for [`Token::AnyOf`].
+    /// (word ids, sorted; node) for [`Token::AnyOf`], while the lexicon is built.
     any_of: Vec<(Vec<u32>, u32)>,
+    /// The same edges by each of their words: (word id, node), sorted (made when the
+    /// lexicon is built: a walk looks up the question's word instead of trying every
+    /// set, thousands a question).
+    any_of_by_word: Vec<(u32, u32)>,
     /// (group, node) for [`Token::Group`]: the group's own trie is walked first.
     groups: Vec<(u32, u32)>,
     /// The same edges by a word a group can start with: (word id, group, node), sorted
@@ -481,7 +486,7 @@ struct Node {
 }
 
 /// Where each (group, starting word) ends, for one question.
-type GroupMemo = std::cell::RefCell<HashMap<(u32, usize), Vec<usize>>>;
+type GroupMemo = std::cell::RefCell<FxHashMap<(u32, usize), Vec<usize>>>;
 
 /// What a walk of the trie reached.
 enum Reached {
@@ -763,7 +768,7 @@ impl Lexicon {
         (self.nodes.len() - 1) as u32
     }
 
-    /// Files each node's group edges by the words the groups can start with.
+    /// Files each node's group and word-set edges by the words they can start with.
     fn index_groups(&mut self) {
         let ids = std::mem::take(&mut self.group_ids);
         let mut firsts: Vec<(Vec<u32>, bool)> = vec![(Vec::new(), true); self.group_roots.len()];
@@ -782,6 +787,11 @@ impl Lexicon {
             }
             node.groups_by_word.sort_unstable();
             node.groups = Vec::new();
+            for (set, next) in std::mem::take(&mut node.any_of) {
+                node.any_of_by_word.extend(set.iter().map(|&w| (w, next)));
+            }
+            node.any_of_by_word.sort_unstable();
+            node.any_of_by_word.dedup();
         }
     }
 
@@ -915,10 +925,21 @@ impl Lexicon {
                     }
                 }
             }
-            for (set, next) in &n.any_of {
-                if word.ids.iter().any(|id| set.binary_search(id).is_ok()) {
-                    self.walk(*next, q, i + 1, memo, out);
-                }
+            let mut any_of: Vec<u32> = word
+                .ids
+                .iter()
+                .flat_map(|id| {
+                    let from = n.any_of_by_word.partition_point(|e| e.0 < *id);
+                    n.any_of_by_word[from..]
+                        .iter()
+                        .take_while(move |e| e.0 == *id)
+                        .map(|e| e.1)
+                })
+                .collect();
+            any_of.sort_unstable();
+            any_of.dedup();
+            for next in any_of {
+                self.walk(next, q, i + 1, memo, out);
             }
         }
         if let Some(gap) = n.gap {
