@@ -58,6 +58,8 @@ pub struct Application {
     pub directory: Directory,
     sweeper: tokio::task::AbortHandle,
     scheduler: Option<tokio_cron_scheduler::JobScheduler>,
+    /// Becomes true once the application has stopped in order.
+    stopped: tokio::sync::watch::Sender<bool>,
 }
 
 /// Starts the link-check job: on its cron schedule, never two cycles at once in this
@@ -224,6 +226,7 @@ impl Application {
             directory,
             sweeper: sweeper.abort_handle(),
             scheduler,
+            stopped: tokio::sync::watch::Sender::new(false),
         })
     }
 
@@ -235,34 +238,41 @@ impl Application {
     pub fn stopper(&self) -> Stopper {
         Stopper {
             server: self.server.handle(),
-            directory: self.directory.clone(),
-            sweeper: self.sweeper.clone(),
-            scheduler: self.scheduler.clone(),
+            stopped: self.stopped.subscribe(),
         }
     }
 
+    /// Serves until stopped: by a [`Stopper`], or by SIGTERM or SIGINT (Ctrl-C). Then,
+    /// in order: no new connections, requests under way answered (up to 30 s), the
+    /// scheduled jobs and housekeeping stopped, the index writer finished and its files
+    /// flushed and marked as properly stopped, the database pool closed.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
-    }
-}
-
-/// Stops a running application: the HTTP server, then the index writer, then the pool.
-pub struct Stopper {
-    server: actix_web::dev::ServerHandle,
-    directory: Directory,
-    sweeper: tokio::task::AbortHandle,
-    scheduler: Option<tokio_cron_scheduler::JobScheduler>,
-}
-
-impl Stopper {
-    pub async fn stop(self) {
+        let served = self.server.await;
+        tracing::info!("stopping");
         self.sweeper.abort();
         if let Some(mut s) = self.scheduler {
             let _ = s.shutdown().await;
         }
-        self.server.stop(false).await;
         self.directory.index.shutdown().await;
         self.directory.store.close().await;
+        self.stopped.send_replace(true);
+        tracing::info!("stopped");
+        served
+    }
+}
+
+/// Stops a running application from elsewhere, as SIGTERM would.
+pub struct Stopper {
+    server: actix_web::dev::ServerHandle,
+    stopped: tokio::sync::watch::Receiver<bool>,
+}
+
+impl Stopper {
+    /// Stops the application and waits until it has stopped in order (see
+    /// [`Application::run_until_stopped`]).
+    pub async fn stop(mut self) {
+        self.server.stop(true).await;
+        let _ = self.stopped.wait_for(|stopped| *stopped).await;
     }
 }
 

@@ -131,6 +131,58 @@ async fn writes_are_searchable_in_the_next_request() {
 }
 
 #[tokio::test]
+async fn what_searches_keep_never_shows_an_answer_from_before_a_write() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Org").await;
+    let s = app
+        .create_service(&service_body(&org, "Zebra crossing club", "A club."))
+        .await;
+    let id = s["id"].as_str().unwrap();
+    // A misspelling is matched by near spellings, which each segment keeps once found;
+    // the same for a caller's words found by their exact term.
+    for _ in 0..2 {
+        assert_eq!(
+            names(&app.search("q=zebbra").await),
+            vec!["Zebra crossing club"]
+        );
+        assert_eq!(
+            names(&app.search("q=crossing").await),
+            vec!["Zebra crossing club"]
+        );
+    }
+    let r = app
+        .send(
+            Method::PATCH,
+            &format!("/v1/services/{id}"),
+            &json!({"name": "Giraffe club"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(names(&app.search("q=zebbra").await).is_empty());
+    assert!(names(&app.search("q=crossing").await).is_empty());
+    app.create_service(&service_body(&org, "Zebra stripes group", "A group."))
+        .await;
+    assert_eq!(
+        names(&app.search("q=zebbra").await),
+        vec!["Zebra stripes group"]
+    );
+    // A capacity update shows at once on the hit, though its old document was shown before.
+    let r = app
+        .send(
+            Method::PUT,
+            &format!("/v1/services/{id}/capacity"),
+            &json!({"accepting": "closed"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let hits = app.search("q=giraffe").await;
+    assert_eq!(
+        hits["hits"][0]["service"]["capacity"]["accepting"],
+        "closed"
+    );
+}
+
+#[tokio::test]
 async fn filters_combine_and_facets_add_up() {
     let app = spawn_demo_app().await;
     let all = app.search("limit=1").await;
