@@ -572,7 +572,53 @@ struct Evaluated {
     need_sets: Vec<Bits>,
 }
 
+/// Runs `search` with this thread's score of each of a segment's `max_doc` documents,
+/// all zero to begin with; `search` says which it wrote, and those are set back to zero
+/// for the next search (clearing only what was written costs less than clearing all).
+fn with_scores<T>(
+    max_doc: u32,
+    search: impl FnOnce(&mut [Score]) -> tantivy::Result<(T, Bits)>,
+) -> tantivy::Result<T> {
+    SCORES.with_borrow_mut(|scores| {
+        let n = max_doc as usize;
+        if scores.len() < n {
+            scores.resize(n, 0.0);
+        }
+        let searched = search(&mut scores[..n]);
+        match &searched {
+            Ok((_, written)) => written.for_each_word(|i| {
+                scores[(i * 64).min(n)..((i + 1) * 64).min(n)].fill(0.0);
+            }),
+            Err(_) => scores.clear(),
+        }
+        searched.map(|(found, _)| found)
+    })
+}
+
 impl PageCollector {
+    /// How many services `plan` finds (`None`: every service the filters keep): the
+    /// total of [`PageCollector::search`], without ranking them or counting facets.
+    pub fn count(&self, searcher: &Searcher, plan: Option<&Plan>) -> tantivy::Result<usize> {
+        let weights = plan.map(|p| Weights::new(searcher, p)).transpose()?;
+        let mut total = 0;
+        for segment in searcher.segment_readers() {
+            total += with_scores(segment.max_doc(), |scores| {
+                let (vitals, filter, evaluated) =
+                    self.segment_matches(segment, plan.zip(weights.as_ref()), scores)?;
+                let alive = segment.alive_bitset();
+                let mut n = 0;
+                evaluated.matched.for_each(|doc| {
+                    if !alive.is_some_and(|a| a.is_deleted(doc)) && filter.keeps_each(&vitals, doc)
+                    {
+                        n += 1;
+                    }
+                });
+                Ok((n, evaluated.written))
+            })?;
+        }
+        Ok(total)
+    }
+
     /// Runs `plan` (`None`: every service the filters keep) over every segment.
     pub fn search(&self, searcher: &Searcher, plan: Option<&Plan>) -> tantivy::Result<Found> {
         let weights = plan.map(|p| Weights::new(searcher, p)).transpose()?;
@@ -585,26 +631,8 @@ impl PageCollector {
             need_best: Vec::new(),
         };
         for (ord, segment) in searcher.segment_readers().iter().enumerate() {
-            let part = SCORES.with_borrow_mut(|scores| {
-                let n = segment.max_doc() as usize;
-                if scores.len() < n {
-                    scores.resize(n, 0.0);
-                }
-                let searched = self.search_segment(
-                    ord as u32,
-                    segment,
-                    plan.zip(weights.as_ref()),
-                    &mut scores[..n],
-                );
-                // Leave every score at zero for the next search: clearing only what was
-                // written costs less than clearing all.
-                match &searched {
-                    Ok((_, written)) => written.for_each_word(|i| {
-                        scores[(i * 64).min(n)..((i + 1) * 64).min(n)].fill(0.0);
-                    }),
-                    Err(_) => scores.clear(),
-                }
-                searched.map(|(found, _)| found)
+            let part = with_scores(segment.max_doc(), |scores| {
+                self.search_segment(ord as u32, segment, plan.zip(weights.as_ref()), scores)
             })?;
             found.total += part.total;
             found.facets.add(&part.facets);
@@ -650,6 +678,39 @@ impl PageCollector {
         Ok(found)
     }
 
+    /// What `plan` matches in the segment among what the yes-or-no filters allow (the
+    /// filters that read each document's values are for the caller to apply).
+    fn segment_matches(
+        &self,
+        segment: &SegmentReader,
+        plan: Option<(&Plan, &Weights)>,
+        scores: &mut [Score],
+    ) -> tantivy::Result<(Arc<SegmentVitals>, SegmentFilter, Evaluated)> {
+        let vitals = self.vitals.get(segment)?;
+        let filter = SegmentFilter::new(&self.filter, &vitals, Some((segment, &self.fields)))?;
+        let evaluated = match plan {
+            Some((plan, weights)) => evaluate(
+                segment,
+                &self.fields,
+                plan,
+                weights,
+                &vitals,
+                filter.allowed.as_ref(),
+                scores,
+            )?,
+            None => Evaluated {
+                matched: filter
+                    .allowed
+                    .clone()
+                    .unwrap_or_else(|| Bits::full(vitals.max_doc)),
+                written: Bits::empty(vitals.max_doc),
+                first: None,
+                need_sets: Vec::new(),
+            },
+        };
+        Ok((vitals, filter, evaluated))
+    }
+
     /// The segment's part of the search, and the documents whose scores it wrote.
     fn search_segment(
         &self,
@@ -658,34 +719,13 @@ impl PageCollector {
         plan: Option<(&Plan, &Weights)>,
         scores: &mut [Score],
     ) -> tantivy::Result<(Found, Bits)> {
-        let vitals = self.vitals.get(segment)?;
-        let in_segment = Some((segment, &self.fields));
-        let filter = SegmentFilter::new(&self.filter, &vitals, in_segment)?;
-        let allowed = filter.allowed.as_ref();
+        let (vitals, filter, evaluated) = self.segment_matches(segment, plan, scores)?;
         let Evaluated {
             mut matched,
             written,
             first,
             need_sets,
-        } = match plan {
-            Some((plan, weights)) => evaluate(
-                segment,
-                &self.fields,
-                plan,
-                weights,
-                &vitals,
-                allowed,
-                scores,
-            )?,
-            None => Evaluated {
-                matched: allowed
-                    .cloned()
-                    .unwrap_or_else(|| Bits::full(vitals.max_doc)),
-                written: Bits::empty(vitals.max_doc),
-                first: None,
-                need_sets: Vec::new(),
-            },
-        };
+        } = evaluated;
         let alive = segment.alive_bitset();
         let classes = vitals.classes((self.fresh_capacity, self.fresh_assured));
         let factors = class_factors();

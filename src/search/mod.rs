@@ -1079,6 +1079,8 @@ impl SearchIndex {
         };
         let run =
             |plan: Option<&query::Plan>| page.search(&searcher, plan).context("running the search");
+        let count =
+            |plan: Option<&query::Plan>| page.count(&searcher, plan).context("counting matches");
         let mut outcome = Outcome {
             kind: None,
             plan: None,
@@ -1095,7 +1097,7 @@ impl SearchIndex {
                     outcome.plan = Some(strict);
                     found
                 } else {
-                    fallback(t, &lexicon, &run, &mut outcome)?
+                    fallback(t, &lexicon, &run, &count, &mut outcome)?
                 }
             }
         };
@@ -1290,12 +1292,13 @@ fn fallback(
     t: &query::TextQuery,
     lexicon: &Lexicon,
     run: &dyn Fn(Option<&query::Plan>) -> anyhow::Result<collect::Found>,
+    count: &dyn Fn(Option<&query::Plan>) -> anyhow::Result<usize>,
     outcome: &mut Outcome,
 ) -> anyhow::Result<collect::Found> {
     let n = t.content.len();
     let mut counts = Vec::with_capacity(n);
     for i in 0..n {
-        counts.push(run(Some(&t.plan(&[i], true)))?.total);
+        counts.push(count(Some(&t.plan(&[i], true)))?);
     }
     let known: Vec<usize> = (0..n).filter(|&i| counts[i] > 0).collect();
     let word_of = |i: usize| t.content[i].plain.clone();
@@ -1311,7 +1314,7 @@ fn fallback(
         }
     }
     if !known.is_empty() {
-        let visible = run(None)?.total.max(1);
+        let visible = count(None)?.max(1);
         let rare: Vec<usize> = known
             .iter()
             .copied()
