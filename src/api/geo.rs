@@ -1,6 +1,6 @@
 //! Eligibility, GP practice lookup, and the caller part of a search.
 
-use super::extract::{Params, parse_id};
+use super::extract::{Params, Reader, parse_id};
 use super::problem::ApiError;
 use crate::directory::CallerInput;
 use crate::domain::Gender;
@@ -44,6 +44,7 @@ pub fn caller_input(params: &Params) -> Result<CallerInput, ApiError> {
 
 /// `GET /v1/services/{id}/eligibility`: can this service see this caller, and why.
 pub async fn service_eligibility(
+    _: Reader,
     state: web::Data<AppState>,
     path: web::Path<String>,
     params: Params,
@@ -57,6 +58,7 @@ pub async fn service_eligibility(
 
 /// `GET /v1/gp-practices?q=`: find a practice by name, address, postcode or code.
 pub async fn find_practices(
+    _: Reader,
     state: web::Data<AppState>,
     params: Params,
 ) -> Result<HttpResponse, ApiError> {

@@ -17,7 +17,7 @@ use crate::search::{SearchRequest, Sort};
 use crate::startup::AppState;
 use actix_web::middleware::ErrorHandlers;
 use actix_web::{HttpResponse, web};
-use extract::{Admin, Params};
+use extract::{Admin, Params, Reader};
 use problem::ApiError;
 use serde_json::json;
 
@@ -212,7 +212,9 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         .body(crate::telemetry::metrics().render())
 }
 
-async fn taxonomy_list() -> HttpResponse {
+/// Open routes take `Reader` too: no key is fine, a bad one is refused (401) rather than
+/// silently ignored, so a client with a broken key finds out.
+async fn taxonomy_list(_: Reader) -> HttpResponse {
     HttpResponse::Ok().json(json!({ "items": taxonomy::CATEGORIES }))
 }
 
@@ -397,16 +399,21 @@ pub fn search_request(
 /// `POST /v1/search`: the same search with the parameters in a JSON body, so the caller's
 /// words, postcode and GP never travel in a URL.
 async fn search_posted(
+    reader: Reader,
     req: actix_web::HttpRequest,
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     extract::require_json(&req, &[])?;
     let params = Params::from_json_body(&body)?;
-    search(state, params).await
+    search(reader, state, params).await
 }
 
-async fn search(state: web::Data<AppState>, params: Params) -> Result<HttpResponse, ApiError> {
+async fn search(
+    _: Reader,
+    state: web::Data<AppState>,
+    params: Params,
+) -> Result<HttpResponse, ApiError> {
     let (request, place) = search_request(&params, state.search_settings.capacity_stale_after)?;
     let response = state.directory.search(request, place).await?;
     Ok(HttpResponse::Ok().json(response))

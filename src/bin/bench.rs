@@ -1074,8 +1074,9 @@ async fn main() -> anyhow::Result<()> {
             let startup_s = t.elapsed().as_secs_f64();
             let mut places = std::collections::HashMap::new();
             for q in mix.iter() {
-                if !places.contains_key(&q.query) {
-                    places.insert(q.query.clone(), Place::resolve(&store, &q.query).await?);
+                if let std::collections::hash_map::Entry::Vacant(e) = places.entry(q.query.clone())
+                {
+                    e.insert(Place::resolve(&store, &q.query).await?);
                 }
             }
             let places = Arc::new(places);
@@ -1120,9 +1121,8 @@ async fn main() -> anyhow::Result<()> {
                     })
                     .await;
                 }
-                if !pg_figures.contains_key(&c) {
-                    let measured = measure_postgres(&args, &pool, &mix, &places, n, c).await?;
-                    pg_figures.insert(c, measured);
+                if let std::collections::hash_map::Entry::Vacant(e) = pg_figures.entry(c) {
+                    e.insert(measure_postgres(&args, &pool, &mix, &places, n, c).await?);
                 }
                 let (pg, pg_writes) = &pg_figures[&c];
                 print_row(n, &format!("signpost on {label} (HTTP)"), c, &sp);

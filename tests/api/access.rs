@@ -210,6 +210,54 @@ async fn staff_only_fields_need_a_key() {
 }
 
 #[tokio::test]
+async fn open_routes_refuse_a_bad_key_rather_than_ignore_it() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Org").await;
+    let id = app
+        .create_service(&service_body(&org, "Open door", "Help."))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, navigator) = app.create_key("navigator", None).await;
+    for path in [
+        "/v1/search?q=help".to_string(),
+        "/v1/taxonomy".to_string(),
+        "/v1/gp-practices?q=surgery".to_string(),
+        format!("/v1/services/{id}/eligibility?age=30"),
+    ] {
+        let (status, _) = app.call(Method::GET, &path, None, None).await;
+        assert_eq!(status, 200, "{path} without a key");
+        let (status, _) = app.call(Method::GET, &path, Some(&navigator), None).await;
+        assert_eq!(status, 200, "{path} with a good key");
+        for bad in ["not-a-key", "sp_0000000000000000000000000000000000000000"] {
+            let r = app
+                .client
+                .get(app.url(&path))
+                .bearer_auth(bad)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 401, "{path} with key {bad}");
+            assert_eq!(
+                r.headers()["content-type"],
+                "application/problem+json",
+                "{path}"
+            );
+        }
+    }
+    let (status, _) = app
+        .call(
+            Method::POST,
+            "/v1/search",
+            Some("not-a-key"),
+            Some(&json!({"q": "help"})),
+        )
+        .await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
 async fn quick_updates_change_only_their_fields_and_show_in_search() {
     let app = spawn_app().await;
     let org = app.create_organization("Quick Org").await;
