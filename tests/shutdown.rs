@@ -49,6 +49,10 @@ async fn wait_ready(client: &reqwest::Client, base: &str, dir: &Path, port: u16)
     }
 }
 
+async fn get_json(client: &reqwest::Client, url: String) -> serde_json::Value {
+    client.get(url).send().await.unwrap().json().await.unwrap()
+}
+
 #[tokio::test]
 async fn sigterm_stops_in_order_and_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -59,14 +63,8 @@ async fn sigterm_stops_in_order_and_loses_nothing() {
     let mut child = serve(dir.path(), port);
     wait_ready(&client, &base, dir.path(), port).await;
 
-    let found: serde_json::Value = client
-        .get(format!("{base}/v1/search?q=debt&limit=1"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let found: serde_json::Value =
+        get_json(&client, format!("{base}/v1/search?q=debt&limit=1")).await;
     let id = found["hits"][0]["service"]["id"]
         .as_str()
         .unwrap()
@@ -108,25 +106,13 @@ async fn sigterm_stops_in_order_and_loses_nothing() {
     let base = format!("http://127.0.0.1:{port}");
     let mut child = serve(dir.path(), port);
     wait_ready(&client, &base, dir.path(), port).await;
-    let service: serde_json::Value = client
-        .get(format!("{base}/v1/services/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let service: serde_json::Value = get_json(&client, format!("{base}/v1/services/{id}")).await;
     assert_eq!(service["capacity"]["waiting_weeks"], 7);
-    let found: serde_json::Value = client
-        .get(format!(
-            "{base}/v1/search?q=debt&accepting=waitlist&limit=50"
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let found: serde_json::Value = get_json(
+        &client,
+        format!("{base}/v1/search?q=debt&accepting=waitlist&limit=50"),
+    )
+    .await;
     assert!(
         found["hits"]
             .as_array()
