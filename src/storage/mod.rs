@@ -43,7 +43,14 @@ struct SqlitePools {
 
 enum Backend {
     Sqlite(SqlitePools),
-    Postgres(PgPool),
+    Postgres(PgPools),
+}
+
+/// Writes have connections of their own, so that a burst of reads (searches placing
+/// their callers) never keeps a partner's write waiting for a connection.
+struct PgPools {
+    read: PgPool,
+    write: PgPool,
 }
 
 /// The directory's storage.
@@ -63,7 +70,7 @@ macro_rules! on_pool {
                 $body
             }
             Backend::Postgres(p) => {
-                let $pool = p;
+                let $pool = &p.$which;
                 $body
             }
         }
@@ -365,13 +372,16 @@ impl Store {
     /// Connects to `sqlite://…` (creating the file and its folder) or `postgres://…`.
     pub async fn connect(url: &str) -> anyhow::Result<Store> {
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pool = PgPoolOptions::new()
-                .max_connections(16)
-                .acquire_timeout(Duration::from_secs(10))
-                .connect(url)
-                .await
-                .context("connecting to PostgreSQL")?;
-            Backend::Postgres(pool)
+            let pool = |connections| {
+                PgPoolOptions::new()
+                    .max_connections(connections)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(url)
+            };
+            Backend::Postgres(PgPools {
+                read: pool(16).await.context("connecting to PostgreSQL")?,
+                write: pool(4).await.context("connecting to PostgreSQL")?,
+            })
         } else if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
                 .with_context(|| format!("{url:?} is not a valid SQLite URL"))?
@@ -413,7 +423,7 @@ impl Store {
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match &self.backend {
             Backend::Sqlite(s) => SQLITE_MIGRATIONS.run(&s.write).await,
-            Backend::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await,
+            Backend::Postgres(p) => POSTGRES_MIGRATIONS.run(&p.write).await,
         }
         .context("applying database migrations")
     }
@@ -859,7 +869,10 @@ impl Store {
                 s.write.close().await;
                 s.read.close().await;
             }
-            Backend::Postgres(p) => p.close().await,
+            Backend::Postgres(p) => {
+                p.write.close().await;
+                p.read.close().await;
+            }
         }
     }
 }
