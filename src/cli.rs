@@ -422,6 +422,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let index =
                 SearchIndex::open(&storage.index_dir, store, SearchSettings::default()).await?;
             let report = index.rebuild().await?;
+            // Flushed and marked as properly stopped, so the next start need not check it.
+            index.shutdown().await;
             eprintln!(
                 "indexed {} services in {:.1}s (change log at {})",
                 report.services, report.seconds, report.seq
