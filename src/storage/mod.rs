@@ -277,10 +277,17 @@ macro_rules! write_service {
             .execute(&mut *$tx)
             .await
             .context("clearing categories")?;
-        for c in &svc.content.categories {
-            sqlx::query("INSERT INTO service_categories (category, service_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(c.as_str())
-                .bind(&id)
+        // One statement for all of them: each statement is a round trip.
+        let mut categories: Vec<&str> = svc.content.categories.iter().map(|c| c.as_str()).collect();
+        categories.sort_unstable();
+        categories.dedup();
+        if !categories.is_empty() {
+            let mut q = QueryBuilder::new("INSERT INTO service_categories (category, service_id) ");
+            q.push_values(categories, |mut b, c| {
+                b.push_bind(c).push_bind(id.clone());
+            });
+            q.push(" ON CONFLICT DO NOTHING");
+            q.build()
                 .execute(&mut *$tx)
                 .await
                 .context("writing categories")?;
