@@ -9,7 +9,8 @@ use crate::links::checker::{CheckSettings, Checker};
 use crate::links::policy::LinkPolicy;
 use crate::reference_data;
 use crate::search::{CrisisContact, SearchIndex, SearchSettings, default_crisis_contacts};
-use crate::startup::{Application, LinkCheckSettings, Settings, open_store};
+use crate::oruk::pulling::PullSettings;
+use crate::startup::{Application, LinkCheckSettings, Settings, SourcePullSettings, open_store};
 use crate::understand::{Lexicon, normalise, understand};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -85,6 +86,65 @@ pub enum Command {
     /// how a question is understood.
     #[command(subcommand)]
     Lexicon(LexiconCommand),
+    /// Other directories' Open Referral UK feeds: add one, list them, pull now.
+    #[command(subcommand)]
+    Sources(SourcesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SourcesCommand {
+    /// Register another directory's feed; a server pulls it on its schedule.
+    Add {
+        /// What navigators will see as the record's origin, e.g. "Bolton Council".
+        name: String,
+        /// The feed's base URL, whose /services lists its services, e.g.
+        /// https://example.org/oruk
+        url: String,
+    },
+    /// The sources and how their pulls went.
+    List,
+    /// Pull now (the server must be stopped; a running server pulls on its schedule or
+    /// with POST /v1/admin/sources/{id}/pull).
+    Pull {
+        /// Only this source (name or id).
+        name: Option<String>,
+        /// Read every record (and so notice vanished ones) even if a changes-only pull
+        /// is due.
+        #[arg(long)]
+        full: bool,
+        #[command(flatten)]
+        pull: PullArgs,
+    },
+}
+
+/// How other directories' feeds are read, for `serve` and `sources pull`.
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// Services asked for per page.
+    #[arg(long = "source-per-page", env = "SIGNPOST_SOURCE_PER_PAGE", default_value_t = 500)]
+    pub per_page: u32,
+    /// Milliseconds between two requests to a source.
+    #[arg(long = "source-pause-ms", env = "SIGNPOST_SOURCE_PAUSE_MS", default_value_t = 250)]
+    pub pause_ms: u64,
+    /// Seconds one request may take.
+    #[arg(long = "source-timeout-secs", env = "SIGNPOST_SOURCE_TIMEOUT_SECS", default_value_t = 60)]
+    pub timeout_secs: u64,
+    /// Hours between pulls that read every record (and so notice vanished ones); the
+    /// pulls between ask only for what changed.
+    #[arg(long = "source-full-every-hours", env = "SIGNPOST_SOURCE_FULL_EVERY_HOURS", default_value_t = 24)]
+    pub full_every_hours: i64,
+}
+
+impl PullArgs {
+    pub fn pull_settings(&self) -> PullSettings {
+        PullSettings {
+            per_page: self.per_page.clamp(1, 1000),
+            pause: std::time::Duration::from_millis(self.pause_ms),
+            request_timeout: std::time::Duration::from_secs(self.timeout_secs.max(1)),
+            full_every: chrono::Duration::hours(self.full_every_hours.max(0)),
+            ..PullSettings::default()
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -240,6 +300,12 @@ pub struct ServeArgs {
     pub link_check_cron: Option<String>,
     #[command(flatten)]
     pub links: LinkArgs,
+    /// When to pull other directories' feeds (see `signpost sources`): cron with
+    /// seconds, UTC ("off" to disable). Default every hour at a quarter past.
+    #[arg(long, env = "SIGNPOST_SOURCE_PULL_CRON", default_value = "0 15 * * * *")]
+    pub source_pull_cron: String,
+    #[command(flatten)]
+    pub pull: PullArgs,
     /// Searches run at once (more wait their turn); 0 = one per core.
     #[arg(long, env = "SIGNPOST_MAX_SEARCHES", default_value_t = 0)]
     pub max_searches: usize,
@@ -303,6 +369,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     spread_days: args.links.spread_days,
                     check: args.links.check_settings(),
                     policy: LinkPolicy::default(),
+                }),
+                source_pull: (args.source_pull_cron != "off").then(|| SourcePullSettings {
+                    cron: args.source_pull_cron.clone(),
+                    pull: args.pull.pull_settings(),
                 }),
                 search: SearchSettings {
                     poll_interval: std::time::Duration::from_millis(args.poll_ms.max(50)),
@@ -429,6 +499,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 report.services, report.seconds, report.seq
             );
         }
+        Command::Sources(command) => return sources(command, storage).await,
         Command::CheckLinks(args) => {
             let store = open_store(&storage.database_url).await?;
             let checker = std::sync::Arc::new(Checker::new(args.check_settings())?);
@@ -633,4 +704,84 @@ async fn run_lexicon(storage: &StorageArgs, command: LexiconCommand) -> anyhow::
         }
     }
     Ok(())
+}
+
+/// `signpost sources …`.
+async fn sources(command: SourcesCommand, storage: StorageArgs) -> anyhow::Result<ExitCode> {
+    let store = open_store(&storage.database_url).await?;
+    match command {
+        SourcesCommand::Add { name, url } => {
+            let name = crate::domain::fields::Name::parse(&name)
+                .map_err(|e| anyhow::anyhow!("the name: {e}"))?;
+            let input = crate::directory::sources::SourceInput { name, url };
+            let s = crate::directory::sources::register_source(&store, input)
+                .await
+                .map_err(|e| match e {
+                    crate::directory::DirectoryError::Invalid(fields) => anyhow::anyhow!(
+                        "{}",
+                        fields
+                            .iter()
+                            .map(|f| format!("{}: {}", f.field, f.message))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ),
+                    other => anyhow::anyhow!("{other}"),
+                })?;
+            println!(
+                "added source {} ({}): {}; a running server pulls it on its schedule",
+                s.name, s.id, s.url
+            );
+        }
+        SourcesCommand::List => {
+            for s in store.sources().await? {
+                println!(
+                    "{}  {:<24} {:<8} {:>7} records  last good pull {}  {}",
+                    s.id,
+                    s.name,
+                    s.state,
+                    s.records,
+                    s.last_success_at.map_or("never".into(), |t| crate::storage::ts(&t)),
+                    s.url
+                );
+                if let Some(e) = &s.last_error {
+                    println!("    last error: {e}");
+                }
+            }
+        }
+        SourcesCommand::Pull { name, full, pull } => {
+            let index = SearchIndex::open(&storage.index_dir, store.clone(), SearchSettings::default())
+                .await
+                .context("opening the index (stop the server first: it pulls on its schedule)")?;
+            let directory = crate::directory::Directory::new(store, index.clone());
+            let holder = format!("cli-{}", std::process::id());
+            let reports = directory
+                .pull_sources(name.as_deref(), &pull.pull_settings(), &holder, full)
+                .await?;
+            index.shutdown().await;
+            let Some(reports) = reports else {
+                anyhow::bail!("another process is pulling sources right now; try again later");
+            };
+            let mut failed = false;
+            for r in &reports {
+                println!(
+                    "{}: {} pull, {} pages, {} new, {} changed, {} unchanged, {} vanished, {} possible duplicates, {} rejected, {:.1}s",
+                    r.source,
+                    if r.full { "full" } else { "changes-only" },
+                    r.pages, r.new, r.changed, r.unchanged, r.vanished, r.possible_duplicates,
+                    r.rejected.len(), r.seconds
+                );
+                for (id, why) in r.rejected.iter().take(50) {
+                    println!("    rejected {id}: {why}");
+                }
+                if let Some(e) = &r.error {
+                    failed = true;
+                    println!("    failed: {e}");
+                }
+            }
+            if failed {
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -21,7 +21,7 @@ pub struct ImportReport {
     pub rejected: Vec<(usize, String)>,
 }
 
-fn describe(e: InputError) -> String {
+pub fn describe(e: InputError) -> String {
     match e {
         InputError::NotJson(m) => format!("not JSON: {m}"),
         InputError::Invalid(errors) => errors
@@ -121,6 +121,7 @@ impl<'a> Importer<'a> {
             organization,
             content,
             meta,
+            source: None,
         });
         if self.pending.len() >= IMPORT_BATCH {
             self.flush().await?;

@@ -29,6 +29,8 @@ pub struct Settings {
     pub reopen_every: std::time::Duration,
     /// Scheduled link checking; `None` turns it off.
     pub link_check: Option<LinkCheckSettings>,
+    /// Scheduled pulls of other directories' feeds; `None` turns them off.
+    pub source_pull: Option<SourcePullSettings>,
     /// Requests a minute per caller; zeros turn them off.
     pub limits: crate::api::limits::LimitSettings,
 }
@@ -44,11 +46,21 @@ pub struct LinkCheckSettings {
     pub policy: crate::links::policy::LinkPolicy,
 }
 
+/// When and how other directories' feeds are pulled.
+#[derive(Debug, Clone)]
+pub struct SourcePullSettings {
+    /// Cron expression with seconds, in UTC, e.g. `0 15 * * * *` for every hour at :15.
+    pub cron: String,
+    pub pull: crate::oruk::pulling::PullSettings,
+}
+
 /// Shared by every request.
 pub struct AppState {
     pub directory: Directory,
     pub admin_key_digest: Option<[u8; 32]>,
     pub search_settings: SearchSettings,
+    /// How a pull asked for over the API reads a source.
+    pub source_pull: crate::oruk::pulling::PullSettings,
 }
 
 /// A bound, not yet running server.
@@ -62,30 +74,40 @@ pub struct Application {
     stopped: tokio::sync::watch::Sender<bool>,
 }
 
-/// Starts the link-check job: on its cron schedule, never two cycles at once in this
-/// process, and only in the replica that holds the lease.
-async fn schedule_link_checks(
-    store: Arc<Store>,
-    settings: LinkCheckSettings,
-) -> anyhow::Result<tokio_cron_scheduler::JobScheduler> {
-    use tokio_cron_scheduler::{Job, JobScheduler};
-    let checker = Arc::new(crate::links::checker::Checker::new(settings.check.clone())?);
+/// A job on a cron schedule that never runs twice at once in this process (a turn
+/// that comes while the last is still running is skipped).
+fn alone_on_schedule<F, Fut>(cron: &str, what: &'static str, run: F) -> anyhow::Result<tokio_cron_scheduler::Job>
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let running = Arc::new(tokio::sync::Mutex::new(()));
-    let holder = format!("{}-{}", std::process::id(), uuid::Uuid::now_v7());
-    let cron = settings.cron.clone();
-    let job = Job::new_async(cron.as_str(), move |_, _| {
-        let (store, checker, running, holder, settings) = (
-            store.clone(),
-            checker.clone(),
-            running.clone(),
-            holder.clone(),
-            settings.clone(),
-        );
+    let run = Arc::new(run);
+    tokio_cron_scheduler::Job::new_async(cron, move |_, _| {
+        let (running, run) = (running.clone(), run.clone());
         Box::pin(async move {
             let Ok(_alone) = running.try_lock() else {
-                tracing::info!("link check still running; skipping this turn");
+                tracing::info!(job = what, "still running; skipping this turn");
                 return;
             };
+            run().await;
+        })
+    })
+    .with_context(|| format!("'{cron}' is not a cron expression for the {what} (six fields, seconds first)"))
+}
+
+/// The link-check job: a cycle only in the replica that holds the lease.
+fn link_check_job(
+    store: Arc<Store>,
+    settings: LinkCheckSettings,
+    holder: String,
+) -> anyhow::Result<tokio_cron_scheduler::Job> {
+    let checker = Arc::new(crate::links::checker::Checker::new(settings.check.clone())?);
+    let cron = settings.cron.clone();
+    alone_on_schedule(&cron, "link check", move || {
+        let (store, checker, settings, holder) =
+            (store.clone(), checker.clone(), settings.clone(), holder.clone());
+        async move {
             let report = crate::links::run_cycle(
                 &store,
                 &checker,
@@ -105,16 +127,55 @@ async fn schedule_link_checks(
                 Ok(None) => tracing::info!("another replica is checking links"),
                 Err(e) => tracing::warn!(error = %e, "link check cycle failed"),
             }
-        })
+        }
     })
-    .with_context(|| format!("'{cron}' is not a cron expression (six fields, seconds first)"))?;
-    let scheduler = JobScheduler::new().await?;
-    scheduler.add(job).await?;
-    scheduler.start().await?;
-    Ok(scheduler)
 }
 
-/// Reopens temporarily closed services on their date: at start, then every `every`.
+/// The source-pull job: every source pulled, only in the replica that holds the lease.
+fn source_pull_job(
+    directory: Directory,
+    settings: SourcePullSettings,
+    holder: String,
+) -> anyhow::Result<tokio_cron_scheduler::Job> {
+    let cron = settings.cron.clone();
+    alone_on_schedule(&cron, "source pull", move || {
+        let (directory, settings, holder) = (directory.clone(), settings.clone(), holder.clone());
+        async move {
+            match directory.pull_sources(None, &settings.pull, &holder, false).await {
+                Ok(Some(reports)) => tracing::info!(sources = reports.len(), "source pulls done"),
+                Ok(None) => tracing::info!("another replica is pulling sources"),
+                Err(e) => tracing::warn!(error = %e, "source pulls failed"),
+            }
+        }
+    })
+}
+
+/// Starts the scheduled jobs that are configured; `None` when none is.
+async fn schedule(
+    directory: &Directory,
+    settings: &Settings,
+) -> anyhow::Result<Option<tokio_cron_scheduler::JobScheduler>> {
+    let holder = format!("{}-{}", std::process::id(), uuid::Uuid::now_v7());
+    let mut jobs = Vec::new();
+    if let Some(l) = &settings.link_check {
+        jobs.push(link_check_job(directory.store.clone(), l.clone(), holder.clone())?);
+    }
+    if let Some(p) = &settings.source_pull {
+        jobs.push(source_pull_job(directory.clone(), p.clone(), holder)?);
+    }
+    if jobs.is_empty() {
+        return Ok(None);
+    }
+    let scheduler = tokio_cron_scheduler::JobScheduler::new().await?;
+    for job in jobs {
+        scheduler.add(job).await?;
+    }
+    scheduler.start().await?;
+    Ok(Some(scheduler))
+}
+
+/// Reopens temporarily closed services on their date, and rereads how sources stand:
+/// at start, then every `every`.
 async fn reopen_loop(state: web::Data<AppState>, every: std::time::Duration) {
     let mut tick = tokio::time::interval(every.max(std::time::Duration::from_millis(50)));
     loop {
@@ -123,6 +184,10 @@ async fn reopen_loop(state: web::Data<AppState>, every: std::time::Duration) {
             Ok(0) => {}
             Ok(n) => tracing::info!(services = n, "reopened services whose closure has ended"),
             Err(e) => tracing::warn!(error = %e, "checking for services to reopen failed"),
+        }
+        // Another replica's pulls change how sources stand.
+        if let Err(e) = state.directory.refresh_source_health().await {
+            tracing::warn!(error = %e, "could not read the sources' state");
         }
     }
 }
@@ -176,6 +241,11 @@ impl Application {
                 .filter(|k| !k.is_empty())
                 .map(crate::domain::access::key_digest),
             search_settings: settings.search.clone(),
+            source_pull: settings
+                .source_pull
+                .as_ref()
+                .map(|p| p.pull.clone())
+                .unwrap_or_default(),
         });
         // Housekeeping, stopped with the application: reopening services whose closure
         // has ended, and draining the metrics' histogram samples (they wait in the
@@ -190,10 +260,10 @@ impl Application {
                 );
             }
         });
-        let scheduler = match &settings.link_check {
-            Some(l) => Some(schedule_link_checks(directory.store.clone(), l.clone()).await?),
-            None => None,
-        };
+        if let Err(e) = directory.refresh_source_health().await {
+            tracing::warn!(error = %e, "could not read the sources' state");
+        }
+        let scheduler = schedule(&directory, &settings).await?;
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("binding to {}", settings.bind))?;
         let port = listener.local_addr()?.port();

@@ -8,6 +8,7 @@ pub mod middleware;
 pub mod partners;
 pub mod problem;
 pub mod services;
+pub mod sources;
 pub mod understanding;
 
 use crate::directory::PlaceInput;
@@ -56,6 +57,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/admin/keys"),
     ("post", "/v1/admin/keys"),
     ("delete", "/v1/admin/keys/{id}"),
+    ("get", "/v1/admin/sources"),
+    ("post", "/v1/admin/sources"),
+    ("post", "/v1/admin/sources/{id}/pull"),
     ("get", "/v1/admin/search-gaps"),
     ("get", "/v1/admin/lexicon"),
     ("post", "/v1/admin/lexicon"),
@@ -128,6 +132,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(web::post().to(partners::create_key)),
                 )
                 .service(resource("/admin/keys/{id}").route(web::delete().to(partners::revoke_key)))
+                .service(
+                    resource("/admin/sources")
+                        .route(web::get().to(sources::list_sources))
+                        .route(web::post().to(sources::add_source)),
+                )
+                .service(
+                    resource("/admin/sources/{id}/pull")
+                        .route(web::post().to(sources::pull_source)),
+                )
                 .service(
                     resource("/admin/search-gaps").route(web::get().to(understanding::search_gaps)),
                 )

@@ -23,6 +23,7 @@ pub mod feed;
 pub mod finding;
 pub mod keeping;
 pub mod review;
+pub mod sources;
 
 pub use finding::{CallerInput, CallerView, EligibilityView, PlaceInput, ServiceDetail};
 
@@ -349,6 +350,7 @@ impl Directory {
             organization,
             content,
             meta,
+            source: None,
         };
         let new_org = is_new.then(|| service.organization.clone());
         let audit = Audit {
@@ -407,6 +409,14 @@ impl Directory {
                 .ok_or_else(|| DirectoryError::NotFound(format!("there is no service {id}")))?;
             if !actor.may_edit(current.organization.id) {
                 return Err(forbidden_for(actor));
+            }
+            if let Some(source) = &current.source
+                && !(action == "retire" && actor.role == crate::domain::access::Role::Admin)
+            {
+                return Err(DirectoryError::Forbidden(format!(
+                    "this service is read from the directory '{}' (its id there: {}); it changes when that directory changes it, and only an administrator may retire it here",
+                    source.name, source.record_id
+                )));
             }
             if let Some(expected) = if_match
                 && expected != current.meta.version

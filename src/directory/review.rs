@@ -109,6 +109,20 @@ impl Directory {
                         });
                     }
                 };
+                if let Some(p) = &s.source
+                    && let Some(gone) = p.vanished_at
+                {
+                    let when = crate::storage::ts(&gone);
+                    push(
+                        "source_vanished",
+                        when.clone(),
+                        format!(
+                            "no longer listed by the source '{}' (its id there: {}) since {when}: find out whether it has closed, then retire it or resolve this",
+                            p.name, p.record_id
+                        ),
+                        Some(when.clone()),
+                    );
+                }
                 if verify_due {
                     push(
                         "not_verified",
@@ -149,7 +163,53 @@ impl Directory {
                 }
             }
         }
+        self.duplicate_items(who, &resolved, &mut items).await?;
         Ok(items)
+    }
+
+    /// Likely duplicates raised by pulls, unresolved, that this caller may see.
+    async fn duplicate_items(
+        &self,
+        who: &Principal,
+        resolved: &std::collections::HashSet<String>,
+        items: &mut Vec<ReviewItem>,
+    ) -> Result<(), DirectoryError> {
+        for (a, b, why, found) in self.store.possible_duplicates().await? {
+            let id = format!("possible_duplicate:{a}:{b}");
+            if resolved.contains(&id) {
+                continue;
+            }
+            let mut both = self.store.get_services(&[a, b]).await?;
+            both.sort_by_key(|s| s.id != a);
+            let [first, other] = &both[..] else { continue };
+            let mine = |s: &crate::domain::Service| {
+                who.role == Role::Admin || who.may_edit(s.organization.id)
+            };
+            if !mine(first) && !mine(other) {
+                continue;
+            }
+            let origin = |s: &crate::domain::Service| match &s.source {
+                Some(p) => format!("from the source '{}'", p.name),
+                None => "kept here".to_string(),
+            };
+            items.push(ReviewItem {
+                id,
+                kind: "possible_duplicate",
+                service_id: first.id,
+                service_name: first.content.name.as_str().to_string(),
+                organization_id: first.organization.id,
+                detail: format!(
+                    "'{}' ({}) may be the same service as '{}' ({}, {}): {why}; if so, retire one",
+                    first.content.name.as_str(),
+                    origin(first),
+                    other.content.name.as_str(),
+                    other.id,
+                    origin(other),
+                ),
+                since: Some(found),
+            });
+        }
+        Ok(())
     }
 }
 

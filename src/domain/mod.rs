@@ -193,6 +193,8 @@ pub fn parse_service(value: Value) -> Result<ServiceInput, InputError> {
     let server = take_server_fields(&mut obj, "", &mut errors);
     // Read-only, computed by the server: accepted so exported records import unchanged.
     obj.remove("link_health");
+    // Where a record came from is kept by the pulls that bring it, not by its content.
+    obj.remove("source");
     let by_id: Option<Uuid> = take(&mut obj, "organization_id", "", &mut errors);
     let embedded = match obj.remove("organization") {
         None | Some(Value::Null) => None,

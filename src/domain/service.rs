@@ -444,6 +444,35 @@ pub struct Service {
     pub content: ServiceContent,
     #[serde(flatten)]
     pub meta: RecordMeta,
+    /// Where the record came from when another directory's feed supplies it; `None` for
+    /// records kept here. Read-only: only pulls from the source change such a record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<Provenance>,
+}
+
+/// Where a record read from another directory's feed came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    pub source_id: Uuid,
+    /// The source's name as the administrator registered it.
+    pub name: String,
+    /// The record's id in the source.
+    pub record_id: String,
+    /// When signpost last took a changed copy from the source.
+    pub copied_at: DateTime<Utc>,
+    /// When a full pull of the source first no longer found it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub vanished_at: Option<DateTime<Utc>>,
+}
+
+/// How a source's copy stands, as search shows it beside each of its records.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SourceHealth {
+    pub name: String,
+    /// When a pull last read the source to the end: its records are as fresh as this.
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// Set while the latest pull failed, with what went wrong.
+    pub failing: Option<String>,
 }
 
 impl Service {

@@ -269,7 +269,7 @@ fn moved(original: &Url, hops: &[Hop], final_url: &Url) -> Option<&'static str> 
     None
 }
 
-fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
+pub(crate) fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
     let v = resp
         .headers()
         .get(reqwest::header::RETRY_AFTER)?

@@ -5,6 +5,7 @@
 //! maps records with `mapping.rs`; parameters are read with the API's parsers.
 
 pub mod mapping;
+pub mod pulling;
 pub mod reading;
 
 use crate::api::extract::{Params, parse_id};

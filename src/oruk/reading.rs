@@ -68,6 +68,15 @@ fn text(v: &Value, key: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// A foreign service's id, as its source names it.
+pub fn record_id(s: &Value) -> Option<String> {
+    match s.get("id")? {
+        Value::String(t) => Some(t.trim().to_string()).filter(|t| !t.is_empty()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 /// Converts one ORUK service; `Err` says why it cannot be a signpost service.
 pub fn convert(s: &Value, lexicon: &Lexicon) -> Result<Converted, String> {
     let mut notes = Vec::new();

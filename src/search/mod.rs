@@ -12,7 +12,8 @@ mod snippet;
 pub use collect::Sort;
 
 use crate::domain::{
-    Accepting, Capacity, Coverage, DeliveryMode, Gender, Location, ServiceStatus, TemporaryClosure,
+    Accepting, Capacity, Coverage, DeliveryMode, Gender, Location, Provenance, ServiceStatus,
+    SourceHealth, TemporaryClosure,
     taxonomy,
 };
 use crate::geo::eligibility::{self, Answer, Caller};
@@ -191,6 +192,8 @@ struct Shared {
     commands: mpsc::Sender<Command>,
     settings: SearchSettings,
     permits: Semaphore,
+    /// Other directories' feeds, by id, as their records' warnings need them.
+    sources: RwLock<Arc<HashMap<uuid::Uuid, SourceHealth>>>,
 }
 
 enum Command {
@@ -575,6 +578,10 @@ pub struct Hit {
     /// Kilometres from the caller to the service's nearest location with coordinates.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub distance_km: Option<f64>,
+    /// For a record read from another directory's feed (see `service.source`): when
+    /// that feed was last read to the end, so how fresh this copy is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_read_at: Option<DateTime<Utc>>,
     /// Why it matched and scored as it did (with `explain`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explain: Option<collect::Explanation>,
@@ -717,6 +724,7 @@ pub struct Vitals {
     pub temporary_closure: Option<TemporaryClosure>,
     pub capacity: Option<Capacity>,
     pub assured_date: Option<NaiveDate>,
+    pub source: Option<Provenance>,
 }
 
 /// What a hit shows of a stored document, decoded once (see `SegmentVitals::stored`).
@@ -749,9 +757,41 @@ fn warning(code: &'static str, message: impl Into<String>) -> Warning {
     }
 }
 
-/// The warnings a navigator must see for this service.
-pub fn warnings(v: &Vitals, settings: &SearchSettings, now: DateTime<Utc>) -> Vec<Warning> {
+/// The warnings a navigator must see for this service; `sources` say how the feeds that
+/// supply records stand.
+pub fn warnings(
+    v: &Vitals,
+    settings: &SearchSettings,
+    sources: &HashMap<uuid::Uuid, SourceHealth>,
+    now: DateTime<Utc>,
+) -> Vec<Warning> {
     let mut out = Vec::new();
+    if let Some(p) = &v.source {
+        if let Some(gone) = p.vanished_at {
+            out.push(warning(
+                "source_vanished",
+                format!(
+                    "No longer listed by {} since {}: it may have closed; check before referring",
+                    p.name,
+                    gone.format("%-d %B %Y")
+                ),
+            ));
+        }
+        if let Some(health) = sources.get(&p.source_id)
+            && let Some(why) = &health.failing
+        {
+            let since = health
+                .last_success_at
+                .map_or("never".to_string(), |t| t.format("%-d %B %Y %H:%M").to_string());
+            out.push(warning(
+                "source_out_of_date",
+                format!(
+                    "{} could not be read ({why}); this copy was last confirmed {since}",
+                    p.name
+                ),
+            ));
+        }
+    }
     match v.status.unwrap_or(ServiceStatus::Active) {
         ServiceStatus::TemporarilyClosed => {
             let reason = v
@@ -904,6 +944,7 @@ impl SearchIndex {
             commands: commands_tx,
             permits: Semaphore::new(settings.max_concurrent_searches),
             settings,
+            sources: RwLock::default(),
         });
         let mut task = WriterTask {
             dir: dir.to_path_buf(),
@@ -987,8 +1028,18 @@ impl SearchIndex {
         Ok(Some(warnings(
             &stored.vitals,
             &self.shared.settings,
+            &self.sources(),
             Utc::now(),
         )))
+    }
+
+    /// Says how the feeds that supply records stand (after each pull and at start).
+    pub fn set_sources(&self, sources: HashMap<uuid::Uuid, SourceHealth>) {
+        *self.shared.sources.write().expect("sources lock") = Arc::new(sources);
+    }
+
+    fn sources(&self) -> Arc<HashMap<uuid::Uuid, SourceHealth>> {
+        self.shared.sources.read().expect("sources lock").clone()
     }
 
     /// Number of documents in the live index.
@@ -1237,7 +1288,13 @@ impl SearchIndex {
     ) -> Hit {
         let vitals = &stored.vitals;
         let snippet = highlighter.snippet(&vitals.description);
-        let warnings = warnings(vitals, &self.shared.settings, now);
+        let sources = self.sources();
+        let warnings = warnings(vitals, &self.shared.settings, &sources, now);
+        let source_read_at = vitals
+            .source
+            .as_ref()
+            .and_then(|p| sources.get(&p.source_id))
+            .and_then(|h| h.last_success_at);
         let eligibility = request.caller.as_ref().map(|caller| {
             eligibility::assess(
                 &stored.coverage,
@@ -1267,6 +1324,7 @@ impl SearchIndex {
             warnings,
             eligibility,
             distance_km,
+            source_read_at,
             explain: None,
         }
     }
@@ -1377,6 +1435,7 @@ mod tests {
                     "assured_date": now.date_naive().to_string()}),
             ),
             &settings,
+            &HashMap::new(),
             now,
         );
         let codes: Vec<_> = w.iter().map(|w| w.code).collect();
@@ -1387,6 +1446,7 @@ mod tests {
                 json!({"status": "active", "capacity": {"accepting": "open", "updated_at": "2020-01-01T00:00:00Z"}, "assured_date": "2020-01-01"}),
             ),
             &settings,
+            &HashMap::new(),
             now,
         );
         let codes: Vec<_> = w.iter().map(|w| w.code).collect();

@@ -2,7 +2,7 @@
 //! PostgreSQL when the URL says `postgres://`; the same SQL runs on both.
 
 use crate::domain::{
-    Organization, OrganizationContent, RecordMeta, Service, ServiceContent, ServiceStatus,
+    Organization, OrganizationContent, Provenance, RecordMeta, Service, ServiceContent, ServiceStatus,
 };
 use anyhow::Context;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -176,8 +176,11 @@ fn parse_uuid(s: &str) -> anyhow::Result<Uuid> {
 }
 
 const SERVICE_SELECT: &str = "SELECT s.id, s.doc, s.version, s.created_at, s.last_modified, \
-     o.id, o.doc, o.retired, o.version, o.created_at, o.last_modified \
-     FROM services s JOIN organizations o ON o.id = s.organization_id";
+     o.id, o.doc, o.retired, o.version, o.created_at, o.last_modified, \
+     r.source_id, src.name, r.record_id, r.copied_at, r.vanished_at \
+     FROM services s JOIN organizations o ON o.id = s.organization_id \
+     LEFT JOIN source_records r ON r.service_id = s.id \
+     LEFT JOIN sources src ON src.id = r.source_id";
 
 const ORG_SELECT: &str =
     "SELECT o.id, o.doc, o.retired, o.version, o.created_at, o.last_modified FROM organizations o";
@@ -210,6 +213,7 @@ where
     for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
     let id: String = row.try_get(0)?;
     let doc: String = row.try_get(1)?;
@@ -224,7 +228,26 @@ where
             last_modified: parse_ts(&row.try_get::<String, _>(4)?)?,
         },
         organization: org_from_row(row, 5)?,
+        source: provenance_from_row(row, 11)?,
     })
+}
+
+fn provenance_from_row<R: Row>(row: &R, at: usize) -> anyhow::Result<Option<Provenance>>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let Some(source_id) = row.try_get::<Option<String>, _>(at)? else {
+        return Ok(None);
+    };
+    let text = |i| row.try_get::<Option<String>, _>(at + i);
+    Ok(Some(Provenance {
+        source_id: parse_uuid(&source_id)?,
+        name: text(1)?.unwrap_or_default(),
+        record_id: text(2)?.unwrap_or_default(),
+        copied_at: parse_ts(&text(3)?.unwrap_or_default())?,
+        vanished_at: text(4)?.as_deref().map(parse_ts).transpose()?,
+    }))
 }
 
 /// Inserts or replaces one service and logs the change, inside the caller's transaction.
@@ -371,6 +394,7 @@ macro_rules! begin_write {
 pub mod access;
 pub mod geo;
 pub mod links;
+pub mod sources;
 pub mod understanding;
 
 use access::{Audit, write_audit};

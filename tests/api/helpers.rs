@@ -77,6 +77,7 @@ pub fn settings(database_url: &str, index_dir: PathBuf, demo: bool) -> Settings 
         workers: 2,
         reopen_every: Duration::from_millis(200),
         link_check: None,
+        source_pull: None,
         limits: Default::default(),
     }
 }
