@@ -10,4 +10,5 @@ mod oruk;
 mod pages;
 mod search;
 mod services;
+mod sources;
 mod understanding;
