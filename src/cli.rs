@@ -7,9 +7,9 @@ use crate::domain::fields::Name;
 use crate::geo::reference::GeoKind;
 use crate::links::checker::{CheckSettings, Checker};
 use crate::links::policy::LinkPolicy;
+use crate::oruk::pulling::PullSettings;
 use crate::reference_data;
 use crate::search::{CrisisContact, SearchIndex, SearchSettings, default_crisis_contacts};
-use crate::oruk::pulling::PullSettings;
 use crate::startup::{Application, LinkCheckSettings, Settings, SourcePullSettings, open_store};
 use crate::understand::{Lexicon, normalise, understand};
 use anyhow::Context;
@@ -51,7 +51,7 @@ pub struct StorageArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP service.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create or upgrade the database schema, then exit.
     Migrate,
     /// Import services from an NDJSON file ("-" for standard input); valid lines are kept.
@@ -121,27 +121,43 @@ pub enum SourcesCommand {
 #[derive(Debug, Args)]
 pub struct PullArgs {
     /// Services asked for per page.
-    #[arg(long = "source-per-page", env = "SIGNPOST_SOURCE_PER_PAGE", default_value_t = 500)]
-    pub per_page: u32,
+    #[arg(
+        long = "source-per-page",
+        env = "SIGNPOST_SOURCE_PER_PAGE",
+        default_value_t = 500
+    )]
+    pub source_per_page: u32,
     /// Milliseconds between two requests to a source.
-    #[arg(long = "source-pause-ms", env = "SIGNPOST_SOURCE_PAUSE_MS", default_value_t = 250)]
-    pub pause_ms: u64,
+    #[arg(
+        long = "source-pause-ms",
+        env = "SIGNPOST_SOURCE_PAUSE_MS",
+        default_value_t = 250
+    )]
+    pub source_pause_ms: u64,
     /// Seconds one request may take.
-    #[arg(long = "source-timeout-secs", env = "SIGNPOST_SOURCE_TIMEOUT_SECS", default_value_t = 60)]
-    pub timeout_secs: u64,
+    #[arg(
+        long = "source-timeout-secs",
+        env = "SIGNPOST_SOURCE_TIMEOUT_SECS",
+        default_value_t = 60
+    )]
+    pub source_timeout_secs: u64,
     /// Hours between pulls that read every record (and so notice vanished ones); the
     /// pulls between ask only for what changed.
-    #[arg(long = "source-full-every-hours", env = "SIGNPOST_SOURCE_FULL_EVERY_HOURS", default_value_t = 24)]
-    pub full_every_hours: i64,
+    #[arg(
+        long = "source-full-every-hours",
+        env = "SIGNPOST_SOURCE_FULL_EVERY_HOURS",
+        default_value_t = 24
+    )]
+    pub source_full_every_hours: i64,
 }
 
 impl PullArgs {
     pub fn pull_settings(&self) -> PullSettings {
         PullSettings {
-            per_page: self.per_page.clamp(1, 1000),
-            pause: std::time::Duration::from_millis(self.pause_ms),
-            request_timeout: std::time::Duration::from_secs(self.timeout_secs.max(1)),
-            full_every: chrono::Duration::hours(self.full_every_hours.max(0)),
+            per_page: self.source_per_page.clamp(1, 1000),
+            pause: std::time::Duration::from_millis(self.source_pause_ms),
+            request_timeout: std::time::Duration::from_secs(self.source_timeout_secs.max(1)),
+            full_every: chrono::Duration::hours(self.source_full_every_hours.max(0)),
             ..PullSettings::default()
         }
     }
@@ -302,7 +318,11 @@ pub struct ServeArgs {
     pub links: LinkArgs,
     /// When to pull other directories' feeds (see `signpost sources`): cron with
     /// seconds, UTC ("off" to disable). Default every hour at a quarter past.
-    #[arg(long, env = "SIGNPOST_SOURCE_PULL_CRON", default_value = "0 15 * * * *")]
+    #[arg(
+        long,
+        env = "SIGNPOST_SOURCE_PULL_CRON",
+        default_value = "0 15 * * * *"
+    )]
     pub source_pull_cron: String,
     #[command(flatten)]
     pub pull: PullArgs,
@@ -740,7 +760,8 @@ async fn sources(command: SourcesCommand, storage: StorageArgs) -> anyhow::Resul
                     s.name,
                     s.state,
                     s.records,
-                    s.last_success_at.map_or("never".into(), |t| crate::storage::ts(&t)),
+                    s.last_success_at
+                        .map_or("never".into(), |t| crate::storage::ts(&t)),
                     s.url
                 );
                 if let Some(e) = &s.last_error {
@@ -749,9 +770,12 @@ async fn sources(command: SourcesCommand, storage: StorageArgs) -> anyhow::Resul
             }
         }
         SourcesCommand::Pull { name, full, pull } => {
-            let index = SearchIndex::open(&storage.index_dir, store.clone(), SearchSettings::default())
-                .await
-                .context("opening the index (stop the server first: it pulls on its schedule)")?;
+            let index =
+                SearchIndex::open(&storage.index_dir, store.clone(), SearchSettings::default())
+                    .await
+                    .context(
+                        "opening the index (stop the server first: it pulls on its schedule)",
+                    )?;
             let directory = crate::directory::Directory::new(store, index.clone());
             let holder = format!("cli-{}", std::process::id());
             let reports = directory
@@ -767,8 +791,14 @@ async fn sources(command: SourcesCommand, storage: StorageArgs) -> anyhow::Resul
                     "{}: {} pull, {} pages, {} new, {} changed, {} unchanged, {} vanished, {} possible duplicates, {} rejected, {:.1}s",
                     r.source,
                     if r.full { "full" } else { "changes-only" },
-                    r.pages, r.new, r.changed, r.unchanged, r.vanished, r.possible_duplicates,
-                    r.rejected.len(), r.seconds
+                    r.pages,
+                    r.new,
+                    r.changed,
+                    r.unchanged,
+                    r.vanished,
+                    r.possible_duplicates,
+                    r.rejected.len(),
+                    r.seconds
                 );
                 for (id, why) in r.rejected.iter().take(50) {
                     println!("    rejected {id}: {why}");
@@ -784,4 +814,15 @@ async fn sources(command: SourcesCommand, storage: StorageArgs) -> anyhow::Resul
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Clap's own consistency checks (unique argument ids, valid defaults) run only when
+    /// a command is parsed in a debug build: run them for every command here.
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

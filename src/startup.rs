@@ -76,7 +76,11 @@ pub struct Application {
 
 /// A job on a cron schedule that never runs twice at once in this process (a turn
 /// that comes while the last is still running is skipped).
-fn alone_on_schedule<F, Fut>(cron: &str, what: &'static str, run: F) -> anyhow::Result<tokio_cron_scheduler::Job>
+fn alone_on_schedule<F, Fut>(
+    cron: &str,
+    what: &'static str,
+    run: F,
+) -> anyhow::Result<tokio_cron_scheduler::Job>
 where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
@@ -93,7 +97,9 @@ where
             run().await;
         })
     })
-    .with_context(|| format!("'{cron}' is not a cron expression for the {what} (six fields, seconds first)"))
+    .with_context(|| {
+        format!("'{cron}' is not a cron expression for the {what} (six fields, seconds first)")
+    })
 }
 
 /// The link-check job: a cycle only in the replica that holds the lease.
@@ -105,8 +111,12 @@ fn link_check_job(
     let checker = Arc::new(crate::links::checker::Checker::new(settings.check.clone())?);
     let cron = settings.cron.clone();
     alone_on_schedule(&cron, "link check", move || {
-        let (store, checker, settings, holder) =
-            (store.clone(), checker.clone(), settings.clone(), holder.clone());
+        let (store, checker, settings, holder) = (
+            store.clone(),
+            checker.clone(),
+            settings.clone(),
+            holder.clone(),
+        );
         async move {
             let report = crate::links::run_cycle(
                 &store,
@@ -141,7 +151,10 @@ fn source_pull_job(
     alone_on_schedule(&cron, "source pull", move || {
         let (directory, settings, holder) = (directory.clone(), settings.clone(), holder.clone());
         async move {
-            match directory.pull_sources(None, &settings.pull, &holder, false).await {
+            match directory
+                .pull_sources(None, &settings.pull, &holder, false)
+                .await
+            {
                 Ok(Some(reports)) => tracing::info!(sources = reports.len(), "source pulls done"),
                 Ok(None) => tracing::info!("another replica is pulling sources"),
                 Err(e) => tracing::warn!(error = %e, "source pulls failed"),
@@ -158,7 +171,11 @@ async fn schedule(
     let holder = format!("{}-{}", std::process::id(), uuid::Uuid::now_v7());
     let mut jobs = Vec::new();
     if let Some(l) = &settings.link_check {
-        jobs.push(link_check_job(directory.store.clone(), l.clone(), holder.clone())?);
+        jobs.push(link_check_job(
+            directory.store.clone(),
+            l.clone(),
+            holder.clone(),
+        )?);
     }
     if let Some(p) = &settings.source_pull {
         jobs.push(source_pull_job(directory.clone(), p.clone(), holder)?);

@@ -42,7 +42,9 @@ pub async fn pull_source(
     params: Params,
 ) -> Result<HttpResponse, ApiError> {
     params.allow_only(&["full"])?;
-    let full = params.parse::<bool>("full", "true or false")?.unwrap_or(false);
+    let full = params
+        .parse::<bool>("full", "true or false")?
+        .unwrap_or(false);
     let id = path.into_inner();
     let directory = state.directory.clone();
     let settings = state.source_pull.clone();

@@ -5,9 +5,7 @@
 use super::{Directory, DirectoryError, now, stamp_capacity};
 use crate::domain::access::Principal;
 use crate::domain::fields::Name;
-use crate::domain::{
-    Organization, RecordMeta, Service, ServiceInput, ServiceStatus, SourceHealth,
-};
+use crate::domain::{Organization, RecordMeta, Service, ServiceInput, ServiceStatus, SourceHealth};
 use crate::oruk::mapping::derived_id;
 use crate::oruk::pulling::{FeedClient, PullSettings};
 use crate::oruk::reading;
@@ -66,7 +64,7 @@ pub async fn register_source(
     store: &crate::storage::Store,
     input: SourceInput,
 ) -> Result<Source, DirectoryError> {
-        let url = url::Url::parse(input.url.trim())
+    let url = url::Url::parse(input.url.trim())
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
         .ok_or_else(|| {
@@ -263,9 +261,12 @@ impl Directory {
                 match reading::convert(&item, &lexicon) {
                     Ok(c) => {
                         let room = 200usize.saturating_sub(report.notes.len());
-                        report
-                            .notes
-                            .extend(c.notes.into_iter().take(room).map(|n| (record_id.clone(), n)));
+                        report.notes.extend(
+                            c.notes
+                                .into_iter()
+                                .take(room)
+                                .map(|n| (record_id.clone(), n)),
+                        );
                         items.push((record_id, c.record));
                     }
                     Err(why) => report.rejected.push((record_id, why)),
@@ -278,7 +279,14 @@ impl Directory {
                 );
             }
             let seq = self
-                .write_page(source, items, &actor, &mut organizations, &mut new_services, report)
+                .write_page(
+                    source,
+                    items,
+                    &actor,
+                    &mut organizations,
+                    &mut new_services,
+                    report,
+                )
                 .await?;
             last_seq = last_seq.max(seq);
             if page.last {
@@ -342,10 +350,10 @@ impl Directory {
                     .push((record_id, "no organisation to be read".into()));
                 continue;
             };
-            let org_key = org_input
-                .server
-                .id
-                .map_or_else(|| org_input.content.name.as_str().to_string(), |i| i.to_string());
+            let org_key = org_input.server.id.map_or_else(
+                || org_input.content.name.as_str().to_string(),
+                |i| i.to_string(),
+            );
             let org_id = derived_id(&["source", &sid, "organization", &org_key]);
             let known = match organizations.get(&org_id) {
                 Some(o) => Some(o.clone()),
@@ -391,7 +399,14 @@ impl Directory {
             {
                 content.status = ServiceStatus::Defunct;
             }
-            stamp_capacity(&mut content, before.as_ref().map(|b| &b.content), at);
+            // The source's own stamp stands; without one, a restated capacity keeps ours.
+            if content
+                .capacity
+                .as_ref()
+                .is_some_and(|c| c.updated_at.is_none())
+            {
+                stamp_capacity(&mut content, before.as_ref().map(|b| &b.content), at);
+            }
             match before {
                 Some(b) if b.content == content && b.organization == org => {
                     report.unchanged += 1;
@@ -488,7 +503,10 @@ impl Directory {
                     fresh.push(brief.clone());
                 }
                 if let Some(pc) = &brief.postcode {
-                    by_postcode.entry(pc.clone()).or_default().push(brief.clone());
+                    by_postcode
+                        .entry(pc.clone())
+                        .or_default()
+                        .push(brief.clone());
                 }
                 by_name
                     .entry((brief.org.clone(), brief.name.clone()))
@@ -499,19 +517,30 @@ impl Directory {
         let mut pairs = Vec::new();
         for b in &fresh {
             let mut found: HashMap<Uuid, String> = HashMap::new();
-            for other in by_postcode.get(b.postcode.as_deref().unwrap_or("")).into_iter().flatten() {
+            for other in by_postcode
+                .get(b.postcode.as_deref().unwrap_or(""))
+                .into_iter()
+                .flatten()
+            {
                 if other.id != b.id && !other.same_source && similar(&b.words, &other.words) {
                     found.insert(
                         other.id,
-                        format!("same postcode {}, similar name", b.postcode.as_deref().unwrap_or("")),
+                        format!(
+                            "same postcode {}, similar name",
+                            b.postcode.as_deref().unwrap_or("")
+                        ),
                     );
                 }
             }
-            for other in by_name.get(&(b.org.clone(), b.name.clone())).into_iter().flatten() {
+            for other in by_name
+                .get(&(b.org.clone(), b.name.clone()))
+                .into_iter()
+                .flatten()
+            {
                 if other.id != b.id && !other.same_source {
-                    found
-                        .entry(other.id)
-                        .or_insert_with(|| "same name, from an organisation of the same name".into());
+                    found.entry(other.id).or_insert_with(|| {
+                        "same name, from an organisation of the same name".into()
+                    });
                 }
             }
             pairs.extend(found.into_iter().map(|(o, why)| (b.id, o, why)));
@@ -540,7 +569,9 @@ impl Brief {
             id: s.id,
             words: name
                 .split(|c: char| !c.is_alphanumeric())
-                .filter(|w| w.len() > 2 && !matches!(*w, "the" | "and" | "for" | "service" | "services"))
+                .filter(|w| {
+                    w.len() > 2 && !matches!(*w, "the" | "and" | "for" | "service" | "services")
+                })
                 .map(str::to_string)
                 .collect(),
             name,

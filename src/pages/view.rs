@@ -33,6 +33,31 @@ pub struct Listed {
     pub assured_date: Option<String>,
     pub status: String,
     pub version: i64,
+    /// Where a record read from another directory's feed came from.
+    pub source: Option<SourceView>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SourceView {
+    pub name: String,
+    pub record_id: String,
+    pub copied_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl SourceView {
+    /// "From Bolton Council's directory, copied 1 December 2026 09:00".
+    pub fn text(&self, read_at: Option<chrono::DateTime<chrono::Utc>>) -> String {
+        let when = |t: chrono::DateTime<chrono::Utc>| t.format("%-d %B %Y %H:%M").to_string();
+        let mut out = format!("From {}", self.name);
+        if let Some(t) = self.copied_at {
+            out.push_str(&format!(", copied {}", when(t)));
+        }
+        if let Some(t) = read_at {
+            out.push_str(&format!(", source last read {}", when(t)));
+        }
+        out
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -309,6 +334,8 @@ pub struct Card {
     pub crisis: bool,
     /// The worst alert's weight, for the card's edge: `danger`, `warn` or "".
     pub tone: &'static str,
+    /// Where the record came from, when another directory supplies it.
+    pub origin: Option<String>,
 }
 
 impl Card {
@@ -316,6 +343,7 @@ impl Card {
         let service = Listed::from_json(hit.service.get());
         let alerts: Vec<Alert> = hit.warnings.iter().map(Alert::from_warning).collect();
         let tone = tone(&alerts);
+        let origin = service.source.as_ref().map(|s| s.text(hit.source_read_at));
         Card {
             crisis: service
                 .categories
@@ -325,6 +353,7 @@ impl Card {
             snippet_html: hit.snippet.clone(),
             verdict: hit.eligibility.as_ref().map(VerdictView::new),
             distance: hit.distance_km.map(|d| format!("{d:.1} km")),
+            origin,
             alerts,
             tone,
         }

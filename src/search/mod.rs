@@ -13,8 +13,7 @@ pub use collect::Sort;
 
 use crate::domain::{
     Accepting, Capacity, Coverage, DeliveryMode, Gender, Location, Provenance, ServiceStatus,
-    SourceHealth, TemporaryClosure,
-    taxonomy,
+    SourceHealth, TemporaryClosure, taxonomy,
 };
 use crate::geo::eligibility::{self, Answer, Caller};
 use crate::storage::{ServiceFilter, Store};
@@ -780,9 +779,9 @@ pub fn warnings(
         if let Some(health) = sources.get(&p.source_id)
             && let Some(why) = &health.failing
         {
-            let since = health
-                .last_success_at
-                .map_or("never".to_string(), |t| t.format("%-d %B %Y %H:%M").to_string());
+            let since = health.last_success_at.map_or("never".to_string(), |t| {
+                t.format("%-d %B %Y %H:%M").to_string()
+            });
             out.push(warning(
                 "source_out_of_date",
                 format!(

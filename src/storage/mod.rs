@@ -2,7 +2,8 @@
 //! PostgreSQL when the URL says `postgres://`; the same SQL runs on both.
 
 use crate::domain::{
-    Organization, OrganizationContent, Provenance, RecordMeta, Service, ServiceContent, ServiceStatus,
+    Organization, OrganizationContent, Provenance, RecordMeta, Service, ServiceContent,
+    ServiceStatus,
 };
 use anyhow::Context;
 use chrono::{DateTime, SecondsFormat, Utc};
