@@ -57,6 +57,10 @@ struct Args {
     /// Write the mix's query strings to this file, one a line, and stop.
     #[arg(long)]
     dump_mix: Option<std::path::PathBuf>,
+    /// Write the first `--services` count of generated services to this file as NDJSON,
+    /// and stop (the source of `bench/pull.sh`).
+    #[arg(long)]
+    write_services: Option<std::path::PathBuf>,
     /// Leave out the Open Referral feed figures (slow at a million services).
     #[arg(long)]
     no_feed: bool,
@@ -980,6 +984,16 @@ async fn main() -> anyhow::Result<()> {
     if let Some(path) = &args.dump_mix {
         let lines: Vec<&str> = mix.iter().map(|q| q.query.as_str()).collect();
         std::fs::write(path, lines.join("\n") + "\n")?;
+        return Ok(());
+    }
+    if let Some(path) = &args.write_services {
+        let n = args.services.first().copied().unwrap_or(0);
+        let base = signpost::demo::services();
+        let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+        for i in 0..n {
+            writeln!(w, "{}", service(i, &base))?;
+        }
+        w.flush()?;
         return Ok(());
     }
     let pool = sqlx::postgres::PgPoolOptions::new()

@@ -318,6 +318,10 @@ pub fn service(s: &Service, full: bool) -> Value {
     if let Some(t) = &c.temporary_closure {
         ext["temporary_closure"] = serde_json::to_value(t).unwrap_or(Value::Null);
     }
+    if let Some(p) = &s.source {
+        // Republished with where it came from, so a reader can go to the source itself.
+        ext["source"] = json!({"name": p.name, "record_id": p.record_id, "copied_at": p.copied_at});
+    }
     v["x_signpost"] = ext;
     v
 }

@@ -152,27 +152,27 @@ impl FeedClient {
             url: url.to_string(),
             why: why.to_string(),
         };
-        let contents = match &body {
-            Value::Object(o) => o
-                .get("contents")
-                .and_then(Value::as_array)
-                .ok_or_else(|| garbage("no 'contents' list"))?,
+        let says_last = body.get("last_page").and_then(Value::as_bool);
+        let total_pages = body.get("total_pages").and_then(Value::as_u64);
+        let contents = match body {
+            Value::Object(mut o) => match o.remove("contents") {
+                Some(Value::Array(items)) => items,
+                _ => return Err(garbage("no 'contents' list")),
+            },
             Value::Array(items) => items,
             _ => return Err(garbage("neither a page nor a list")),
         };
         if contents.is_empty() {
             return Ok(None);
         }
-        let last = match body.get("last_page").and_then(Value::as_bool) {
-            Some(last) => last,
-            None => match body.get("total_pages").and_then(Value::as_u64) {
-                Some(total) => u64::from(number) >= total,
-                None => contents.len() < self.settings.per_page as usize,
-            },
+        let last = match (says_last, total_pages) {
+            (Some(last), _) => last,
+            (None, Some(total)) => u64::from(number) >= total,
+            (None, None) => contents.len() < self.settings.per_page as usize,
         };
         Ok(Some(Page {
             number,
-            services: contents.clone(),
+            services: contents,
             last,
         }))
     }
