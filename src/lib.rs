@@ -8,6 +8,7 @@ pub mod directory;
 pub mod domain;
 pub mod geo;
 pub mod links;
+pub mod mail;
 pub mod ndjson;
 pub mod oruk;
 pub mod pages;

@@ -22,6 +22,7 @@ pub mod admin;
 pub mod feed;
 pub mod finding;
 pub mod keeping;
+pub mod reminders;
 pub mod review;
 pub mod sources;
 

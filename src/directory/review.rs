@@ -19,6 +19,9 @@ pub struct ReviewItem {
     pub organization_id: Uuid,
     pub detail: String,
     pub since: Option<String>,
+    /// For a report: its kind alone (what a reminder may repeat; never who reported).
+    #[serde(skip)]
+    pub report_kind: Option<String>,
 }
 
 impl Directory {
@@ -35,7 +38,7 @@ impl Directory {
         self.queue_items(who).await
     }
 
-    async fn queue_items(&self, who: &Principal) -> Result<Vec<ReviewItem>, DirectoryError> {
+    pub(super) async fn queue_items(&self, who: &Principal) -> Result<Vec<ReviewItem>, DirectoryError> {
         let store = &self.store;
         let settings = self.index.settings();
         let at = now();
@@ -60,6 +63,7 @@ impl Directory {
                     None => format!("{} ({})", report.kind, report.reporter),
                 },
                 since: Some(report.created_at),
+                report_kind: Some(report.kind.clone()),
             });
         }
         let filter = ServiceFilter {
@@ -106,6 +110,7 @@ impl Directory {
                             organization_id: s.organization.id,
                             detail,
                             since,
+                            report_kind: None,
                         });
                     }
                 };
@@ -164,6 +169,30 @@ impl Directory {
             }
         }
         self.duplicate_items(who, &resolved, &mut items).await?;
+        if who.role == Role::Admin {
+            for r in self.store.escalated_reminders().await? {
+                let id = format!("reminders_unanswered:{}", r.id);
+                let Some(first) = r.services.first() else { continue };
+                if resolved.contains(&id) {
+                    continue;
+                }
+                items.push(ReviewItem {
+                    id,
+                    kind: "reminders_unanswered",
+                    service_id: first.service_id,
+                    service_name: first.name.clone(),
+                    organization_id: r.organization_id,
+                    detail: format!(
+                        "reminders to {} have gone unanswered (the latest on {}) about: {}; contact the organisation another way",
+                        r.recipients.join(", "),
+                        r.created_at.format("%-d %B %Y"),
+                        r.services.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                    since: Some(crate::storage::ts(&r.created_at)),
+                    report_kind: None,
+                });
+            }
+        }
         Ok(items)
     }
 
@@ -207,6 +236,7 @@ impl Directory {
                     origin(other),
                 ),
                 since: Some(found),
+                report_kind: None,
             });
         }
         Ok(())

@@ -395,6 +395,7 @@ macro_rules! begin_write {
 pub mod access;
 pub mod geo;
 pub mod links;
+pub mod reminders;
 pub mod sources;
 pub mod understanding;
 

@@ -1,0 +1,141 @@
+//! Sending email: through an SMTP server (lettre), or into a folder as `.eml` files for a
+//! dry run. Nothing is sent when neither is configured.
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How the connection to the SMTP server is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SmtpSecurity {
+    /// Plain connection (a relay on the same host or network only).
+    None,
+    /// Plain, then upgraded with STARTTLS (port 587).
+    Starttls,
+    /// TLS from the start (port 465).
+    Tls,
+}
+
+#[derive(Debug, Clone)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub timeout: Duration,
+}
+
+/// One email, with plain-text and HTML bodies.
+pub struct Email {
+    /// (name, address)
+    pub to: Vec<(String, String)>,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Where email goes.
+pub enum Mailer {
+    Smtp {
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        from: Mailbox,
+    },
+    /// A dry run: each email written to this folder.
+    Folder { dir: PathBuf, from: Mailbox },
+}
+
+impl Mailer {
+    pub fn smtp(settings: &SmtpSettings, from: &str) -> anyhow::Result<Self> {
+        crate::links::checker::install_tls_provider();
+        let from: Mailbox = from
+            .parse()
+            .map_err(|e| anyhow::anyhow!("the from address {from:?}: {e}"))?;
+        let tls = |required: bool| -> anyhow::Result<Tls> {
+            let params = TlsParameters::new(settings.host.clone())?;
+            Ok(if required {
+                Tls::Wrapper(params)
+            } else {
+                Tls::Required(params)
+            })
+        };
+        let mut builder =
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(settings.host.as_str())
+                .port(settings.port)
+                .timeout(Some(settings.timeout));
+        builder = match settings.security {
+            SmtpSecurity::None => builder.tls(Tls::None),
+            SmtpSecurity::Starttls => builder.tls(tls(false)?),
+            SmtpSecurity::Tls => builder.tls(tls(true)?),
+        };
+        if let (Some(u), Some(p)) = (&settings.username, &settings.password) {
+            builder = builder.credentials(Credentials::new(u.clone(), p.clone()));
+        }
+        Ok(Mailer::Smtp {
+            transport: builder.build(),
+            from,
+        })
+    }
+
+    pub fn folder(dir: PathBuf, from: &str) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&dir)?;
+        let from: Mailbox = from
+            .parse()
+            .map_err(|e| anyhow::anyhow!("the from address {from:?}: {e}"))?;
+        Ok(Mailer::Folder { dir, from })
+    }
+
+    pub fn is_dry_run(&self) -> bool {
+        matches!(self, Mailer::Folder { .. })
+    }
+
+    /// Sends (or writes) one email; the error says why it could not go.
+    pub async fn send(&self, email: &Email) -> Result<(), String> {
+        let from = match self {
+            Mailer::Smtp { from, .. } | Mailer::Folder { from, .. } => from.clone(),
+        };
+        let mut builder = Message::builder().from(from).subject(&email.subject);
+        for (name, address) in &email.to {
+            let mailbox = Mailbox::new(
+                Some(name.clone()),
+                address
+                    .parse()
+                    .map_err(|e| format!("{address} is not an email address: {e}"))?,
+            );
+            builder = builder.to(mailbox);
+        }
+        let message = builder
+            .multipart(MultiPart::alternative_plain_html(
+                email.text.clone(),
+                email.html.clone(),
+            ))
+            .map_err(|e| format!("the email could not be put together: {e}"))?;
+        match self {
+            Mailer::Smtp { transport, .. } => transport
+                .send(message)
+                .await
+                .map(drop)
+                .map_err(|e| format!("the mail server refused or could not be reached: {e}")),
+            Mailer::Folder { dir, .. } => {
+                let name = format!(
+                    "{}-{}.eml",
+                    chrono::Utc::now().format("%Y%m%dT%H%M%S"),
+                    uuid::Uuid::now_v7().simple()
+                );
+                std::fs::write(dir.join(name), message.formatted())
+                    .map_err(|e| format!("writing the email to {}: {e}", dir.display()))
+            }
+        }
+    }
+}
+
+/// Plain text as HTML.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
