@@ -1,5 +1,6 @@
 //! The command line: serve, migrate, import, export, demo, reindex, geo, keys.
 
+use crate::directory::reminders::ReminderSettings;
 use crate::directory::{DirectoryError, KeyInput, LexiconInput, issue_key, store_lexicon_entry};
 use crate::domain::access::Principal;
 use crate::domain::access::Role;
@@ -7,10 +8,13 @@ use crate::domain::fields::Name;
 use crate::geo::reference::GeoKind;
 use crate::links::checker::{CheckSettings, Checker};
 use crate::links::policy::LinkPolicy;
+use crate::mail::{Mailer, SmtpSettings};
 use crate::oruk::pulling::PullSettings;
 use crate::reference_data;
 use crate::search::{CrisisContact, SearchIndex, SearchSettings, default_crisis_contacts};
-use crate::startup::{Application, LinkCheckSettings, Settings, SourcePullSettings, open_store};
+use crate::startup::{
+    Application, LinkCheckSettings, ReminderJobSettings, Settings, SourcePullSettings, open_store,
+};
 use crate::understand::{Lexicon, normalise, understand};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -89,6 +93,99 @@ pub enum Command {
     /// Other directories' Open Referral UK feeds: add one, list them, pull now.
     #[command(subcommand)]
     Sources(SourcesCommand),
+    /// Reminders to the people who keep entries current.
+    #[command(subcommand)]
+    Reminders(RemindersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RemindersCommand {
+    /// Run a reminder cycle now and print what it did (the server must be stopped; a
+    /// running server sends on its schedule).
+    Run {
+        /// Write the emails as .eml files into this folder instead of sending them.
+        #[arg(long)]
+        dry_run: Option<PathBuf>,
+        #[command(flatten)]
+        mail: MailArgs,
+    },
+}
+
+/// How reminders are sent and what their links point at, for `serve` and `reminders run`.
+#[derive(Debug, Args)]
+pub struct MailArgs {
+    /// The SMTP server reminders go through; without one, none are sent.
+    #[arg(long, env = "SIGNPOST_SMTP_HOST")]
+    pub smtp_host: Option<String>,
+    #[arg(long, env = "SIGNPOST_SMTP_PORT", default_value_t = 587)]
+    pub smtp_port: u16,
+    #[arg(
+        long,
+        env = "SIGNPOST_SMTP_SECURITY",
+        value_enum,
+        default_value = "starttls"
+    )]
+    pub smtp_security: crate::mail::SmtpSecurity,
+    #[arg(long, env = "SIGNPOST_SMTP_USERNAME")]
+    pub smtp_username: Option<String>,
+    #[arg(long, env = "SIGNPOST_SMTP_PASSWORD", hide_env_values = true)]
+    pub smtp_password: Option<String>,
+    /// Who reminders come from (replies go there).
+    #[arg(
+        long,
+        env = "SIGNPOST_MAIL_FROM",
+        default_value = "signpost <signpost@localhost>"
+    )]
+    pub mail_from: String,
+    /// The address people reach this service at, for the links in reminders.
+    #[arg(
+        long,
+        env = "SIGNPOST_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub public_url: String,
+    /// Days before an organisation may be reminded again.
+    #[arg(long, env = "SIGNPOST_REMINDER_INTERVAL_DAYS", default_value_t = 14)]
+    pub reminder_interval_days: i64,
+    /// Unanswered reminders in a row before the administrators' review queue is asked.
+    #[arg(long, env = "SIGNPOST_REMINDER_ESCALATE_AFTER", default_value_t = 3)]
+    pub reminder_escalate_after: u32,
+    /// Days a link in a reminder works.
+    #[arg(long, env = "SIGNPOST_REMINDER_LINK_DAYS", default_value_t = 21)]
+    pub reminder_link_days: i64,
+}
+
+impl MailArgs {
+    pub fn reminder_settings(&self) -> ReminderSettings {
+        ReminderSettings {
+            min_interval: chrono::Duration::days(self.reminder_interval_days.max(0)),
+            escalate_after: self.reminder_escalate_after.max(1),
+            link_valid_for: chrono::Duration::days(self.reminder_link_days.max(1)),
+            public_url: self.public_url.clone(),
+        }
+    }
+
+    /// Where reminders go: the folder of a dry run, else the SMTP server; `None` when
+    /// neither is given.
+    pub fn mailer(&self, dry_run: Option<PathBuf>) -> anyhow::Result<Option<Mailer>> {
+        if let Some(dir) = dry_run {
+            return Ok(Some(Mailer::folder(dir, &self.mail_from)?));
+        }
+        let Some(host) = &self.smtp_host else {
+            return Ok(None);
+        };
+        Ok(Some(Mailer::smtp(
+            &SmtpSettings {
+                host: host.clone(),
+                port: self.smtp_port,
+                security: self.smtp_security,
+                username: self.smtp_username.clone(),
+                password: self.smtp_password.clone(),
+                timeout: std::time::Duration::from_secs(30),
+            },
+            &self.mail_from,
+        )?))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -326,6 +423,12 @@ pub struct ServeArgs {
     pub source_pull_cron: String,
     #[command(flatten)]
     pub pull: PullArgs,
+    /// When reminders go to update contacts: cron with seconds, UTC ("off" to disable).
+    /// Default 09:00 on Mondays; never with --demo, and only with --smtp-host.
+    #[arg(long, env = "SIGNPOST_REMINDER_CRON", default_value = "0 0 9 * * Mon")]
+    pub reminder_cron: String,
+    #[command(flatten)]
+    pub mail: MailArgs,
     /// Searches run at once (more wait their turn); 0 = one per core.
     #[arg(long, env = "SIGNPOST_MAX_SEARCHES", default_value_t = 0)]
     pub max_searches: usize,
@@ -390,6 +493,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     check: args.links.check_settings(),
                     policy: LinkPolicy::default(),
                 }),
+                reminders: match args.mail.mailer(None)? {
+                    Some(mailer) if !args.demo && args.reminder_cron != "off" => {
+                        Some(ReminderJobSettings {
+                            cron: args.reminder_cron.clone(),
+                            reminders: args.mail.reminder_settings(),
+                            mailer: std::sync::Arc::new(mailer),
+                        })
+                    }
+                    _ => None,
+                },
                 source_pull: (args.source_pull_cron != "off").then(|| SourcePullSettings {
                     cron: args.source_pull_cron.clone(),
                     pull: args.pull.pull_settings(),
@@ -520,6 +633,44 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
         }
         Command::Sources(command) => return sources(command, storage).await,
+        Command::Reminders(RemindersCommand::Run { dry_run, mail }) => {
+            let Some(mailer) = mail.mailer(dry_run)? else {
+                anyhow::bail!(
+                    "say where reminders go: --smtp-host (or SIGNPOST_SMTP_HOST), or --dry-run FOLDER"
+                );
+            };
+            let store = open_store(&storage.database_url).await?;
+            let index =
+                SearchIndex::open(&storage.index_dir, store.clone(), SearchSettings::default())
+                    .await
+                    .context(
+                        "opening the index (stop the server first: it sends on its schedule)",
+                    )?;
+            let directory = crate::directory::Directory::new(store, index.clone());
+            let holder = format!("cli-{}", std::process::id());
+            let report = directory
+                .run_reminders(&mailer, &mail.reminder_settings(), &holder)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            index.shutdown().await;
+            let Some(r) = report else {
+                anyhow::bail!("another process is sending reminders right now; try again later");
+            };
+            println!(
+                "{} organisations due: {} sent, {} written, {} failed (tried again next run), {} reminded too recently, {} escalated; {} services; {:.1}s",
+                r.organizations_due,
+                r.sent,
+                r.written,
+                r.failed,
+                r.too_soon,
+                r.escalated,
+                r.services,
+                r.seconds
+            );
+            if r.failed > 0 {
+                return Ok(ExitCode::from(1));
+            }
+        }
         Command::CheckLinks(args) => {
             let store = open_store(&storage.database_url).await?;
             let checker = std::sync::Arc::new(Checker::new(args.check_settings())?);

@@ -139,3 +139,45 @@ pub fn escape(text: &str) -> String {
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_dry_run_writes_each_email_to_the_folder_with_both_bodies() {
+        let dir = tempfile::tempdir().unwrap();
+        let mailer =
+            Mailer::folder(dir.path().join("out"), "signpost <signpost@example.org>").unwrap();
+        assert!(mailer.is_dry_run());
+        let email = Email {
+            to: vec![("Sam Keeper".into(), "sam@example.org".into())],
+            subject: "Please check your entries".into(),
+            text: "Hello Sam".into(),
+            html: "<p>Hello <b>Sam</b></p>".into(),
+        };
+        mailer.send(&email).await.unwrap();
+        let files: Vec<_> = std::fs::read_dir(dir.path().join("out")).unwrap().collect();
+        assert_eq!(files.len(), 1);
+        let text = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
+        assert!(
+            text.contains("To: \"Sam Keeper\" <sam@example.org>"),
+            "{text}"
+        );
+        assert!(
+            text.contains("text/plain") && text.contains("text/html"),
+            "{text}"
+        );
+        let bad = Email {
+            to: vec![("x".into(), "not an address".into())],
+            ..email
+        };
+        assert!(
+            mailer
+                .send(&bad)
+                .await
+                .unwrap_err()
+                .contains("not an email address")
+        );
+    }
+}

@@ -29,6 +29,9 @@ pub struct Settings {
     pub reopen_every: std::time::Duration,
     /// Scheduled link checking; `None` turns it off.
     pub link_check: Option<LinkCheckSettings>,
+    /// Scheduled reminders to update contacts; `None` (no mail server, or the demo)
+    /// sends nothing.
+    pub reminders: Option<ReminderJobSettings>,
     /// Scheduled pulls of other directories' feeds; `None` turns them off.
     pub source_pull: Option<SourcePullSettings>,
     /// Requests a minute per caller; zeros turn them off.
@@ -54,6 +57,25 @@ pub struct SourcePullSettings {
     pub pull: crate::oruk::pulling::PullSettings,
 }
 
+/// When reminders go and how.
+#[derive(Clone)]
+pub struct ReminderJobSettings {
+    /// Cron expression with seconds, in UTC.
+    pub cron: String,
+    pub reminders: crate::directory::reminders::ReminderSettings,
+    pub mailer: Arc<crate::mail::Mailer>,
+}
+
+impl std::fmt::Debug for ReminderJobSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReminderJobSettings")
+            .field("cron", &self.cron)
+            .field("reminders", &self.reminders)
+            .field("dry_run", &self.mailer.is_dry_run())
+            .finish()
+    }
+}
+
 /// Shared by every request.
 pub struct AppState {
     pub directory: Directory,
@@ -61,6 +83,8 @@ pub struct AppState {
     pub search_settings: SearchSettings,
     /// How a pull asked for over the API reads a source.
     pub source_pull: crate::oruk::pulling::PullSettings,
+    /// Where reminders asked for over the API go; `None`: nowhere configured.
+    pub reminders: Option<ReminderJobSettings>,
 }
 
 /// A bound, not yet running server.
@@ -163,6 +187,34 @@ fn source_pull_job(
     })
 }
 
+/// The reminder job: a cycle only in the replica that holds the lease.
+fn reminder_job(
+    directory: Directory,
+    settings: ReminderJobSettings,
+    holder: String,
+) -> anyhow::Result<tokio_cron_scheduler::Job> {
+    let cron = settings.cron.clone();
+    alone_on_schedule(&cron, "reminders", move || {
+        let (directory, settings, holder) = (directory.clone(), settings.clone(), holder.clone());
+        async move {
+            match directory
+                .run_reminders(&settings.mailer, &settings.reminders, &holder)
+                .await
+            {
+                Ok(Some(r)) => tracing::info!(
+                    sent = r.sent,
+                    failed = r.failed,
+                    escalated = r.escalated,
+                    seconds = r.seconds,
+                    "reminders done"
+                ),
+                Ok(None) => tracing::info!("another replica is sending reminders"),
+                Err(e) => tracing::warn!(error = %e, "reminders failed"),
+            }
+        }
+    })
+}
+
 /// Starts the scheduled jobs that are configured; `None` when none is.
 async fn schedule(
     directory: &Directory,
@@ -178,7 +230,14 @@ async fn schedule(
         )?);
     }
     if let Some(p) = &settings.source_pull {
-        jobs.push(source_pull_job(directory.clone(), p.clone(), holder)?);
+        jobs.push(source_pull_job(
+            directory.clone(),
+            p.clone(),
+            holder.clone(),
+        )?);
+    }
+    if let Some(r) = &settings.reminders {
+        jobs.push(reminder_job(directory.clone(), r.clone(), holder)?);
     }
     if jobs.is_empty() {
         return Ok(None);
@@ -263,6 +322,7 @@ impl Application {
                 .as_ref()
                 .map(|p| p.pull.clone())
                 .unwrap_or_default(),
+            reminders: settings.reminders.clone(),
         });
         // Housekeeping, stopped with the application: reopening services whose closure
         // has ended, and draining the metrics' histogram samples (they wait in the

@@ -7,6 +7,7 @@ pub mod links;
 pub mod middleware;
 pub mod partners;
 pub mod problem;
+pub mod reminders;
 pub mod services;
 pub mod sources;
 pub mod understanding;
@@ -57,6 +58,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/admin/keys"),
     ("post", "/v1/admin/keys"),
     ("delete", "/v1/admin/keys/{id}"),
+    ("get", "/v1/admin/reminders"),
+    ("post", "/v1/admin/reminders/run"),
+    ("get", "/v1/organizations/{id}/update-contacts"),
+    ("put", "/v1/organizations/{id}/update-contacts"),
     ("get", "/v1/admin/sources"),
     ("post", "/v1/admin/sources"),
     ("post", "/v1/admin/sources/{id}/pull"),
@@ -132,6 +137,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(web::post().to(partners::create_key)),
                 )
                 .service(resource("/admin/keys/{id}").route(web::delete().to(partners::revoke_key)))
+                .service(
+                    resource("/admin/reminders").route(web::get().to(reminders::list_reminders)),
+                )
+                .service(
+                    resource("/admin/reminders/run")
+                        .route(web::post().to(reminders::run_reminders)),
+                )
+                .service(
+                    resource("/organizations/{id}/update-contacts")
+                        .route(web::get().to(reminders::get_contacts))
+                        .route(web::put().to(reminders::put_contacts)),
+                )
                 .service(
                     resource("/admin/sources")
                         .route(web::get().to(sources::list_sources))

@@ -24,7 +24,10 @@ const ASKED_KINDS: &[&str] = &["not_verified", "capacity_stale", "link_flag", "r
 /// What a one-click link does.
 pub const ACTIONS: &[(&str, &str)] = &[
     ("accurate", "Everything is still accurate"),
-    ("capacity", "Update whether it is taking referrals (open / waiting list / not taking referrals)"),
+    (
+        "capacity",
+        "Update whether it is taking referrals (open / waiting list / not taking referrals)",
+    ),
     ("closed_until", "It is temporarily closed until a date"),
     ("closed", "This service has closed"),
     ("edit", "Edit the details"),
@@ -103,14 +106,17 @@ pub enum LinkRefused {
 pub enum Answer {
     Accurate,
     Capacity(Capacity),
-    ClosedUntil { reopens_on: Option<NaiveDate>, reason: Text },
+    ClosedUntil {
+        reopens_on: Option<NaiveDate>,
+        reason: Text,
+    },
     Closed,
     Edit,
 }
 
 /// What answering did.
 pub enum Answered {
-    Changed(Service),
+    Changed(Box<Service>),
     /// Edit the details: sign in as the organisation's partner for a short while.
     EditAs(Principal, Uuid),
 }
@@ -138,7 +144,9 @@ impl Directory {
         self.store
             .get_organization(organization)
             .await?
-            .ok_or_else(|| DirectoryError::NotFound(format!("there is no organisation {organization}")))?;
+            .ok_or_else(|| {
+                DirectoryError::NotFound(format!("there is no organisation {organization}"))
+            })?;
         Ok(self
             .store
             .update_contacts(Some(organization))
@@ -322,7 +330,13 @@ impl Directory {
                         links.push(link);
                     }
                 }
-                emails.push(compose(person, org_record.content.name.as_str(), &services, &mine, settings));
+                emails.push(compose(
+                    person,
+                    org_record.content.name.as_str(),
+                    &services,
+                    &mine,
+                    settings,
+                ));
             }
             self.store.insert_reminder(&reminder, &links).await?;
             report.services += services.len();
@@ -372,14 +386,21 @@ impl Directory {
             .ok_or(LinkRefused::NotValid)?;
         let key = self.link_key().await.map_err(DirectoryError::from)?;
         let expected = Self::sign(&key, &link);
-        if !bool::from(subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), sig.as_bytes())) {
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(
+            expected.as_bytes(),
+            sig.as_bytes(),
+        )) {
             return Err(LinkRefused::NotValid);
         }
         if let Some(used) = link.used_at {
-            return Err(LinkRefused::Used(used.format("%-d %B %Y at %H:%M").to_string()));
+            return Err(LinkRefused::Used(
+                used.format("%-d %B %Y at %H:%M").to_string(),
+            ));
         }
         if link.expires_at < now() {
-            return Err(LinkRefused::Expired(link.expires_at.format("%-d %B %Y").to_string()));
+            return Err(LinkRefused::Expired(
+                link.expires_at.format("%-d %B %Y").to_string(),
+            ));
         }
         let service = self.service(link.service_id).await?;
         let action_text = ACTIONS
@@ -418,36 +439,27 @@ impl Directory {
         // Checked before the change, used after it: a change refused as invalid leaves
         // the link working for a corrected answer.
         let id = link.service_id;
-        let done = match answer {
-            Answer::Accurate => Answered::Changed(self.verify(id, None, &who).await?),
-            Answer::Capacity(c) => Answered::Changed(self.set_capacity(id, None, &who, c).await?),
-            Answer::ClosedUntil { reopens_on, reason } => Answered::Changed(
-                self.set_status(
-                    id,
-                    None,
-                    &who,
-                    StatusChange {
-                        status: ServiceStatus::TemporarilyClosed,
-                        reason: Some(reason),
-                        reopens_on,
-                    },
-                )
-                .await?,
-            ),
-            Answer::Closed => Answered::Changed(
-                self.set_status(
-                    id,
-                    None,
-                    &who,
-                    StatusChange {
-                        status: ServiceStatus::Defunct,
-                        reason: None,
-                        reopens_on: None,
-                    },
-                )
-                .await?,
-            ),
-            Answer::Edit => Answered::EditAs(who.clone(), id),
+        let status = |status, reason, reopens_on| StatusChange {
+            status,
+            reason,
+            reopens_on,
+        };
+        let changed = match answer {
+            Answer::Accurate => self.verify(id, None, &who).await?,
+            Answer::Capacity(c) => self.set_capacity(id, None, &who, c).await?,
+            Answer::ClosedUntil { reopens_on, reason } => {
+                let change = status(ServiceStatus::TemporarilyClosed, Some(reason), reopens_on);
+                self.set_status(id, None, &who, change).await?
+            }
+            Answer::Closed => {
+                let change = status(ServiceStatus::Defunct, None, None);
+                self.set_status(id, None, &who, change).await?
+            }
+            Answer::Edit => opened.service.clone(),
+        };
+        let done = match link.action.as_str() {
+            "edit" => Answered::EditAs(who.clone(), id),
+            _ => Answered::Changed(Box::new(changed)),
         };
         if !self
             .store
@@ -496,7 +508,11 @@ fn compose(
          So that nobody is sent to a service that has changed, please check these {} and answer with one click each. \
          Each link opens a page where you confirm; it works once and for {days} days.\n",
         person.name,
-        if services.len() == 1 { "entry".to_string() } else { format!("{} entries", services.len()) },
+        if services.len() == 1 {
+            "entry".to_string()
+        } else {
+            format!("{} entries", services.len())
+        },
     );
     let mut html = format!(
         "<p>Hello {},</p><p>NHS Talking Therapies wellbeing navigators use signpost to tell people about {}'s services. \
@@ -514,17 +530,28 @@ fn compose(
         }
         html.push_str("</ul><ul>");
         for (_, action, url) in links.iter().filter(|(id, _, _)| *id == s.service_id) {
-            let label = ACTIONS.iter().find(|(a, _)| a == action).map_or("", |(_, l)| *l);
+            let label = ACTIONS
+                .iter()
+                .find(|(a, _)| a == action)
+                .map_or("", |(_, l)| *l);
             text.push_str(&format!("  {label}: {url}\n"));
-            html.push_str(&format!("<li><a href=\"{}\">{}</a></li>", escape(url), escape(label)));
+            html.push_str(&format!(
+                "<li><a href=\"{}\">{}</a></li>",
+                escape(url),
+                escape(label)
+            ));
         }
         html.push_str("</ul>");
     }
     text.push_str("\nIf you are not the right person, reply and tell us who is.\n\nsignpost\n");
-    html.push_str("<p>If you are not the right person, reply and tell us who is.</p><p>signpost</p>");
+    html.push_str(
+        "<p>If you are not the right person, reply and tell us who is.</p><p>signpost</p>",
+    );
     Email {
         to: vec![(person.name.clone(), person.email.clone())],
-        subject: format!("Please check {organization}'s entries in the NHS Talking Therapies directory"),
+        subject: format!(
+            "Please check {organization}'s entries in the NHS Talking Therapies directory"
+        ),
         text,
         html,
     }

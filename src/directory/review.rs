@@ -38,7 +38,10 @@ impl Directory {
         self.queue_items(who).await
     }
 
-    pub(super) async fn queue_items(&self, who: &Principal) -> Result<Vec<ReviewItem>, DirectoryError> {
+    pub(super) async fn queue_items(
+        &self,
+        who: &Principal,
+    ) -> Result<Vec<ReviewItem>, DirectoryError> {
         let store = &self.store;
         let settings = self.index.settings();
         let at = now();
@@ -172,7 +175,9 @@ impl Directory {
         if who.role == Role::Admin {
             for r in self.store.escalated_reminders().await? {
                 let id = format!("reminders_unanswered:{}", r.id);
-                let Some(first) = r.services.first() else { continue };
+                let Some(first) = r.services.first() else {
+                    continue;
+                };
                 if resolved.contains(&id) {
                     continue;
                 }

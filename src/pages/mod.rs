@@ -15,6 +15,7 @@
 pub mod admin;
 pub mod forms;
 pub mod partner;
+pub mod reminder;
 pub mod search;
 pub mod service;
 pub mod session;
@@ -59,6 +60,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/admin").route(web::get().to(admin::get)))
     .service(web::resource("/admin/keys").route(web::post().to(admin::create_key)))
     .service(web::resource("/admin/keys/{id}/revoke").route(web::post().to(admin::revoke_key)))
+    .service(
+        web::resource("/r/{token}")
+            .route(web::get().to(reminder::get))
+            .route(web::post().to(reminder::post)),
+    )
     .service(web::resource("/shortlist").route(web::get().to(shortlist::get)))
     .service(
         web::resource("/sign-in")

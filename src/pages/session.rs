@@ -37,12 +37,12 @@ pub struct Session {
 pub struct Sessions(Mutex<HashMap<String, Session>>);
 
 impl Sessions {
-    fn open(&self, principal: Principal) -> String {
+    fn open(&self, principal: Principal, lifetime: Duration) -> String {
         let token = random_token();
         let session = Session {
             principal,
             csrf: random_token(),
-            expires: Instant::now() + SESSION_LIFETIME,
+            expires: Instant::now() + lifetime,
         };
         let mut all = self.0.lock().expect("sessions lock");
         let now = Instant::now();
@@ -219,18 +219,31 @@ pub async fn sign_in(
             );
         }
     };
-    let token = sessions.open(principal);
+    let mut response = start_session(&visitor, &sessions, principal, SESSION_LIFETIME, "/");
+    let mut gone = visitor.cookie(SIGN_IN_COOKIE, String::new(), CookieDuration::ZERO);
+    gone.make_removal();
+    let _ = response.add_cookie(&gone);
+    response
+}
+
+/// Opens a session for `principal` lasting `lifetime` and sends the browser to
+/// `location` with its cookie (sign-in, and "edit the details" from a reminder).
+pub fn start_session(
+    visitor: &Visitor,
+    sessions: &Sessions,
+    principal: Principal,
+    lifetime: Duration,
+    location: &str,
+) -> HttpResponse {
+    let token = sessions.open(principal, lifetime);
     let cookie = visitor.cookie(
         SESSION_COOKIE,
         token,
-        CookieDuration::seconds(SESSION_LIFETIME.as_secs() as i64),
+        CookieDuration::seconds(lifetime.as_secs() as i64),
     );
-    let mut gone = visitor.cookie(SIGN_IN_COOKIE, String::new(), CookieDuration::ZERO);
-    gone.make_removal();
     HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, "/"))
+        .insert_header((header::LOCATION, location.to_string()))
         .cookie(cookie)
-        .cookie(gone)
         .finish()
 }
 

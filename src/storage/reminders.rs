@@ -201,11 +201,14 @@ impl Store {
         Ok(())
     }
 
-    /// Escalated reminders still unanswered.
+    /// Escalated reminders that neither they nor a later reminder to the organisation
+    /// got an answer to.
     pub async fn escalated_reminders(&self) -> anyhow::Result<Vec<Reminder>> {
         on_pool!(self, read, pool => {
             let rows = sqlx::query(&format!(
-                "{REMINDER_SELECT} WHERE escalated_at IS NOT NULL AND answered_at IS NULL ORDER BY created_at"
+                "{REMINDER_SELECT} r WHERE escalated_at IS NOT NULL AND answered_at IS NULL \
+                 AND NOT EXISTS (SELECT 1 FROM reminders later WHERE later.organization_id = r.organization_id \
+                 AND later.answered_at IS NOT NULL AND later.created_at >= r.created_at) ORDER BY created_at"
             ))
             .fetch_all(pool)
             .await
@@ -266,7 +269,11 @@ impl Store {
 
     /// Uses a link once: false when it was used already (by a click racing this one).
     /// The reminder counts as answered.
-    pub async fn use_reminder_link(&self, link: &ReminderLink, at: DateTime<Utc>) -> anyhow::Result<bool> {
+    pub async fn use_reminder_link(
+        &self,
+        link: &ReminderLink,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
         on_pool!(self, write, pool => {
             let mut tx = pool.begin().await.context("starting a transaction")?;
             let done = sqlx::query("UPDATE reminder_links SET used_at = $2 WHERE id = $1 AND used_at IS NULL")
@@ -289,7 +296,11 @@ impl Store {
 
     /// The secret called `name`, made from `make` the first time (the first replica to
     /// store it wins; the others read it).
-    pub async fn secret(&self, name: &str, make: impl FnOnce() -> String) -> anyhow::Result<String> {
+    pub async fn secret(
+        &self,
+        name: &str,
+        make: impl FnOnce() -> String,
+    ) -> anyhow::Result<String> {
         on_pool!(self, write, pool => {
             sqlx::query("INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
                 .bind(name)

@@ -78,6 +78,7 @@ pub fn settings(database_url: &str, index_dir: PathBuf, demo: bool) -> Settings 
         reopen_every: Duration::from_millis(200),
         link_check: None,
         source_pull: None,
+        reminders: None,
         limits: Default::default(),
     }
 }

@@ -8,6 +8,7 @@ mod ndjson;
 mod openapi;
 mod oruk;
 mod pages;
+mod reminders;
 mod search;
 mod services;
 mod sources;
