@@ -503,20 +503,19 @@ fn compose(
     settings: &ReminderSettings,
 ) -> Email {
     let days = settings.link_valid_for.num_days();
+    let what = match services.len() {
+        1 => "this entry".to_string(),
+        n => format!("these {n} entries"),
+    };
     let mut text = format!(
         "Hello {},\n\nNHS Talking Therapies wellbeing navigators use signpost to tell people about {organization}'s services. \
-         So that nobody is sent to a service that has changed, please check these {} and answer with one click each. \
+         So that nobody is sent to a service that has changed, please check {what} and answer with one click each. \
          Each link opens a page where you confirm; it works once and for {days} days.\n",
         person.name,
-        if services.len() == 1 {
-            "entry".to_string()
-        } else {
-            format!("{} entries", services.len())
-        },
     );
     let mut html = format!(
         "<p>Hello {},</p><p>NHS Talking Therapies wellbeing navigators use signpost to tell people about {}'s services. \
-         So that nobody is sent to a service that has changed, please check these entries and answer with one click each. \
+         So that nobody is sent to a service that has changed, please check {what} and answer with one click each. \
          Each link opens a page where you confirm; it works once and for {days} days.</p>",
         escape(&person.name),
         escape(organization)

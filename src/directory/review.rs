@@ -135,7 +135,10 @@ impl Directory {
                     push(
                         "not_verified",
                         assured.clone(),
-                        format!("not confirmed as accurate since {assured}"),
+                        match c.assured_date {
+                            Some(d) => format!("not confirmed as accurate since {d}"),
+                            None => "never confirmed as accurate".to_string(),
+                        },
                         c.assured_date.map(|d| d.to_string()),
                     );
                 }
