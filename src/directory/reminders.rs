@@ -10,6 +10,7 @@ use crate::domain::{Accepting, Capacity, Service, ServiceStatus};
 use crate::mail::{Email, Mailer, escape};
 use crate::storage::reminders::{AskedAbout, Reminder, ReminderLink, UpdateContact};
 use chrono::{DateTime, NaiveDate, Utc};
+use futures::StreamExt;
 use hmac::{KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -17,6 +18,9 @@ use uuid::Uuid;
 
 /// The lease that lets one replica send at a time.
 pub const LEASE: &str = "reminders";
+
+/// Emails on their way to the mail server at once.
+const SENDING_AT_ONCE: usize = 8;
 
 /// Review-queue kinds a reminder asks about.
 const ASKED_KINDS: &[&str] = &["not_verified", "capacity_stale", "link_flag", "report"];
@@ -280,6 +284,7 @@ impl Directory {
         }
         let key = self.link_key().await?;
         report.organizations_due = due.len();
+        let mut outgoing = Vec::new();
         for (org, services) in due {
             let past = history.remove(&org).unwrap_or_default();
             if past
@@ -340,19 +345,30 @@ impl Directory {
             }
             self.store.insert_reminder(&reminder, &links).await?;
             report.services += services.len();
-            let mut failure = None;
-            for email in &emails {
-                if let Err(e) = mailer.send(email).await {
-                    failure = Some(e);
+            // Whether this one, if it reaches them, is the Nth unanswered in a row.
+            let unanswered = 1 + past.iter().take_while(|r| r.answered_at.is_none()).count();
+            outgoing.push((reminder.id, org, emails, unanswered));
+        }
+        // Sent a few at a time: each message waits on the mail server's replies.
+        let mut sending = futures::stream::iter(outgoing)
+            .map(|(id, org, emails, unanswered)| async move {
+                let mut failure = None;
+                for email in &emails {
+                    if let Err(e) = mailer.send(email).await {
+                        failure = Some(e);
+                    }
                 }
-            }
+                (id, org, unanswered, failure)
+            })
+            .buffer_unordered(SENDING_AT_ONCE);
+        while let Some((id, org, unanswered, failure)) = sending.next().await {
             let state = match (&failure, mailer.is_dry_run()) {
                 (Some(_), _) => "failed",
                 (None, true) => "dry_run",
                 (None, false) => "sent",
             };
             self.store
-                .set_reminder_state(reminder.id, state, failure.as_deref())
+                .set_reminder_state(id, state, failure.as_deref())
                 .await?;
             match state {
                 "failed" => {
@@ -363,10 +379,9 @@ impl Directory {
                 "dry_run" => report.written += 1,
                 _ => report.sent += 1,
             }
-            let unanswered = 1 + past.iter().take_while(|r| r.answered_at.is_none()).count();
             // Once per unanswered run of reminders: at the Nth.
             if unanswered == settings.escalate_after.max(1) as usize {
-                self.store.escalate_reminder(reminder.id, at).await?;
+                self.store.escalate_reminder(id, at).await?;
                 report.escalated += 1;
             }
         }
