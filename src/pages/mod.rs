@@ -47,6 +47,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource("/services/{id}/report").route(web::post().to(service::report)))
     .service(web::resource("/partner").route(web::get().to(partner::list)))
+    .service(web::resource("/partner/contacts").route(web::post().to(partner::contacts)))
     .service(web::resource("/partner/services/{id}").route(web::get().to(partner::keep)))
     .service(web::resource("/partner/services/{id}/verify").route(web::post().to(partner::verify)))
     .service(

@@ -37,12 +37,31 @@ struct ListPage {
     rows: Vec<Row>,
     done: Option<&'static str>,
     admin: bool,
+    /// For a partner: who is reminded to keep the entries current, as the form shows it.
+    contacts: Option<Form>,
+    errors: Errors,
+}
+
+/// Rows the contacts form offers.
+const CONTACT_ROWS: usize = 3;
+
+/// The contacts form filled with what is kept.
+fn contacts_form(kept: &[crate::storage::reminders::UpdateContact]) -> Form {
+    let mut pairs = Vec::new();
+    for (i, c) in kept.iter().enumerate() {
+        pairs.push((format!("name_{i}"), c.name.clone()));
+        pairs.push((format!("email_{i}"), c.email.clone()));
+    }
+    Form::from_pairs(pairs)
 }
 
 /// What a finished action says at the top of the next page.
 fn done_message(code: &str) -> Option<&'static str> {
     match code {
         "verified" => Some("Thank you: the entry is confirmed as accurate today."),
+        "contacts" => {
+            Some("Saved: reminders to keep these entries current go to the people listed.")
+        }
         "capacity" => Some("Capacity saved: navigators see it now."),
         "status" => Some("Status saved: navigators see it now."),
         "details" => Some("Details saved: navigators see them now."),
@@ -77,20 +96,116 @@ pub async fn list(req: HttpRequest, visitor: Visitor, state: web::Data<AppState>
         Ok(p) => p,
         Err(page) => return page,
     };
-    let kept = match state.directory.attention(&who).await {
+    list_page(
+        &visitor,
+        &state,
+        &who,
+        done_of(&req),
+        None,
+        Errors::default(),
+    )
+    .await
+}
+
+/// The list page; `contacts` is the contacts form as posted (else as kept).
+async fn list_page(
+    visitor: &Visitor,
+    state: &AppState,
+    who: &Principal,
+    done: Option<&'static str>,
+    contacts: Option<Form>,
+    errors: Errors,
+) -> HttpResponse {
+    let kept = match state.directory.attention(who).await {
         Ok(k) => k,
-        Err(e) => return failure(&visitor, e),
+        Err(e) => return failure(visitor, e),
     };
-    let rows = kept.into_iter().map(row).collect();
+    let contacts = match (who.role, who.organization_id, contacts) {
+        (Role::Partner, Some(_), Some(posted)) => Some(posted),
+        (Role::Partner, Some(org), None) => match state.directory.update_contacts(org, who).await {
+            Ok(kept) => Some(contacts_form(&kept)),
+            Err(e) => return failure(visitor, e),
+        },
+        _ => None,
+    };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     render(
         &ListPage {
-            chrome: Chrome::new("Your services", &visitor),
-            rows,
-            done: done_of(&req),
+            chrome: Chrome::new("Your services", visitor),
+            rows: kept.into_iter().map(row).collect(),
+            done,
             admin: who.role == Role::Admin,
+            contacts,
+            errors,
         },
-        StatusCode::OK,
+        status,
     )
+}
+
+/// `POST /partner/contacts`: who is reminded to keep the organisation's entries current.
+pub async fn contacts(
+    visitor: Visitor,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let who = match keeper(&visitor) {
+        Ok(p) => p,
+        Err(page) => return page,
+    };
+    let form = Form::parse(&body);
+    if !visitor.csrf_ok(&form) {
+        return refused(&visitor);
+    }
+    let Some(org) = who.organization_id.filter(|_| who.role == Role::Partner) else {
+        return message(
+            &visitor,
+            StatusCode::FORBIDDEN,
+            "Not available with this key",
+            "Update contacts are kept here by an organisation's partners; administrators use PUT /v1/organizations/{id}/update-contacts.",
+        );
+    };
+    let mut errors = Errors::default();
+    let mut given = Vec::new();
+    for i in 0..CONTACT_ROWS {
+        let name = form.text(&format!("name_{i}")).trim().to_string();
+        let email = form.text(&format!("email_{i}")).trim().to_string();
+        if name.is_empty() && email.is_empty() {
+            continue;
+        }
+        let parsed = (
+            crate::domain::fields::Name::parse(&name),
+            crate::domain::fields::Email::parse(&email),
+        );
+        match parsed {
+            (Ok(name), Ok(email)) => {
+                given.push(crate::directory::reminders::ContactInput { name, email })
+            }
+            (n, e) => {
+                if n.is_err() {
+                    errors.add(format!("name_{i}"), "Enter the person's name");
+                }
+                if e.is_err() {
+                    errors.add(
+                        format!("email_{i}"),
+                        "Enter an email address like name@example.org",
+                    );
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return list_page(&visitor, &state, &who, None, Some(form), errors).await;
+    }
+    match state.directory.set_update_contacts(org, given, &who).await {
+        Ok(_) => HttpResponse::SeeOther()
+            .insert_header((actix_web::http::header::LOCATION, "/partner?done=contacts"))
+            .finish(),
+        Err(e) => failure(&visitor, e),
+    }
 }
 
 fn row(a: Attention) -> Row {

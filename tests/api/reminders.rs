@@ -447,6 +447,74 @@ async fn each_organisation_gets_one_email_and_its_links_answer_once() {
     let keep = client.get(app.url(&location)).send().await.unwrap();
     assert_eq!(keep.status(), 200);
 
+    // Signed in so, the contact keeps the list of who is reminded on the partner page.
+    let page = client
+        .get(app.url("/partner"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Who we remind") && page.contains("sam@bolton-debt.example"),
+        "{page}"
+    );
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_string();
+    let bad = client
+        .post(app.url("/partner/contacts"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name_0", "Sam Keeper"),
+            ("email_0", "sam@bolton-debt.example"),
+            ("name_1", "Alex"),
+            ("email_1", "alex at example"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+    let bad = bad.text().await.unwrap();
+    assert!(
+        bad.contains("Enter an email address") && bad.contains("alex at example"),
+        "{bad}"
+    );
+    let saved = client
+        .post(app.url("/partner/contacts"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name_0", "Sam Keeper"),
+            ("email_0", "sam@bolton-debt.example"),
+            ("name_1", "Alex Deputy"),
+            ("email_1", "Alex@Bolton-Debt.example"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 303);
+    let (_, contacts) = app
+        .call(
+            reqwest::Method::GET,
+            &format!("/v1/organizations/{a}/update-contacts"),
+            Some(ADMIN_KEY),
+            None,
+        )
+        .await;
+    assert_eq!(
+        contacts["contacts"].as_array().unwrap().len(),
+        2,
+        "{contacts}"
+    );
+    assert!(
+        contacts.to_string().contains("alex@bolton-debt.example"),
+        "{contacts}"
+    );
+
     let (_, list) = app
         .call(
             reqwest::Method::GET,

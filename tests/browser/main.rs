@@ -762,6 +762,131 @@ async fn partner_forms_work_without_javascript() {
     app.stop().await;
 }
 
+#[tokio::test]
+async fn a_partner_answers_a_reminder_from_its_link() {
+    let guard = ONE_BROWSER.lock().await;
+    // The demo directory, with reminders written into a folder (a dry run).
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = helpers::fresh_database(dir.path()).await;
+    let mut settings = helpers::settings(&database_url, dir.path().join("index"), true);
+    let outbox = dir.path().join("outbox");
+    settings.reminders = Some(signpost::startup::ReminderJobSettings {
+        cron: "0 0 0 1 1 *".into(),
+        reminders: signpost::directory::reminders::ReminderSettings {
+            public_url: "http://signpost.test".into(),
+            ..Default::default()
+        },
+        mailer: std::sync::Arc::new(
+            signpost::mail::Mailer::folder(outbox.clone(), "signpost <s@example.org>").unwrap(),
+        ),
+    });
+    let (address, stopper) = helpers::start(settings).await;
+    let mut app = TestApp {
+        address,
+        client: helpers::http_client(),
+        database_url,
+        index_dir: dir.path().join("index"),
+        _dir: tempfile::tempdir().unwrap(),
+        stopper: Some(stopper),
+    };
+    let b = Browser::start(true).await;
+    let found = app.search("q=debt+advice&limit=1").await;
+    let org = found["hits"][0]["service"]["organization"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, _) = app
+        .call(
+            reqwest::Method::PUT,
+            &format!("/v1/organizations/{org}/update-contacts"),
+            Some(ADMIN_KEY),
+            Some(&json!({"contacts": [{"name": "Sam Keeper", "email": "sam@example.org"}]})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    // Make one of its services need a look, then run.
+    let id = found["hits"][0]["service"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, _) = app
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/v1/services/{id}"),
+            Some(ADMIN_KEY),
+            Some(&json!({"assured_date": "2020-01-01"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, report) = app
+        .call(
+            reqwest::Method::POST,
+            "/v1/admin/reminders/run",
+            Some(ADMIN_KEY),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    let mail = std::fs::read_dir(&outbox)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let text = std::fs::read_to_string(mail)
+        .unwrap()
+        .replace("=\r\n", "")
+        .replace("=3D", "=");
+    let link = |label: &str| {
+        text.lines()
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix(label)
+                    .and_then(|r| r.split("http://signpost.test").nth(1))
+            })
+            .map(|path| app.url(path.trim()))
+            .expect("a link")
+    };
+    let capacity = link("Update whether it is taking referrals");
+    b.goto(&capacity).await;
+    b.axe("a reminder's confirmation page").await;
+    b.submit("form button[type=submit]").await;
+    assert!(b.text(".error-summary").await.contains("taking referrals"));
+    b.click("input[name=accepting][value=waitlist]").await;
+    b.fill("#waiting_weeks", "4").await;
+    b.submit("form button[type=submit]").await;
+    assert!(b.text("h1").await.contains("Thank you"));
+    b.axe("the thank-you page").await;
+    let again = app.search("q=debt+advice&limit=20").await;
+    let hit = again["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["service"]["id"] == id.as_str())
+        .cloned();
+    if let Some(hit) = hit {
+        assert!(
+            hit["warnings"].to_string().contains("about 4 weeks"),
+            "{hit}"
+        );
+    }
+    let (_, now) = app
+        .call(
+            reqwest::Method::GET,
+            &format!("/v1/services/{id}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(now["capacity"]["waiting_weeks"], 4);
+    // The same link again: used.
+    b.goto(&capacity).await;
+    assert!(b.text("main").await.contains("used already"));
+    b.close().await;
+    app.stop().await;
+    drop(guard);
+}
+
 /// Screenshots of every page at desktop and phone widths, into the folder named by
 /// `SIGNPOST_SCREENSHOTS` (README's "Screenshots" says how to run it).
 #[tokio::test]
