@@ -639,20 +639,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "say where reminders go: --smtp-host (or SIGNPOST_SMTP_HOST), or --dry-run FOLDER"
                 );
             };
-            let store = open_store(&storage.database_url).await?;
-            let index =
-                SearchIndex::open(&storage.index_dir, store.clone(), SearchSettings::default())
-                    .await
-                    .context(
-                        "opening the index (stop the server first: it sends on its schedule)",
-                    )?;
-            let directory = crate::directory::Directory::new(store, index.clone());
+            let directory = offline_directory(&storage, "it sends on its schedule").await?;
             let holder = format!("cli-{}", std::process::id());
             let report = directory
                 .run_reminders(&mailer, &mail.reminder_settings(), &holder)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            index.shutdown().await;
+            directory.index.shutdown().await;
             let Some(r) = report else {
                 anyhow::bail!("another process is sending reminders right now; try again later");
             };
@@ -877,6 +870,20 @@ async fn run_lexicon(storage: &StorageArgs, command: LexiconCommand) -> anyhow::
     Ok(())
 }
 
+/// The directory for a command that needs the index as well as the database (the
+/// server must be stopped: the index has one writer); `server_does` says what a running
+/// server does instead.
+async fn offline_directory(
+    storage: &StorageArgs,
+    server_does: &str,
+) -> anyhow::Result<crate::directory::Directory> {
+    let store = open_store(&storage.database_url).await?;
+    let index = SearchIndex::open(&storage.index_dir, store.clone(), SearchSettings::default())
+        .await
+        .with_context(|| format!("opening the index (stop the server first: {server_does})"))?;
+    Ok(crate::directory::Directory::new(store, index))
+}
+
 /// `signpost sources …`.
 async fn sources(command: SourcesCommand, storage: StorageArgs) -> anyhow::Result<ExitCode> {
     let store = open_store(&storage.database_url).await?;
@@ -921,18 +928,13 @@ async fn sources(command: SourcesCommand, storage: StorageArgs) -> anyhow::Resul
             }
         }
         SourcesCommand::Pull { name, full, pull } => {
-            let index =
-                SearchIndex::open(&storage.index_dir, store.clone(), SearchSettings::default())
-                    .await
-                    .context(
-                        "opening the index (stop the server first: it pulls on its schedule)",
-                    )?;
-            let directory = crate::directory::Directory::new(store, index.clone());
+            drop(store);
+            let directory = offline_directory(&storage, "it pulls on its schedule").await?;
             let holder = format!("cli-{}", std::process::id());
             let reports = directory
                 .pull_sources(name.as_deref(), &pull.pull_settings(), &holder, full)
                 .await?;
-            index.shutdown().await;
+            directory.index.shutdown().await;
             let Some(reports) = reports else {
                 anyhow::bail!("another process is pulling sources right now; try again later");
             };

@@ -136,6 +136,32 @@ async fn spawn_inner(demo: bool, geo: bool) -> TestApp {
     }
 }
 
+/// A server on `database_url` (a fresh database when `None`) with its own index under
+/// `dir`, its settings changed by `configure` (reminders, sources…).
+pub async fn spawn_configured(
+    dir: &std::path::Path,
+    database_url: Option<&str>,
+    demo: bool,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let database_url = match database_url {
+        Some(u) => u.to_string(),
+        None => fresh_database(dir).await,
+    };
+    let index_dir = dir.join(format!("index-{}", uuid::Uuid::new_v4().simple()));
+    let mut s = settings(&database_url, index_dir.clone(), demo);
+    configure(&mut s);
+    let (address, stopper) = start(s).await;
+    TestApp {
+        address,
+        client: http_client(),
+        database_url,
+        index_dir,
+        _dir: tempfile::tempdir().expect("temp dir"),
+        stopper: Some(stopper),
+    }
+}
+
 impl TestApp {
     /// Stops the server and releases its index and database.
     pub async fn stop(&mut self) {

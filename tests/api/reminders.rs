@@ -2,7 +2,7 @@
 //! email and about what, the interval, one-click links (once, unforgeable, expiring, a
 //! GET changes nothing), escalation, and a mail server that is down.
 
-use crate::helpers::{self, ADMIN_KEY, TestApp, http_client};
+use crate::helpers::{self, ADMIN_KEY, TestApp};
 use serde_json::{Value, json};
 use signpost::directory::reminders::ReminderSettings;
 use signpost::mail::{Mailer, SmtpSecurity, SmtpSettings};
@@ -139,9 +139,6 @@ fn links(data: &str) -> Vec<(String, String)> {
 }
 
 async fn spawn(sink: &SmtpSink, settings: ReminderSettings, dir: &std::path::Path) -> TestApp {
-    let database_url = helpers::fresh_database(dir).await;
-    let index_dir = dir.join("index");
-    let mut s = helpers::settings(&database_url, index_dir.clone(), false);
     let mailer = Mailer::smtp(
         &SmtpSettings {
             host: "127.0.0.4".into(),
@@ -154,20 +151,14 @@ async fn spawn(sink: &SmtpSink, settings: ReminderSettings, dir: &std::path::Pat
         "signpost <signpost@example.nhs.uk>",
     )
     .unwrap();
-    s.reminders = Some(ReminderJobSettings {
-        cron: "0 0 0 1 1 *".into(),
-        reminders: settings,
-        mailer: Arc::new(mailer),
-    });
-    let (address, stopper) = helpers::start(s).await;
-    TestApp {
-        address,
-        client: http_client(),
-        database_url,
-        index_dir,
-        _dir: tempfile::tempdir().unwrap(),
-        stopper: Some(stopper),
-    }
+    helpers::spawn_configured(dir, None, false, |s| {
+        s.reminders = Some(ReminderJobSettings {
+            cron: "0 0 0 1 1 *".into(),
+            reminders: settings,
+            mailer: Arc::new(mailer),
+        });
+    })
+    .await
 }
 
 fn settings() -> ReminderSettings {

@@ -2,7 +2,7 @@
 //! pages, pulled first in full, then for changes, then in full again; a source that
 //! stops answering or answers garbage; two replicas that must never pull at once.
 
-use crate::helpers::{self, ADMIN_KEY, TestApp, http_client};
+use crate::helpers::{self, ADMIN_KEY, TestApp};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use serde_json::{Value, json};
 use signpost::oruk::pulling::PullSettings;
@@ -176,25 +176,13 @@ fn pull_settings() -> PullSettings {
 
 /// A server that pulls with test settings (its schedule never comes round in a test).
 async fn spawn(database_url: Option<&str>, dir: &std::path::Path) -> TestApp {
-    let database_url = match database_url {
-        Some(u) => u.to_string(),
-        None => helpers::fresh_database(dir).await,
-    };
-    let index_dir = dir.join(format!("index-{}", uuid::Uuid::new_v4().simple()));
-    let mut settings = helpers::settings(&database_url, index_dir.clone(), false);
-    settings.source_pull = Some(SourcePullSettings {
-        cron: "0 0 0 1 1 *".into(),
-        pull: pull_settings(),
-    });
-    let (address, stopper) = helpers::start(settings).await;
-    TestApp {
-        address,
-        client: http_client(),
-        database_url,
-        index_dir,
-        _dir: tempfile::tempdir().unwrap(),
-        stopper: Some(stopper),
-    }
+    helpers::spawn_configured(dir, database_url, false, |s| {
+        s.source_pull = Some(SourcePullSettings {
+            cron: "0 0 0 1 1 *".into(),
+            pull: pull_settings(),
+        });
+    })
+    .await
 }
 
 fn bolton_services() -> Vec<Value> {

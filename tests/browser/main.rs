@@ -767,28 +767,20 @@ async fn a_partner_answers_a_reminder_from_its_link() {
     let guard = ONE_BROWSER.lock().await;
     // The demo directory, with reminders written into a folder (a dry run).
     let dir = tempfile::tempdir().expect("temp dir");
-    let database_url = helpers::fresh_database(dir.path()).await;
-    let mut settings = helpers::settings(&database_url, dir.path().join("index"), true);
     let outbox = dir.path().join("outbox");
-    settings.reminders = Some(signpost::startup::ReminderJobSettings {
-        cron: "0 0 0 1 1 *".into(),
-        reminders: signpost::directory::reminders::ReminderSettings {
-            public_url: "http://signpost.test".into(),
-            ..Default::default()
-        },
-        mailer: std::sync::Arc::new(
-            signpost::mail::Mailer::folder(outbox.clone(), "signpost <s@example.org>").unwrap(),
-        ),
-    });
-    let (address, stopper) = helpers::start(settings).await;
-    let mut app = TestApp {
-        address,
-        client: helpers::http_client(),
-        database_url,
-        index_dir: dir.path().join("index"),
-        _dir: tempfile::tempdir().unwrap(),
-        stopper: Some(stopper),
-    };
+    let mailer =
+        signpost::mail::Mailer::folder(outbox.clone(), "signpost <s@example.org>").unwrap();
+    let mut app = helpers::spawn_configured(dir.path(), None, true, |s| {
+        s.reminders = Some(signpost::startup::ReminderJobSettings {
+            cron: "0 0 0 1 1 *".into(),
+            reminders: signpost::directory::reminders::ReminderSettings {
+                public_url: "http://signpost.test".into(),
+                ..Default::default()
+            },
+            mailer: std::sync::Arc::new(mailer),
+        });
+    })
+    .await;
     let b = Browser::start(true).await;
     let found = app.search("q=debt+advice&limit=1").await;
     let org = found["hits"][0]["service"]["organization"]["id"]
