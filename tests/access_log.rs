@@ -65,7 +65,27 @@ async fn no_log_line_holds_a_callers_words_postcode_or_gp() {
             .status();
         assert!(status.is_success(), "{path}: {status}");
     }
-    // The same question in a body: never logged either.
+    // The same questions in bodies: never logged either.
+    for (path, body) in [
+        (
+            format!("/v1/services/{id}/eligibility"),
+            serde_json::json!({"postcode": "M11 1AA", "gp": "P84004", "age": 70}),
+        ),
+        (
+            "/v1/gp-practices".to_string(),
+            serde_json::json!({"q": "wilmslow road"}),
+        ),
+    ] {
+        let status = client
+            .post(format!("{base}{path}"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert!(status.is_success(), "{path}: {status}");
+    }
+
     let r = client
         .post(format!("{base}/v1/search"))
         .header("x-request-id", "navigator-call-42")

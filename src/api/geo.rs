@@ -1,12 +1,12 @@
 //! Eligibility, GP practice lookup, and the caller part of a search.
 
-use super::extract::{Params, Reader, parse_id};
+use super::extract::{Params, Reader, parse_id, require_json};
 use super::problem::ApiError;
 use crate::directory::CallerInput;
 use crate::domain::Gender;
 use crate::geo::{Postcode, codes};
 use crate::startup::AppState;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
 const MAX_PRACTICE_RESULTS: i64 = 50;
@@ -54,6 +54,32 @@ pub async fn service_eligibility(
     let who = caller_input(&params)?;
     let view = state.directory.eligibility(id, who).await?;
     Ok(HttpResponse::Ok().json(view))
+}
+
+/// `POST /v1/services/{id}/eligibility` with the same parameters as a JSON body, so the
+/// caller's postcode and practice stay out of URLs (and so out of every log on the way).
+pub async fn service_eligibility_posted(
+    reader: Reader,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    require_json(&req, &[])?;
+    let params = Params::from_json_body(&body)?;
+    service_eligibility(reader, state, path, params).await
+}
+
+/// `POST /v1/gp-practices` with `{"q", "limit"}`: the lookup without the words in a URL.
+pub async fn find_practices_posted(
+    reader: Reader,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    require_json(&req, &[])?;
+    let params = Params::from_json_body(&body)?;
+    find_practices(reader, state, params).await
 }
 
 /// `GET /v1/gp-practices?q=`: find a practice by name, address, postcode or code.

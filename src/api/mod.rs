@@ -38,6 +38,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/search"),
     ("post", "/v1/search"),
     ("get", "/v1/gp-practices"),
+    ("post", "/v1/gp-practices"),
     ("post", "/v1/admin/reindex"),
     ("get", "/v1/services"),
     ("post", "/v1/services"),
@@ -46,6 +47,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("patch", "/v1/services/{id}"),
     ("delete", "/v1/services/{id}"),
     ("get", "/v1/services/{id}/eligibility"),
+    ("post", "/v1/services/{id}/eligibility"),
     ("put", "/v1/services/{id}/capacity"),
     ("put", "/v1/services/{id}/status"),
     ("post", "/v1/services/{id}/verify"),
@@ -90,7 +92,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(web::get().to(search))
                         .route(web::post().to(search_posted)),
                 )
-                .service(resource("/gp-practices").route(web::get().to(geo::find_practices)))
+                .service(
+                    resource("/gp-practices")
+                        .route(web::get().to(geo::find_practices))
+                        .route(web::post().to(geo::find_practices_posted)),
+                )
                 .service(resource("/admin/reindex").route(web::post().to(reindex)))
                 .service(
                     resource("/services")
@@ -106,7 +112,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .service(
                     resource("/services/{id}/eligibility")
-                        .route(web::get().to(geo::service_eligibility)),
+                        .route(web::get().to(geo::service_eligibility))
+                        .route(web::post().to(geo::service_eligibility_posted)),
                 )
                 .service(
                     resource("/services/{id}/capacity")

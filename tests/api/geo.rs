@@ -25,11 +25,29 @@ async fn service_with(
     created["id"].as_str().unwrap().to_string()
 }
 
+/// The eligibility answer for `query`; the same question posted as a JSON body (the
+/// caller's details kept out of the URL) must get the same answer.
 async fn eligibility(app: &TestApp, id: &str, query: &str) -> Value {
     let (status, body) = app
         .get_json(&format!("/v1/services/{id}/eligibility?{query}"))
         .await;
     assert_eq!(status, 200, "{body}");
+    let posted: serde_json::Map<String, Value> = url::form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| {
+            let v = match (k.as_ref(), v.parse::<u64>()) {
+                ("age", Ok(n)) => json!(n),
+                _ => json!(v),
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    let (status, same) = app
+        .post(
+            &format!("/v1/services/{id}/eligibility"),
+            &Value::Object(posted),
+        )
+        .await;
+    assert_eq!((status, &same), (200, &body), "posted {query}");
     body
 }
 
@@ -539,7 +557,23 @@ async fn practices_are_found_by_name_address_postcode_or_code() {
             .map(|p| p["code"].as_str().unwrap())
             .collect();
         assert!(codes.contains(&code), "{q}: {codes:?}");
+        let (status, posted) = app.post("/v1/gp-practices", &json!({"q": q})).await;
+        assert_eq!((status, &posted), (200, &body), "posted {q}");
     }
+    let (status, body) = app.post("/v1/gp-practices", &json!({"q": "a"})).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap_or("").contains("'q'"),
+        "{body}"
+    );
+    let r = app
+        .client
+        .post(app.url("/v1/gp-practices"))
+        .body("q=five+oaks")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
     let (status, body) = app.get_json("/v1/gp-practices?q=a").await;
     assert_eq!(status, 400, "{body}");
     let (status, body) = app.get_json("/v1/gp-practices?q=%25_%5C").await;
