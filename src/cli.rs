@@ -886,9 +886,9 @@ async fn offline_directory(
 
 /// `signpost sources …`.
 async fn sources(command: SourcesCommand, storage: StorageArgs) -> anyhow::Result<ExitCode> {
-    let store = open_store(&storage.database_url).await?;
     match command {
         SourcesCommand::Add { name, url } => {
+            let store = open_store(&storage.database_url).await?;
             let name = crate::domain::fields::Name::parse(&name)
                 .map_err(|e| anyhow::anyhow!("the name: {e}"))?;
             let input = crate::directory::sources::SourceInput { name, url };
@@ -911,7 +911,7 @@ async fn sources(command: SourcesCommand, storage: StorageArgs) -> anyhow::Resul
             );
         }
         SourcesCommand::List => {
-            for s in store.sources().await? {
+            for s in open_store(&storage.database_url).await?.sources().await? {
                 println!(
                     "{}  {:<24} {:<8} {:>7} records  last good pull {}  {}",
                     s.id,
@@ -928,7 +928,6 @@ async fn sources(command: SourcesCommand, storage: StorageArgs) -> anyhow::Resul
             }
         }
         SourcesCommand::Pull { name, full, pull } => {
-            drop(store);
             let directory = offline_directory(&storage, "it pulls on its schedule").await?;
             let holder = format!("cli-{}", std::process::id());
             let reports = directory

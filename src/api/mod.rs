@@ -79,6 +79,27 @@ pub const ROUTES: &[(&str, &str)] = &[
 ];
 
 /// Registers every route.
+/// Runs a long administrative job to its end even if the caller hangs up, and
+/// answers 409 when another replica or request holds its lease (`None`).
+async fn run_to_end<T, F>(what: &str, busy: &str, job: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = Result<Option<T>, crate::directory::DirectoryError>>
+        + Send
+        + 'static,
+{
+    use crate::directory::DirectoryError;
+    tokio::spawn(job)
+        .await
+        .map_err(|e| DirectoryError::Unexpected(anyhow::anyhow!("{what} stopped: {e}")))??
+        .ok_or_else(|| DirectoryError::Busy(busy.into()).into())
+}
+
+/// A lease holder's name for a job started by a request.
+fn request_holder() -> String {
+    format!("api-{}-{}", std::process::id(), uuid::Uuid::now_v7())
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
         .service(resource("/health").route(web::get().to(health)))

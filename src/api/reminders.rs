@@ -74,19 +74,16 @@ pub async fn run_reminders(
         .into());
     };
     let directory = state.directory.clone();
-    let holder = format!("api-{}-{}", std::process::id(), uuid::Uuid::now_v7());
-    let report = tokio::spawn(async move {
-        directory
-            .run_reminders(&job.mailer, &job.reminders, &holder)
-            .await
-    })
-    .await
-    .map_err(|e| DirectoryError::Unexpected(anyhow::anyhow!("the run stopped: {e}")))??;
-    match report {
-        Some(r) => Ok(HttpResponse::Ok().json(r)),
-        None => Err(DirectoryError::Busy(
-            "a reminder run is going on already; try again when it ends".into(),
-        )
-        .into()),
-    }
+    let holder = super::request_holder();
+    let report = super::run_to_end(
+        "the run",
+        "a reminder run is going on already; try again when it ends",
+        async move {
+            directory
+                .run_reminders(&job.mailer, &job.reminders, &holder)
+                .await
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(report))
 }

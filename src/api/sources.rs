@@ -2,7 +2,6 @@
 
 use super::extract::{Admin, Params, require_json};
 use super::problem::ApiError;
-use crate::directory::DirectoryError;
 use crate::directory::sources::SourceInput;
 use crate::domain::parse_body;
 use crate::startup::AppState;
@@ -48,19 +47,17 @@ pub async fn pull_source(
     let id = path.into_inner();
     let directory = state.directory.clone();
     let settings = state.source_pull.clone();
-    let holder = format!("api-{}-{}", std::process::id(), uuid::Uuid::now_v7());
-    let pulled = tokio::spawn(async move {
-        directory
-            .pull_sources(Some(&id), &settings, &holder, full)
-            .await
-    })
-    .await
-    .map_err(|e| DirectoryError::Unexpected(anyhow::anyhow!("the pull stopped: {e}")))??;
-    match pulled.and_then(|mut r| r.pop()) {
-        Some(report) => Ok(HttpResponse::Ok().json(report)),
-        None => Err(DirectoryError::Busy(
-            "a pull is running already (here or in another replica); try again when it ends".into(),
-        )
-        .into()),
-    }
+    let holder = super::request_holder();
+    let report = super::run_to_end(
+        "the pull",
+        "a pull is running already (here or in another replica); try again when it ends",
+        async move {
+            let pulled = directory
+                .pull_sources(Some(&id), &settings, &holder, full)
+                .await?;
+            Ok(pulled.and_then(|mut r| r.pop()))
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(report))
 }

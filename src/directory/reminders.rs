@@ -6,8 +6,9 @@ use super::keeping::StatusChange;
 use super::{Directory, DirectoryError, now};
 use crate::domain::access::{Principal, Role};
 use crate::domain::fields::{Email as EmailAddress, Name, Text};
+use crate::domain::text::escape_html as escape;
 use crate::domain::{Accepting, Capacity, Service, ServiceStatus};
-use crate::mail::{Email, Mailer, escape};
+use crate::mail::{Email, Mailer};
 use crate::storage::reminders::{AskedAbout, Reminder, ReminderLink, UpdateContact};
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::StreamExt;
@@ -195,10 +196,7 @@ impl Directory {
     async fn link_key(&self) -> anyhow::Result<Vec<u8>> {
         let hex = self
             .store
-            .secret("reminder-links", || {
-                let bytes: [u8; 32] = rand::random();
-                bytes.iter().map(|b| format!("{b:02x}")).collect()
-            })
+            .secret("reminder-links", crate::domain::text::random_hex)
             .await?;
         Ok(hex.into_bytes())
     }
@@ -215,12 +213,7 @@ impl Directory {
             )
             .as_bytes(),
         );
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .take(20)
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        crate::domain::text::hex(&mac.finalize().into_bytes()[..20])
     }
 
     /// Runs a reminder cycle if this holder gets the lease; `None` while another

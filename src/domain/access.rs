@@ -94,14 +94,9 @@ impl ApiKey {
 /// Keys look like `sp_` and 64 hex digits: 256 random bits.
 pub const KEY_PREFIX: &str = "sp_";
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// A new random key and its public id.
 pub fn generate_key() -> (String, String) {
-    let bytes: [u8; 32] = rand::random();
-    let secret = hex(&bytes);
+    let secret = super::text::random_hex();
     let id = format!("key_{}", &Uuid::now_v7().simple().to_string()[20..]);
     (id, format!("{KEY_PREFIX}{secret}"))
 }
@@ -113,7 +108,7 @@ pub fn key_digest(key: &str) -> [u8; 32] {
 
 /// The stored form of a key: its digest, hex.
 pub fn hash_key(key: &str) -> String {
-    hex(&key_digest(key))
+    super::text::hex(&key_digest(key))
 }
 
 /// True when `key` has the shape of a key this service issues.

@@ -5,6 +5,7 @@ pub mod coverage;
 pub mod fields;
 pub mod service;
 pub mod taxonomy;
+pub mod text;
 
 pub use coverage::{Coverage, CoverageRule};
 pub use service::*;

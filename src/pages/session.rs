@@ -64,8 +64,7 @@ impl Sessions {
 }
 
 fn random_token() -> String {
-    let bytes: [u8; 32] = rand::random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::domain::text::random_hex()
 }
 
 /// Who is looking at a page: anyone, or a signed-in member of staff.

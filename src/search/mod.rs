@@ -1156,13 +1156,14 @@ impl SearchIndex {
             .map(|t| Highlighter::new(t.highlight.clone()))
             .unwrap_or_default();
         let mut hits = Vec::with_capacity(found.page.len());
+        let sources = self.sources();
         for (score, address) in found.page {
             let segment = searcher.segment_reader(address.segment_ord);
             let stored = generation
                 .vitals
                 .get(segment)?
                 .stored(address.doc_id, || StoredHit::read(&searcher, address, &f))?;
-            let mut hit = self.hit(&stored, score, &highlighter, request, now);
+            let mut hit = self.hit(&stored, score, &highlighter, request, &sources, now);
             if request.explain
                 && let Some(plan) = &outcome.plan
             {
@@ -1283,12 +1284,12 @@ impl SearchIndex {
         score: f32,
         highlighter: &Highlighter,
         request: &SearchRequest,
+        sources: &HashMap<uuid::Uuid, SourceHealth>,
         now: DateTime<Utc>,
     ) -> Hit {
         let vitals = &stored.vitals;
         let snippet = highlighter.snippet(&vitals.description);
-        let sources = self.sources();
-        let warnings = warnings(vitals, &self.shared.settings, &sources, now);
+        let warnings = warnings(vitals, &self.shared.settings, sources, now);
         let source_read_at = vitals
             .source
             .as_ref()

@@ -3,6 +3,7 @@
 //! so a snippet costs a scan of the text rather than stemming all of it.
 
 use super::schema::with_analyzers;
+use crate::domain::text::escape_html_into;
 
 /// The longest snippet, in characters (plus ellipses).
 pub const SNIPPET_CHARS: usize = 180;
@@ -77,13 +78,13 @@ impl Highlighter {
         }
         let mut at = from;
         for &(start, end) in found.iter().filter(|(s, e)| *s >= from && *e <= to) {
-            escape_into(&mut out, &text[at..start]);
+            escape_html_into(&mut out, &text[at..start]);
             out.push_str("<b>");
-            escape_into(&mut out, &text[start..end]);
+            escape_html_into(&mut out, &text[start..end]);
             out.push_str("</b>");
             at = end;
         }
-        escape_into(&mut out, &text[at..to]);
+        escape_html_into(&mut out, &text[at..to]);
         if to < text.len() {
             out.push('…');
         }
@@ -122,18 +123,6 @@ fn word_end_within(text: &str, from: usize, chars: usize) -> usize {
     match rest[..cut].rfind(char::is_whitespace) {
         Some(space) if space > 0 => from + space,
         _ => from + cut,
-    }
-}
-
-fn escape_into(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
     }
 }
 
