@@ -66,6 +66,26 @@ pub const RISK_ALONE: f32 = 0.8;
 /// Weaker risk cues in one question raise it when their confidences add up to this
 /// (words counted once): "can't cope" and "tablets", say.
 pub const RISK_TOGETHER: f32 = 0.8;
+/// Words that deny what follows them in a note ("denies self harm", "no SI", "not
+/// suicidal"): a risk phrase right after one does not count.
+const DENIALS: [&str; 7] = ["no", "not", "denies", "denied", "denying", "nil", "without"];
+/// Words that may stand between a denial and what it denies ("no current SI", "denies
+/// any thoughts of", "not actively suicidal").
+const DENIAL_FILLERS: [&str; 13] = [
+    "any", "current", "currently", "active", "actively", "recent", "ongoing", "apparent",
+    "obvious", "immediate", "acute", "further", "evidence",
+];
+
+/// Whether the words before `start` deny what starts there.
+fn denied(words: &[String], start: usize) -> bool {
+    let before = |n: usize| start.checked_sub(n).map(|i| words[i].as_str());
+    match (before(2), before(1)) {
+        (_, Some(w)) if DENIALS.contains(&w) => true,
+        (Some(d), Some(f)) => DENIALS.contains(&d) && DENIAL_FILLERS.contains(&f),
+        _ => false,
+    }
+}
+
 /// The longest phrase accepted at run time, in characters.
 pub const MAX_PHRASE_CHARS: usize = 300;
 
@@ -1031,10 +1051,20 @@ impl Lexicon {
         let mut risk: Vec<String> = Vec::new();
         // Risk cues: (words, confidence, span), each kept once per span.
         let mut cues: Vec<(String, f32, (usize, usize))> = Vec::new();
-        for f in self.find(words) {
+        let found = self.find(words);
+        // A denied risk phrase takes the shorter phrases inside it along.
+        let denials: Vec<(usize, usize)> = found
+            .iter()
+            .filter(|f| self.needs[f.end_info.need as usize] == RISK && denied(words, f.start))
+            .map(|f| (f.start, f.end))
+            .collect();
+        for f in found {
             let because = words[f.start..f.end].join(" ");
             let name = &self.needs[f.end_info.need as usize];
             if name == RISK {
+                if denials.iter().any(|&(s, e)| s <= f.start && f.end <= e) {
+                    continue;
+                }
                 match cues.iter_mut().find(|c| c.2 == (f.start, f.end)) {
                     Some(c) => c.1 = c.1.max(f.end_info.confidence),
                     None => cues.push((because, f.end_info.confidence, (f.start, f.end))),
@@ -1361,6 +1391,23 @@ mod tests {
         let (needs, risk) = l.needs(&normalise("how do I get a crisis loan"));
         assert!(risk.is_empty());
         assert!(needs.iter().any(|n| n.id == "money"));
+    }
+
+    #[test]
+    fn a_denied_risk_phrase_does_not_count_but_a_phrase_with_its_own_no_does() {
+        let l = small(&[
+            ("risk", "suicidal"),
+            ("risk", "self harm"),
+            ("risk", "no reason to live"),
+        ]);
+        let raised = |q: &str| !l.needs(&normalise(q)).1.is_empty();
+        assert!(raised("feeling suicidal"));
+        assert!(!raised("pt reports no suicidal ideation"));
+        assert!(!raised("not actively suicidal, low mood"));
+        assert!(!raised("denies any self harm"));
+        assert!(!raised("denies self harm ideas"));
+        assert!(raised("not suicidal but cutting, self harm daily"));
+        assert!(raised("says there is no reason to live"));
     }
 
     #[test]
