@@ -847,10 +847,18 @@ async fn run_lexicon(storage: &StorageArgs, command: LexiconCommand) -> anyhow::
         LexiconCommand::Understand { question } => {
             let store = open_store(&storage.database_url).await?;
             let lexicon = Lexicon::new(&store.lexicon_entries().await?)?;
-            let u = understand(&lexicon, &normalise(&question));
+            let words = normalise(&question);
+            let u = understand(&lexicon, &words);
             if !u.risk.is_empty() {
                 println!("RISK: {}", u.risk.join("; "));
             }
+            let model = crate::understand::risk_model::RiskModel::built_in().score(&words);
+            println!(
+                "risk model: {:.2} (raises at {:.2}; weighed most: {})",
+                model.probability,
+                crate::understand::risk_model::THRESHOLD,
+                model.words.join(", ")
+            );
             for n in &u.needs {
                 println!(
                     "{:<22} {:.2}  ({})",

@@ -298,6 +298,9 @@ async fn load_demo_geo(store: &Store, dir: Option<&std::path::Path>) -> anyhow::
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        // The risk model learns in the background while the rest starts; a search that
+        // comes first waits for it.
+        std::thread::spawn(crate::understand::risk_model::RiskModel::built_in);
         let store = open_store(&settings.database_url).await?;
         if settings.demo && store.count_services().await? == 0 {
             let report = crate::ndjson::load_demo(&store).await?;

@@ -35,6 +35,10 @@ struct Args {
     /// Print every question that missed, with what came back.
     #[arg(long)]
     failures: bool,
+    /// Instead of searching: five-fold cross validation of the risk model on its shipped
+    /// examples, printing recall and false alarms per threshold.
+    #[arg(long)]
+    cross_validate: bool,
     /// Only run these questions, printing each hit with why it scored.
     #[arg(long)]
     explain: Vec<String>,
@@ -212,6 +216,23 @@ fn name_of(hit: &signpost::search::Hit) -> String {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.cross_validate {
+        use signpost::understand::risk_model::{cross_validate, shipped_examples};
+        let examples = shipped_examples();
+        let thresholds: Vec<f32> = (1..20).map(|t| t as f32 * 0.05).collect();
+        println!(
+            "threshold  recall  false alarms  ({} examples, 5 folds)",
+            examples.len()
+        );
+        for (t, recall, false_alarms) in cross_validate(&examples, &thresholds) {
+            println!(
+                "{t:9.2}  {:5.1}%  {:11.1}%",
+                recall * 100.0,
+                false_alarms * 100.0
+            );
+        }
+        return Ok(());
+    }
     let questions = read_questions(&args.questions)?;
     let templates: Vec<Template> = serde_json::from_str(
         &std::fs::read_to_string(&args.directory)

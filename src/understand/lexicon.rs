@@ -72,8 +72,19 @@ const DENIALS: [&str; 7] = ["no", "not", "denies", "denied", "denying", "nil", "
 /// Words that may stand between a denial and what it denies ("no current SI", "denies
 /// any thoughts of", "not actively suicidal").
 const DENIAL_FILLERS: [&str; 13] = [
-    "any", "current", "currently", "active", "actively", "recent", "ongoing", "apparent",
-    "obvious", "immediate", "acute", "further", "evidence",
+    "any",
+    "current",
+    "currently",
+    "active",
+    "actively",
+    "recent",
+    "ongoing",
+    "apparent",
+    "obvious",
+    "immediate",
+    "acute",
+    "further",
+    "evidence",
 ];
 
 /// Whether the words before `start` deny what starts there.
@@ -182,6 +193,42 @@ impl Token {
             _ => 1,
         }
     }
+}
+
+/// One wording a sequence stands for, as plain words: the `k`-th alternative of each
+/// group (round), nothing for a gap.
+fn sample(tokens: &[Token], k: usize, out: &mut Vec<String>) {
+    for t in tokens {
+        match t {
+            Token::Word { plain, .. } => out.push(plain.clone()),
+            Token::Prefix(p) => out.push(p.clone()),
+            Token::Gap => {}
+            Token::Number => out.push("3".into()),
+            Token::AtLeast(n) => out.push(n.to_string()),
+            Token::AnyOf(words) => out.push(words[k % words.len()].1.clone()),
+            Token::Group(alternatives) => sample(&alternatives[k % alternatives.len()], k, out),
+        }
+    }
+}
+
+/// A few wordings of every shipped line: (need, words, confidence, is an exception).
+/// The risk model learns from them beside its labelled questions.
+pub fn sample_wordings(per_line: usize) -> Vec<(&'static str, Vec<String>, f32, bool)> {
+    let mut out = Vec::new();
+    for (need, text) in FILES {
+        for (_, _, parsed) in parse_file(text) {
+            let Ok(Some(line)) = parsed else { continue };
+            for k in 0..per_line {
+                let mut words = Vec::new();
+                sample(&line.phrase, k, &mut words);
+                if !words.is_empty() {
+                    out.push((*need, words, line.confidence, line.exception));
+                }
+            }
+        }
+    }
+    out.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+    out
 }
 
 /// How many wordings a sequence stands for.
@@ -1047,6 +1094,13 @@ impl Lexicon {
     /// The needs the question expresses (most confident first), and the words that
     /// expressed risk (empty when none).
     pub fn needs(&self, words: &[String]) -> (Vec<Need>, Vec<String>) {
+        let (needs, risk, _) = self.read(words);
+        (needs, risk)
+    }
+
+    /// As [`Lexicon::needs`], and whether the question denied a risk phrase ("denies self
+    /// harm"): a note that rules risk out, which the risk model must not overrule.
+    pub fn read(&self, words: &[String]) -> (Vec<Need>, Vec<String>, bool) {
         let mut needs: Vec<Need> = Vec::new();
         let mut risk: Vec<String> = Vec::new();
         // Risk cues: (words, confidence, span), each kept once per span.
@@ -1116,7 +1170,7 @@ impl Lexicon {
                 .total_cmp(&a.confidence)
                 .then_with(|| a.id.cmp(&b.id))
         });
-        (needs, risk)
+        (needs, risk, !denials.is_empty())
     }
 
     /// Needs whose words are closest to a question that matched nothing: words that share

@@ -12,6 +12,7 @@
 pub mod gaps;
 pub mod languages;
 pub mod lexicon;
+pub mod risk_model;
 
 pub use lexicon::{Lexicon, LexiconError, NewEntry};
 
@@ -83,7 +84,13 @@ impl Understanding {
 
 /// Reads a question: needs and risk from `lexicon`, languages from their names.
 pub fn understand(lexicon: &Lexicon, words: &[String]) -> Understanding {
-    let (needs, risk) = lexicon.needs(words);
+    let (needs, mut risk, denied) = lexicon.read(words);
+    if risk.is_empty()
+        && !denied
+        && let Some(score) = risk_model::RiskModel::built_in().raises(words)
+    {
+        risk = score.words;
+    }
     let (languages, language_words) = languages::mentions(words);
     Understanding {
         needs,

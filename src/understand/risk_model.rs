@@ -1,0 +1,249 @@
+//! A small learned check for risk, beside the lexicon's phrases: logistic regression over
+//! word stems and stem pairs, trained at start (a few milliseconds) from the labelled
+//! questions in `risk_examples.tsv`. The lexicon knows wordings exactly; the model weighs
+//! words it has seen in risky questions against those it has seen in ordinary ones, and
+//! so catches new wordings made of familiar parts. Either raising risk is enough.
+
+use super::lexicon::stem;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+/// The labelled questions shipped with signpost.
+const EXAMPLES: &str = include_str!("risk_examples.tsv");
+/// Common words that do not count as leaning towards risk, whatever their weight.
+const SMALL_WORDS: [&str; 24] = [
+    "gone", "over", "went", "going", "have", "been", "with", "from", "into", "about", "just",
+    "that", "this", "they", "them", "then", "there", "what", "when", "will", "your", "were",
+    "said", "says",
+];
+/// A word's weight above which it leans towards risk.
+const LEANING: f32 = 0.3;
+/// Wordings of each lexicon line learned from.
+const WORDINGS_PER_LINE: usize = 2;
+/// Passes over the examples while training.
+const EPOCHS: usize = 20;
+/// Step size of each update (Adagrad scales it per feature).
+const LEARNING_RATE: f32 = 0.5;
+/// Pull of every weight towards zero, so that rare words decide little.
+const L2: f32 = 1e-4;
+/// The probability above which the model raises risk. Chosen by five-fold cross
+/// validation on the examples (`evaluate --cross-validate`): a missed risk is far worse
+/// than an extra banner.
+pub const THRESHOLD: f32 = 0.4;
+
+/// A trained model.
+#[derive(Debug, Clone)]
+pub struct RiskModel {
+    weights: HashMap<String, f32>,
+    bias: f32,
+}
+
+/// What the model thought of one question.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RiskScore {
+    /// How likely the question expresses risk, 0 to 1.
+    pub probability: f32,
+    /// The question's words that pushed most towards risk, strongest first.
+    pub words: Vec<String>,
+}
+
+/// The question's features: its stems and each pair of neighbouring stems. Each feature
+/// keeps the plain words it came from, to say why.
+fn features(words: &[String]) -> Vec<(String, String)> {
+    let stems: Vec<String> = words.iter().map(|w| stem(w)).collect();
+    let mut out: Vec<(String, String)> = Vec::with_capacity(stems.len() * 2);
+    for (i, s) in stems.iter().enumerate() {
+        out.push((s.clone(), words[i].clone()));
+        if let Some(next) = stems.get(i + 1) {
+            out.push((
+                format!("{s} {next}"),
+                format!("{} {}", words[i], words[i + 1]),
+            ));
+        }
+    }
+    out.sort();
+    out.dedup_by(|a, b| a.0 == b.0);
+    out
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// Parses `risk_examples.tsv`-style text into (normalised words, is risk).
+pub fn parse_examples(text: &str) -> Vec<(Vec<String>, bool)> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| {
+            let (label, question) = l.split_once('\t')?;
+            Some((super::normalise(question), label.trim() == "yes"))
+        })
+        .collect()
+}
+
+/// The labelled questions and, from the lexicon, a few wordings of each line: risk
+/// phrases sure enough to raise risk alone as risky, risk exceptions and every other
+/// need's phrases (crisis services aside) as ordinary.
+pub fn shipped_examples() -> Vec<(Vec<String>, bool)> {
+    let mut examples = parse_examples(EXAMPLES);
+    for (need, words, confidence, exception) in super::lexicon::sample_wordings(WORDINGS_PER_LINE) {
+        match need {
+            super::RISK if exception => examples.push((words, false)),
+            super::RISK if confidence >= super::lexicon::RISK_ALONE => examples.push((words, true)),
+            super::RISK | super::CRISIS => {}
+            _ => examples.push((words, false)),
+        }
+    }
+    examples
+}
+
+impl RiskModel {
+    /// The model trained on the shipped examples (trained once, on first use).
+    pub fn built_in() -> Arc<RiskModel> {
+        static MODEL: OnceLock<Arc<RiskModel>> = OnceLock::new();
+        MODEL
+            .get_or_init(|| Arc::new(RiskModel::train(&shipped_examples())))
+            .clone()
+    }
+
+    /// Trains on labelled questions, risky and ordinary ones weighing equally in total.
+    pub fn train(examples: &[(Vec<String>, bool)]) -> RiskModel {
+        let featured: Vec<(Vec<String>, bool)> = examples
+            .iter()
+            .map(|(w, y)| (features(w).into_iter().map(|f| f.0).collect(), *y))
+            .collect();
+        let positives = featured.iter().filter(|e| e.1).count().max(1) as f32;
+        let negatives = featured.iter().filter(|e| !e.1).count().max(1) as f32;
+        let total = positives + negatives;
+        let (weight_yes, weight_no) = (total / (2.0 * positives), total / (2.0 * negatives));
+        let mut weights: HashMap<String, f32> = HashMap::new();
+        let mut squares: HashMap<String, f32> = HashMap::new();
+        let (mut bias, mut bias_square) = (0.0f32, 0.0f32);
+        // A fixed shuffle per pass, so training is the same on every start.
+        let mut order: Vec<usize> = (0..featured.len()).collect();
+        let mut seed: u64 = 0x5eed;
+        for _ in 0..EPOCHS {
+            for i in (1..order.len()).rev() {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                order.swap(i, (seed >> 33) as usize % (i + 1));
+            }
+            for &i in &order {
+                let (fs, y) = &featured[i];
+                let z = bias
+                    + fs.iter()
+                        .map(|f| weights.get(f).unwrap_or(&0.0))
+                        .sum::<f32>();
+                let class_weight = if *y { weight_yes } else { weight_no };
+                let error = (sigmoid(z) - if *y { 1.0 } else { 0.0 }) * class_weight;
+                for f in fs {
+                    let w = weights.entry(f.clone()).or_insert(0.0);
+                    let g = error + L2 * *w;
+                    let s = squares.entry(f.clone()).or_insert(0.0);
+                    *s += g * g;
+                    *w -= LEARNING_RATE * g / (s.sqrt() + 1e-6);
+                }
+                bias_square += error * error;
+                bias -= LEARNING_RATE * error / (bias_square.sqrt() + 1e-6);
+            }
+        }
+        weights.retain(|_, w| w.abs() > 1e-3);
+        RiskModel { weights, bias }
+    }
+
+    /// Scores a normalised question.
+    pub fn score(&self, words: &[String]) -> RiskScore {
+        let mut contributions: Vec<(f32, String)> = features(words)
+            .into_iter()
+            .filter_map(|(f, plain)| self.weights.get(&f).map(|w| (*w, plain)))
+            .collect();
+        let z = self.bias + contributions.iter().map(|c| c.0).sum::<f32>();
+        contributions.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let words = contributions
+            .into_iter()
+            .filter(|c| c.0 > 0.5)
+            .take(3)
+            .map(|c| c.1)
+            .collect();
+        RiskScore {
+            probability: sigmoid(z),
+            words,
+        }
+    }
+
+    /// Whether the model raises risk for a normalised question: likely enough, and said
+    /// by at least two words (common ones such as "gone" or "over" aside) that lean
+    /// towards risk: one word, "door" or "bridge", is too little to go on.
+    pub fn raises(&self, words: &[String]) -> Option<RiskScore> {
+        let score = self.score(words);
+        let leaning = features(words)
+            .iter()
+            .filter(|(f, plain)| !f.contains(' ') && !SMALL_WORDS.contains(&plain.as_str()))
+            .filter(|(f, _)| self.weights.get(f).is_some_and(|w| *w > LEANING))
+            .count();
+        (score.probability >= THRESHOLD && leaning >= 2).then_some(score)
+    }
+}
+
+/// Five-fold cross validation on labelled questions: for each threshold, the share of
+/// risky questions raised (recall) and of ordinary ones raised (false alarms), by a model
+/// that never saw the question.
+pub fn cross_validate(
+    examples: &[(Vec<String>, bool)],
+    thresholds: &[f32],
+) -> Vec<(f32, f64, f64)> {
+    const FOLDS: usize = 5;
+    let mut scored: Vec<(f32, bool)> = Vec::with_capacity(examples.len());
+    for fold in 0..FOLDS {
+        let train: Vec<(Vec<String>, bool)> = examples
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % FOLDS != fold)
+            .map(|(_, e)| e.clone())
+            .collect();
+        let model = RiskModel::train(&train);
+        for (i, (words, y)) in examples.iter().enumerate() {
+            if i % FOLDS == fold {
+                scored.push((model.score(words).probability, *y));
+            }
+        }
+    }
+    let positives = scored.iter().filter(|s| s.1).count().max(1) as f64;
+    let negatives = scored.iter().filter(|s| !s.1).count().max(1) as f64;
+    thresholds
+        .iter()
+        .map(|&t| {
+            let raised_yes = scored.iter().filter(|s| s.1 && s.0 >= t).count() as f64;
+            let raised_no = scored.iter().filter(|s| !s.1 && s.0 >= t).count() as f64;
+            (t, raised_yes / positives, raised_no / negatives)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::understand::normalise;
+
+    #[test]
+    fn learns_from_examples_and_says_which_words_weighed() {
+        let model = RiskModel::built_in();
+        let s = model.score(&normalise(
+            "she has been hoarding her tablets and wrote letters to the kids",
+        ));
+        assert!(s.probability > THRESHOLD, "{s:?}");
+        assert!(!s.words.is_empty());
+        let s = model.score(&normalise("help with council tax arrears"));
+        assert!(s.probability < THRESHOLD, "{s:?}");
+    }
+
+    #[test]
+    fn training_is_the_same_every_time() {
+        let examples = parse_examples(EXAMPLES);
+        let a = RiskModel::train(&examples[..300]);
+        let b = RiskModel::train(&examples[..300]);
+        let q = normalise("cant see a way forward anymore");
+        assert_eq!(a.score(&q), b.score(&q));
+    }
+}
