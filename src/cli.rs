@@ -530,7 +530,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .rsplit_once(':')
                     .map_or("127.0.0.1", |(h, _)| h),
                 app.port(),
-                app.directory.store.backend_name(),
+                app.directory.backend_name(),
                 settings.index_dir.display()
             );
             if settings.admin_key.is_none() {
@@ -645,7 +645,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .run_reminders(&mailer, &mail.reminder_settings(), &holder)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            directory.index.shutdown().await;
+            directory.close().await;
             let Some(r) = report else {
                 anyhow::bail!("another process is sending reminders right now; try again later");
             };
@@ -941,7 +941,7 @@ async fn sources(command: SourcesCommand, storage: StorageArgs) -> anyhow::Resul
             let reports = directory
                 .pull_sources(name.as_deref(), &pull.pull_settings(), &holder, full)
                 .await?;
-            directory.index.shutdown().await;
+            directory.close().await;
             let Some(reports) = reports else {
                 anyhow::bail!("another process is pulling sources right now; try again later");
             };

@@ -2,6 +2,7 @@
 //! tests can ask for port 0 and read the port back.
 
 use crate::api;
+pub use crate::api::{AppState, ReminderJobSettings};
 use crate::directory::Directory;
 use crate::search::{SearchIndex, SearchSettings};
 use crate::storage::Store;
@@ -57,36 +58,6 @@ pub struct SourcePullSettings {
     pub pull: crate::oruk::pulling::PullSettings,
 }
 
-/// When reminders go and how.
-#[derive(Clone)]
-pub struct ReminderJobSettings {
-    /// Cron expression with seconds, in UTC.
-    pub cron: String,
-    pub reminders: crate::directory::reminders::ReminderSettings,
-    pub mailer: Arc<crate::mail::Mailer>,
-}
-
-impl std::fmt::Debug for ReminderJobSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ReminderJobSettings")
-            .field("cron", &self.cron)
-            .field("reminders", &self.reminders)
-            .field("dry_run", &self.mailer.is_dry_run())
-            .finish()
-    }
-}
-
-/// Shared by every request.
-pub struct AppState {
-    pub directory: Directory,
-    pub admin_key_digest: Option<[u8; 32]>,
-    pub search_settings: SearchSettings,
-    /// How a pull asked for over the API reads a source.
-    pub source_pull: crate::oruk::pulling::PullSettings,
-    /// Where reminders asked for over the API go; `None`: nowhere configured.
-    pub reminders: Option<ReminderJobSettings>,
-}
-
 /// A bound, not yet running server.
 pub struct Application {
     port: u16,
@@ -128,29 +99,23 @@ where
 
 /// The link-check job: a cycle only in the replica that holds the lease.
 fn link_check_job(
-    store: Arc<Store>,
+    directory: Directory,
     settings: LinkCheckSettings,
     holder: String,
 ) -> anyhow::Result<tokio_cron_scheduler::Job> {
     let checker = Arc::new(crate::links::checker::Checker::new(settings.check.clone())?);
     let cron = settings.cron.clone();
     alone_on_schedule(&cron, "link check", move || {
-        let (store, checker, settings, holder) = (
-            store.clone(),
+        let (directory, checker, settings, holder) = (
+            directory.clone(),
             checker.clone(),
             settings.clone(),
             holder.clone(),
         );
         async move {
-            let report = crate::links::run_cycle(
-                &store,
-                &checker,
-                &settings.policy,
-                settings.spread_days,
-                &holder,
-                |_| {},
-            )
-            .await;
+            let report = directory
+                .check_links(&checker, &settings.policy, settings.spread_days, &holder)
+                .await;
             match report {
                 Ok(Some(r)) => tracing::info!(
                     urls = r.urls,
@@ -224,7 +189,7 @@ async fn schedule(
     let mut jobs = Vec::new();
     if let Some(l) = &settings.link_check {
         jobs.push(link_check_job(
-            directory.store.clone(),
+            directory.clone(),
             l.clone(),
             holder.clone(),
         )?);
@@ -403,8 +368,7 @@ impl Application {
         if let Some(mut s) = self.scheduler {
             let _ = s.shutdown().await;
         }
-        self.directory.index.shutdown().await;
-        self.directory.store.close().await;
+        self.directory.close().await;
         self.stopped.send_replace(true);
         tracing::info!("stopped");
         served

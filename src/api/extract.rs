@@ -1,8 +1,8 @@
 //! Turning the parts of a request into typed values, or a problem naming the part.
 
 use super::problem::ApiError;
+use crate::api::AppState;
 use crate::domain::access::{Principal, Role};
-use crate::startup::AppState;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};

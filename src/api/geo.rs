@@ -2,10 +2,10 @@
 
 use super::extract::{Params, Reader, parse_id, require_json};
 use super::problem::ApiError;
+use crate::api::AppState;
 use crate::directory::CallerInput;
 use crate::domain::Gender;
 use crate::geo::{Postcode, codes};
-use crate::startup::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 

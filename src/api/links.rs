@@ -2,8 +2,7 @@
 
 use super::extract::{Admin, Staff, parse_id};
 use super::problem::ApiError;
-use crate::links::service_urls;
-use crate::startup::AppState;
+use crate::api::AppState;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
@@ -17,26 +16,10 @@ pub async fn service_link_checks(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    let store = &state.directory.store;
-    let service = super::services::find_service_for(store, &who, id).await?;
-    let states = store.link_states().await?;
-    let mut urls = Vec::new();
-    for (kind, url) in service_urls(&service) {
-        let checks = store
-            .link_checks(std::slice::from_ref(&url), HISTORY)
-            .await?;
-        let (link_state, last_checked) = match states.get(&url) {
-            Some((s, at)) => (Some(s), Some(at)),
-            None => (None, None),
-        };
-        urls.push(json!({
-            "url": url,
-            "kind": kind,
-            "state": link_state,
-            "last_checked": last_checked,
-            "checks": checks,
-        }));
-    }
+    let urls = state
+        .directory
+        .service_link_checks(&who, id, HISTORY)
+        .await?;
     Ok(HttpResponse::Ok().json(json!({ "service_id": id, "urls": urls })))
 }
 

@@ -10,13 +10,15 @@ pub mod problem;
 pub mod reminders;
 pub mod services;
 pub mod sources;
+mod state;
 pub mod understanding;
+
+pub use state::{AppState, ReminderJobSettings};
 
 use crate::directory::PlaceInput;
 use crate::domain::{Accepting, DeliveryMode, ServiceStatus, fields, taxonomy};
 use crate::search::query::{Filters, MAX_QUERY_CHARS};
 use crate::search::{SearchRequest, Sort};
-use crate::startup::AppState;
 use actix_web::middleware::ErrorHandlers;
 use actix_web::{HttpResponse, web};
 use extract::{Admin, Params, Reader};
@@ -246,23 +248,22 @@ async fn health() -> HttpResponse {
 async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state
         .directory
-        .store
         .ping()
         .await
         .map_err(|e| ApiError::Unavailable(format!("the database does not answer: {e}")))?;
     Ok(HttpResponse::Ok().json(json!({
         "status": "ready",
-        "database": state.directory.store.backend_name(),
-        "index": {"documents": state.directory.index.num_docs(), "applied_seq": state.directory.index.applied()},
+        "database": state.directory.backend_name(),
+        "index": state.directory.index_state(),
     })))
 }
 
 /// `GET /metrics`: Prometheus text: requests and latency per route, method and status;
 /// the index's documents and applied change; process memory.
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let index = &state.directory.index;
-    ::metrics::gauge!("signpost_index_documents").set(index.num_docs() as f64);
-    ::metrics::gauge!("signpost_index_applied_sequence").set(index.applied() as f64);
+    let index = state.directory.index_state();
+    ::metrics::gauge!("signpost_index_documents").set(index.documents as f64);
+    ::metrics::gauge!("signpost_index_applied_sequence").set(index.applied_seq as f64);
     ::metrics::gauge!("signpost_process_peak_memory_bytes")
         .set(crate::telemetry::peak_rss_mib("self") * 1024.0 * 1024.0);
     HttpResponse::Ok()
@@ -277,7 +278,7 @@ async fn taxonomy_list(_: Reader) -> HttpResponse {
 }
 
 async fn reindex(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let report = state.directory.index.rebuild().await?;
+    let report = state.directory.rebuild_index().await?;
     Ok(HttpResponse::Ok().json(report))
 }
 

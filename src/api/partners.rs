@@ -3,13 +3,12 @@
 
 use super::extract::{Admin, Editor, Params, Staff, etag, if_match, parse_id, require_json};
 use super::problem::ApiError;
-use super::services::find_service_for;
+use crate::api::AppState;
 use crate::directory::KeyInput;
 use crate::directory::keeping::StatusChange;
 use crate::domain::access::Role;
 use crate::domain::fields::Text;
 use crate::domain::{Capacity, Service, ServiceStatus, parse_body};
-use crate::startup::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -93,8 +92,7 @@ pub async fn history(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    find_service_for(&state.directory.store, &who, id).await?;
-    let entries = state.directory.store.history("service", id).await?;
+    let entries = state.directory.service_history(&who, id).await?;
     Ok(HttpResponse::Ok().json(json!({ "service_id": id, "history": entries })))
 }
 

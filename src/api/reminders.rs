@@ -2,10 +2,10 @@
 
 use super::extract::{Admin, Editor, Params, parse_id, require_json};
 use super::problem::ApiError;
+use crate::api::AppState;
 use crate::directory::DirectoryError;
 use crate::directory::reminders::ContactInput;
 use crate::domain::parse_body;
-use crate::startup::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;

@@ -2,11 +2,11 @@
 
 use super::extract::{Admin, Editor, Params, Reader, etag, if_match, parse_id, require_json};
 use super::problem::ApiError;
+use crate::api::AppState;
 use crate::directory::DirectoryError;
 use crate::domain::{
     self, Organization, Service, ServiceStatus, merge_patch, parse_organization, parse_service,
 };
-use crate::startup::AppState;
 use crate::storage::ServiceFilter;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
@@ -86,32 +86,6 @@ impl WithLocation for HttpResponse {
     }
 }
 
-/// The service with this id, or a 404 naming it.
-pub(super) async fn find_service(
-    store: &crate::storage::Store,
-    id: Uuid,
-) -> Result<Service, ApiError> {
-    store
-        .get_service(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("there is no service {id}")))
-}
-
-/// The service, if this staff key may see its workings: partners only their own.
-pub(super) async fn find_service_for(
-    store: &crate::storage::Store,
-    who: &crate::domain::access::Principal,
-    id: Uuid,
-) -> Result<Service, ApiError> {
-    let service = find_service(store, id).await?;
-    if who.role == crate::domain::access::Role::Partner && !who.may_edit(service.organization.id) {
-        return Err(ApiError::Forbidden(
-            "this key may only see its own organisation's services".into(),
-        ));
-    }
-    Ok(service)
-}
-
 /// What a caller may see of a service.
 fn visible(service: Service, who: &Option<crate::domain::access::Principal>) -> Service {
     match who {
@@ -126,7 +100,7 @@ pub async fn get_service(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    let service = find_service(&state.directory.store, id).await?;
+    let service = state.directory.service(id).await?;
     let service = visible(service, &who);
     Ok(with_etag(
         HttpResponse::Ok(),
@@ -205,7 +179,6 @@ pub async fn list_services(
     };
     let items = state
         .directory
-        .store
         .list_services(&filter, cursor, limit + 1)
         .await?
         .into_iter()
@@ -307,12 +280,7 @@ pub async fn get_organization(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    let org = state
-        .directory
-        .store
-        .get_organization(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("there is no organisation {id}")))?;
+    let org = state.directory.organization(id).await?;
     Ok(with_etag(HttpResponse::Ok(), org.meta.version, &org))
 }
 
@@ -324,7 +292,6 @@ pub async fn list_organizations(
     let (limit, cursor) = page_params(&params)?;
     let items = state
         .directory
-        .store
         .list_organizations(cursor, limit + 1)
         .await?;
     Ok(HttpResponse::Ok().json(page(items, limit, |o: &Organization| o.id)))

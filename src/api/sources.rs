@@ -2,9 +2,9 @@
 
 use super::extract::{Admin, Params, require_json};
 use super::problem::ApiError;
+use crate::api::AppState;
 use crate::directory::sources::SourceInput;
 use crate::domain::parse_body;
-use crate::startup::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 

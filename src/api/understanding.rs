@@ -2,9 +2,9 @@
 
 use super::extract::{Admin, Params, require_json};
 use super::problem::ApiError;
+use crate::api::AppState;
 use crate::directory::LexiconInput;
 use crate::domain::parse_body;
-use crate::startup::AppState;
 use crate::storage::understanding::GAP_DAYS_KEPT;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
@@ -36,9 +36,10 @@ pub async fn list_lexicon(
 ) -> Result<HttpResponse, ApiError> {
     params.allow_only(&[])?;
     let entries = state.directory.lexicon_entries().await?;
+    let (phrases, wordings) = state.directory.lexicon_size();
     Ok(HttpResponse::Ok().json(json!({
-        "phrases": state.directory.index.lexicon().phrase_count(),
-        "wordings": state.directory.index.lexicon().wording_count(),
+        "phrases": phrases,
+        "wordings": wordings,
         "entries": entries,
     })))
 }

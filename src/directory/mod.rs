@@ -22,6 +22,7 @@ pub mod admin;
 pub mod feed;
 pub mod finding;
 pub mod keeping;
+pub mod records;
 pub mod reminders;
 pub mod review;
 pub mod sources;
@@ -195,8 +196,8 @@ impl Directory {
 /// The directory: storage plus the search index that follows it.
 #[derive(Clone)]
 pub struct Directory {
-    pub store: Arc<Store>,
-    pub index: SearchIndex,
+    store: Arc<Store>,
+    index: SearchIndex,
     /// The application's runtime, where writes run (see [`Directory::write_searchable`]).
     writes: tokio::runtime::Handle,
 }

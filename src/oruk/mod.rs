@@ -8,12 +8,12 @@ pub mod mapping;
 pub mod pulling;
 pub mod reading;
 
+use crate::api::AppState;
 use crate::api::extract::{Params, parse_id};
 use crate::api::problem::ApiError;
 use crate::directory::feed::FeedQuery;
 use crate::domain::taxonomy::CATEGORIES;
 use crate::geo::Postcode;
-use crate::startup::AppState;
 use actix_web::http::header;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpRequest, HttpResponse, web};

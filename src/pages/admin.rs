@@ -4,12 +4,12 @@
 use super::forms::{Errors, Form};
 use super::session::{Visitor, refused, sign_in_first};
 use super::{Chrome, message, render};
+use crate::api::AppState;
 use crate::directory::admin::LinkSummary;
 use crate::directory::review::ReviewItem;
 use crate::directory::{DirectoryError, KeyInput};
 use crate::domain::access::{ApiKey, Principal, Role};
 use crate::domain::fields::Name;
-use crate::startup::AppState;
 use crate::storage::understanding::Gap;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};

@@ -5,8 +5,8 @@
 
 use super::forms::Form;
 use super::{Chrome, render};
+use crate::api::AppState;
 use crate::domain::access::Principal;
-use crate::startup::AppState;
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::dev::Payload;
 use actix_web::http::{StatusCode, header};

@@ -1,0 +1,163 @@
+//! Reading records and the workings behind them (one record, lists, history, link
+//! checks), and the state of the store and index that operators watch. Front doors read
+//! through these, never the store or the index themselves.
+
+use super::{Directory, DirectoryError};
+use crate::domain::access::{Principal, Role};
+use crate::domain::{Organization, Service};
+use crate::links::checker::Checker;
+use crate::links::policy::{LinkPolicy, LinkState};
+use crate::links::{CycleReport, service_urls};
+use crate::search::RebuildReport;
+use crate::storage::ServiceFilter;
+use crate::storage::access::HistoryEntry;
+use crate::storage::links::StoredCheck;
+use serde::Serialize;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// One URL of a service and what checking it found.
+#[derive(Debug, Serialize)]
+pub struct UrlChecks {
+    pub url: String,
+    /// Where the URL sits on the record (`url`, `organization.url`, …).
+    pub kind: &'static str,
+    pub state: Option<LinkState>,
+    pub last_checked: Option<String>,
+    /// The latest checks, newest first.
+    pub checks: Vec<StoredCheck>,
+}
+
+/// How the index stands.
+#[derive(Debug, Serialize)]
+pub struct IndexState {
+    pub documents: u64,
+    /// The last change-log sequence the index has applied.
+    pub applied_seq: i64,
+}
+
+impl Directory {
+    /// The service, if this staff key may see its workings: partners only their own.
+    pub async fn service_for(&self, who: &Principal, id: Uuid) -> Result<Service, DirectoryError> {
+        let service = self.service(id).await?;
+        if who.role == Role::Partner && !who.may_edit(service.organization.id) {
+            return Err(DirectoryError::Forbidden(
+                "this key may only see its own organisation's services".into(),
+            ));
+        }
+        Ok(service)
+    }
+
+    /// The organisation with this id.
+    pub async fn organization(&self, id: Uuid) -> Result<Organization, DirectoryError> {
+        self.store
+            .get_organization(id)
+            .await?
+            .ok_or_else(|| DirectoryError::NotFound(format!("there is no organisation {id}")))
+    }
+
+    /// Services matching `filter`, in id order after `after`, at most `limit`.
+    pub async fn list_services(
+        &self,
+        filter: &ServiceFilter,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<Service>, DirectoryError> {
+        Ok(self.store.list_services(filter, after, limit).await?)
+    }
+
+    /// Organisations in id order after `after`, at most `limit`.
+    pub async fn list_organizations(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<Organization>, DirectoryError> {
+        Ok(self.store.list_organizations(after, limit).await?)
+    }
+
+    /// A service's history of changes, for staff who may see it.
+    pub async fn service_history(
+        &self,
+        who: &Principal,
+        id: Uuid,
+    ) -> Result<Vec<HistoryEntry>, DirectoryError> {
+        self.service_for(who, id).await?;
+        Ok(self.store.history("service", id).await?)
+    }
+
+    /// Each URL of a service with its state and at most `per_url` latest checks.
+    pub async fn service_link_checks(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        per_url: i64,
+    ) -> Result<Vec<UrlChecks>, DirectoryError> {
+        let service = self.service_for(who, id).await?;
+        let states = self.store.link_states().await?;
+        let mut urls = Vec::new();
+        for (kind, url) in service_urls(&service) {
+            let checks = self
+                .store
+                .link_checks(std::slice::from_ref(&url), per_url)
+                .await?;
+            let (state, last_checked) = match states.get(&url) {
+                Some((s, at)) => (Some(s.clone()), Some(at.clone())),
+                None => (None, None),
+            };
+            urls.push(UrlChecks {
+                url,
+                kind,
+                state,
+                last_checked,
+                checks,
+            });
+        }
+        Ok(urls)
+    }
+
+    /// Runs a link-check cycle if this holder gets the lease (`None` while another runs).
+    pub async fn check_links(
+        &self,
+        checker: &Arc<Checker>,
+        policy: &LinkPolicy,
+        spread_days: u32,
+        holder: &str,
+    ) -> anyhow::Result<Option<CycleReport>> {
+        crate::links::run_cycle(&self.store, checker, policy, spread_days, holder, |_| {}).await
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend_name(&self) -> &'static str {
+        self.store.backend_name()
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        self.store.ping().await
+    }
+
+    /// The index's size and progress.
+    pub fn index_state(&self) -> IndexState {
+        IndexState {
+            documents: self.index.num_docs(),
+            applied_seq: self.index.applied(),
+        }
+    }
+
+    /// Builds the index again from the database.
+    pub async fn rebuild_index(&self) -> Result<RebuildReport, DirectoryError> {
+        Ok(self.index.rebuild().await?)
+    }
+
+    /// The lexicon in use: its phrases and the wordings they stand for.
+    pub fn lexicon_size(&self) -> (usize, u64) {
+        let lexicon = self.index.lexicon();
+        (lexicon.phrase_count(), lexicon.wording_count())
+    }
+
+    /// Lets the index writer commit what it has applied, then closes the database.
+    pub async fn close(&self) {
+        self.index.shutdown().await;
+        self.store.close().await;
+    }
+}
