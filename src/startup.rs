@@ -328,7 +328,7 @@ impl Application {
                 .app_data(limits.clone())
                 .configure(api::routes)
                 .configure(crate::pages::routes)
-                .configure(crate::oruk::routes)
+                .configure(crate::api::feed::routes)
                 .default_service(web::to(not_found))
         })
         .listen(listener)?;

@@ -1,6 +1,7 @@
 //! The HTTP API: routes, extractors, handlers and the one error body.
 
 pub mod extract;
+pub mod feed;
 pub mod geo;
 pub mod limits;
 pub mod links;
