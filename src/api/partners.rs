@@ -1,12 +1,10 @@
-//! Keeping entries current: quick capacity/status/verify updates, history, navigators'
-//! reports, the review queue, and API keys.
+//! Keeping entries current: quick capacity/status/verify updates, history, and
+//! navigators' reports.
 
-use super::extract::{Admin, Editor, Params, Staff, etag, if_match, parse_id, require_json};
+use super::extract::{Editor, Staff, etag, if_match, parse_id, require_json};
 use super::problem::ApiError;
 use crate::api::AppState;
-use crate::directory::KeyInput;
 use crate::directory::keeping::StatusChange;
-use crate::domain::access::Role;
 use crate::domain::fields::Text;
 use crate::domain::{Capacity, Service, ServiceStatus, parse_body};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -125,76 +123,4 @@ pub async fn create_report(
         )
         .await?;
     Ok(HttpResponse::Created().json(report))
-}
-
-/// `GET /v1/review-queue`
-pub async fn review_queue(
-    Staff(who): Staff,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let items = state.directory.review_queue(&who).await?;
-    Ok(HttpResponse::Ok().json(json!({ "total": items.len(), "items": items })))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ResolveInput {
-    note: Text,
-}
-
-/// `POST /v1/review-queue/{item}/resolve`: dealt with, and how.
-pub async fn resolve_item(
-    Staff(who): Staff,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    if who.role == Role::Navigator {
-        return Err(ApiError::Forbidden(
-            "the review queue is for administrators and partners".into(),
-        ));
-    }
-    require_json(&req, &[])?;
-    let input: ResolveInput = parse_body(&body)?;
-    let item = path.into_inner();
-    let note = input.note.as_str();
-    state.directory.resolve(&item, note, &who).await?;
-    Ok(HttpResponse::Ok().json(json!({"id": item, "resolved_by": who.key_id, "note": note})))
-}
-
-/// `POST /v1/admin/keys`.
-pub async fn create_key(
-    _: Admin,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    require_json(&req, &[])?;
-    let input: KeyInput = parse_body(&body)?;
-    let (key, secret) = state.directory.issue_key(input).await?;
-    Ok(HttpResponse::Created().json(json!({
-        "key": key,
-        "secret": secret,
-        "note": "the secret is shown only now: store it safely",
-    })))
-}
-
-/// `GET /v1/admin/keys`: every key, without secrets.
-pub async fn list_keys(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let keys = state.directory.keys().await?;
-    Ok(HttpResponse::Ok().json(json!({ "keys": keys })))
-}
-
-/// `DELETE /v1/admin/keys/{id}`: the key stops working at once.
-pub async fn revoke_key(
-    _: Admin,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    params: Params,
-) -> Result<HttpResponse, ApiError> {
-    params.allow_only(&[])?;
-    let id = path.into_inner();
-    state.directory.revoke_key(&id).await?;
-    Ok(HttpResponse::NoContent().finish())
 }

@@ -1,12 +1,10 @@
 //! `/v1/services` and `/v1/organizations`: create, read, list, update, retire.
 
-use super::extract::{Admin, Editor, Params, Reader, etag, if_match, parse_id, require_json};
+use super::extract::{Editor, Params, Reader, etag, if_match, parse_id, require_json};
 use super::problem::ApiError;
 use crate::api::AppState;
 use crate::directory::DirectoryError;
-use crate::domain::{
-    self, Organization, Service, ServiceStatus, merge_patch, parse_organization, parse_service,
-};
+use crate::domain::{self, Service, ServiceStatus, parse_service};
 use crate::storage::ServiceFilter;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
@@ -14,9 +12,10 @@ use uuid::Uuid;
 
 const DEFAULT_PAGE: i64 = 50;
 const MAX_PAGE: i64 = 500;
-const MERGE_PATCH: &str = "application/merge-patch+json";
+pub(super) const MERGE_PATCH: &str = "application/merge-patch+json";
 
-fn with_etag(
+/// A JSON answer with the record version as its ETag.
+pub(super) fn with_etag(
     mut builder: actix_web::HttpResponseBuilder,
     version: i64,
     body: &impl serde::Serialize,
@@ -24,7 +23,8 @@ fn with_etag(
     builder.insert_header(etag(version)).json(body)
 }
 
-fn page_params(params: &Params) -> Result<(u32, Option<Uuid>), ApiError> {
+/// `limit` (1 to `MAX_PAGE`, default `DEFAULT_PAGE`) and `cursor` (the previous page's `next_cursor`).
+pub(super) fn page_params(params: &Params) -> Result<(u32, Option<Uuid>), ApiError> {
     let limit = params.int_in("limit", 1, MAX_PAGE)?.unwrap_or(DEFAULT_PAGE) as u32;
     let cursor = match params.one("cursor")? {
         None => None,
@@ -38,7 +38,12 @@ fn page_params(params: &Params) -> Result<(u32, Option<Uuid>), ApiError> {
     Ok((limit, cursor))
 }
 
-fn page<T: serde::Serialize>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> Uuid) -> Value {
+/// A page of at most `limit` items and the cursor of the next, if any.
+pub(super) fn page<T: serde::Serialize>(
+    mut items: Vec<T>,
+    limit: u32,
+    id: impl Fn(&T) -> Uuid,
+) -> Value {
     let more = items.len() > limit as usize;
     items.truncate(limit as usize);
     let next = if more { items.last().map(&id) } else { None };
@@ -46,7 +51,7 @@ fn page<T: serde::Serialize>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> U
 }
 
 /// A service body that must not try to change the id in the path.
-fn check_same_id(input_id: Option<Uuid>, path_id: Uuid) -> Result<(), ApiError> {
+pub(super) fn check_same_id(input_id: Option<Uuid>, path_id: Uuid) -> Result<(), ApiError> {
     match input_id {
         Some(id) if id != path_id => Err(ApiError::field(
             "id",
@@ -56,6 +61,7 @@ fn check_same_id(input_id: Option<Uuid>, path_id: Uuid) -> Result<(), ApiError> 
     }
 }
 
+/// `POST /v1/services` (editors): 201 with its location, once searchable.
 pub async fn create_service(
     Editor(actor): Editor,
     req: HttpRequest,
@@ -72,7 +78,7 @@ pub async fn create_service(
 }
 
 /// Adds a `Location` header to a built response.
-trait WithLocation {
+pub(super) trait WithLocation {
     fn customize_location(self, location: &str) -> HttpResponse;
 }
 
@@ -94,6 +100,7 @@ fn visible(service: Service, who: &Option<crate::domain::access::Principal>) -> 
     }
 }
 
+/// `GET /v1/services/{id}`: staff fields only for a key.
 pub async fn get_service(
     Reader(who): Reader,
     state: web::Data<AppState>,
@@ -109,6 +116,7 @@ pub async fn get_service(
     ))
 }
 
+/// `GET /v1/services`: a page in id order, filtered by organisation, status, category, change time.
 pub async fn list_services(
     Reader(who): Reader,
     state: web::Data<AppState>,
@@ -187,6 +195,7 @@ pub async fn list_services(
     Ok(HttpResponse::Ok().json(page(items, limit, |s: &Service| s.id)))
 }
 
+/// `PUT /v1/services/{id}` (editors; `If-Match` optional), once searchable.
 pub async fn replace_service(
     Editor(actor): Editor,
     req: HttpRequest,
@@ -224,6 +233,7 @@ pub async fn replace_service(
     ))
 }
 
+/// `PATCH /v1/services/{id}`: a JSON merge patch (editors), once searchable.
 pub async fn patch_service(
     Editor(actor): Editor,
     req: HttpRequest,
@@ -246,6 +256,7 @@ pub async fn patch_service(
     ))
 }
 
+/// `DELETE /v1/services/{id}`: retires it (kept, no longer found), once searchable.
 pub async fn retire_service(
     Editor(actor): Editor,
     req: HttpRequest,
@@ -260,107 +271,4 @@ pub async fn retire_service(
         service.meta.version,
         &service,
     ))
-}
-
-pub async fn create_organization(
-    Admin(actor): Admin,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    require_json(&req, &[])?;
-    let input = parse_organization(domain::parse_json(&body)?)?;
-    let org = state.directory.create_organization(input, &actor).await?;
-    Ok(with_etag(HttpResponse::Created(), org.meta.version, &org)
-        .customize_location(&format!("/v1/organizations/{}", org.id)))
-}
-
-pub async fn get_organization(
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path)?;
-    let org = state.directory.organization(id).await?;
-    Ok(with_etag(HttpResponse::Ok(), org.meta.version, &org))
-}
-
-pub async fn list_organizations(
-    state: web::Data<AppState>,
-    params: Params,
-) -> Result<HttpResponse, ApiError> {
-    params.allow_only(&["limit", "cursor"])?;
-    let (limit, cursor) = page_params(&params)?;
-    let items = state
-        .directory
-        .list_organizations(cursor, limit + 1)
-        .await?;
-    Ok(HttpResponse::Ok().json(page(items, limit, |o: &Organization| o.id)))
-}
-
-pub async fn replace_organization(
-    Admin(actor): Admin,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path)?;
-    let expected = if_match(&req)?;
-    require_json(&req, &[])?;
-    let input = parse_organization(domain::parse_json(&body)?)?;
-    check_same_id(input.server.id, id)?;
-    let content = input.content;
-    let org = state
-        .directory
-        .edit_organization(id, expected, false, &actor, move |_| Ok(content.clone()))
-        .await?;
-    Ok(with_etag(HttpResponse::Ok(), org.meta.version, &org))
-}
-
-pub async fn patch_organization(
-    Admin(actor): Admin,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path)?;
-    let expected = if_match(&req)?;
-    require_json(&req, &[MERGE_PATCH])?;
-    let patch = domain::parse_json(&body)?;
-    for key in ["id", "version", "created_at", "last_modified", "retired"] {
-        if patch.get(key).is_some() {
-            return Err(ApiError::field(
-                key,
-                format!("'{key}' cannot be changed with PATCH"),
-            ));
-        }
-    }
-    let org = state
-        .directory
-        .edit_organization(id, expected, false, &actor, move |current| {
-            let mut merged = serde_json::to_value(&current.content).unwrap_or(Value::Null);
-            merge_patch(&mut merged, &patch);
-            let input = parse_organization(merged)?;
-            Ok(input.content)
-        })
-        .await?;
-    Ok(with_etag(HttpResponse::Ok(), org.meta.version, &org))
-}
-
-pub async fn retire_organization(
-    Admin(actor): Admin,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path)?;
-    let expected = if_match(&req)?;
-    let org = state
-        .directory
-        .edit_organization(id, expected, true, &actor, move |current| {
-            Ok(current.content.clone())
-        })
-        .await?;
-    Ok(with_etag(HttpResponse::Ok(), org.meta.version, &org))
 }
