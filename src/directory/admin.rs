@@ -32,16 +32,19 @@ pub struct HostFailures {
 
 impl Directory {
     /// Every key, without secrets.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn keys(&self) -> Result<Vec<ApiKey>, DirectoryError> {
         Ok(self.store.list_keys().await?)
     }
 
     /// A new key; its secret is returned only now.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn issue_key(&self, input: KeyInput) -> Result<(ApiKey, String), DirectoryError> {
         issue_key(&self.store, input).await
     }
 
     /// Stops a key working at once.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn revoke_key(&self, id: &str) -> Result<(), DirectoryError> {
         if self.store.revoke_key(id, now()).await? {
             Ok(())
@@ -51,6 +54,7 @@ impl Directory {
     }
 
     /// Counts by outcome and flag, the worst hosts, and the last cycle.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn link_summary(&self) -> Result<LinkSummary, DirectoryError> {
         let states = self.store.link_states().await?;
         let mut by_outcome: BTreeMap<&'static str, usize> = BTreeMap::new();

@@ -144,6 +144,7 @@ impl Directory {
 
     /// The next `limit` services of a feed without words or place, in id order after
     /// `after`: how a whole feed is streamed, a chunk at a time, however large.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn feed_after(
         &self,
         q: &FeedQuery,
@@ -154,6 +155,7 @@ impl Directory {
     }
 
     /// A page of organisations (retired ones left out), and how many there are.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn feed_organizations(
         &self,
         offset: u64,
@@ -163,6 +165,7 @@ impl Directory {
     }
 
     /// An organisation and the services it runs that a feed shows.
+    #[tracing::instrument(level = "debug", skip_all, fields(%id))]
     pub async fn feed_organization(
         &self,
         id: Uuid,
@@ -183,6 +186,7 @@ impl Directory {
     }
 
     /// A service a feed shows, or `NotFound` (closed for good counts as gone).
+    #[tracing::instrument(level = "debug", skip_all, fields(%id))]
     pub async fn feed_service(&self, id: Uuid) -> Result<Service, DirectoryError> {
         let s = self.service(id).await?;
         if s.content.status == ServiceStatus::Defunct {

@@ -92,6 +92,7 @@ pub struct ServiceDetail {
 
 impl Directory {
     /// A service by id, or `NotFound` naming it.
+    #[tracing::instrument(level = "debug", skip_all, fields(%id))]
     pub async fn service(&self, id: Uuid) -> Result<Service, DirectoryError> {
         self.store
             .get_service(id)
@@ -221,6 +222,7 @@ impl Directory {
     }
 
     /// GP practices whose name, address, postcode or code matches `q`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn find_practices(
         &self,
         q: &str,

@@ -104,6 +104,7 @@ impl Directory {
     /// Who a presented key belongs to; a key that is malformed, unknown, revoked or
     /// expired is refused, never treated as anonymous. `admin_digest` is the bootstrap
     /// administrator key's digest, when one was given.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn authenticate(
         &self,
         key: &str,
@@ -320,6 +321,7 @@ impl Directory {
     }
 
     /// Creates a service from API input.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_service(
         &self,
         input: ServiceInput,
@@ -370,6 +372,7 @@ impl Directory {
 
     /// Changes a service with `edit`, checking `If-Match` when given; without it the
     /// edit is re-applied to the newest version, so no accepted write is lost.
+    #[tracing::instrument(level = "debug", skip_all, fields(%id))]
     pub async fn edit_service<F>(
         &self,
         id: Uuid,
@@ -477,6 +480,7 @@ impl Directory {
     }
 
     /// Retires a service: it stays on record as `defunct` and drops out of search.
+    #[tracing::instrument(level = "debug", skip_all, fields(%id))]
     pub async fn retire_service(
         &self,
         id: Uuid,
@@ -492,6 +496,7 @@ impl Directory {
         .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_organization(
         &self,
         input: OrganizationInput,
@@ -508,6 +513,7 @@ impl Directory {
     }
 
     /// Changes an organisation; `retire` also retires its running services.
+    #[tracing::instrument(level = "debug", skip_all, fields(%id))]
     pub async fn edit_organization<F>(
         &self,
         id: Uuid,
@@ -595,6 +601,7 @@ impl Directory {
     }
 
     /// Reopens temporarily closed services whose reopening date has come; returns how many.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn reopen_due(&self) -> anyhow::Result<usize> {
         let today = now().date_naive();
         let system = Principal::system("scheduler");
@@ -653,6 +660,7 @@ pub struct KeyInput {
 }
 
 /// Creates a key; returns it with its secret, which is shown this once only.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn issue_key(store: &Store, input: KeyInput) -> Result<(ApiKey, String), DirectoryError> {
     match (input.role, input.organization_id) {
         (Role::Partner, None) => {
@@ -721,6 +729,7 @@ fn full_confidence() -> f32 {
 
 /// Checks a lexicon entry and stores it with its audit row; a running server picks it
 /// up within a second (see [`Directory::add_lexicon_entry`] for one that is running here).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn store_lexicon_entry(
     store: &Store,
     input: LexiconInput,
@@ -747,6 +756,7 @@ pub async fn store_lexicon_entry(
 impl Directory {
     /// Adds a lexicon entry: checked, stored with its audit row, and in effect for the
     /// next search on this replica (on others within their next poll, a second).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn add_lexicon_entry(
         &self,
         input: LexiconInput,
@@ -764,12 +774,14 @@ impl Directory {
     }
 
     /// The lexicon entries administrators added, oldest first.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn lexicon_entries(&self) -> Result<Vec<StoredEntry>, DirectoryError> {
         Ok(self.store.stored_lexicon_entries().await?)
     }
 
     /// Questions that found nothing or only partial matches on the last `days` days,
     /// each counted at least the configured minimum of times (never fewer).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn search_gaps(&self, days: u32) -> Result<Vec<Gap>, DirectoryError> {
         self.index.flush_gaps(&self.store).await?;
         let since = now().date_naive() - chrono::Duration::days(i64::from(days) - 1);

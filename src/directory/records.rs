@@ -38,6 +38,7 @@ pub struct IndexState {
 
 impl Directory {
     /// The service, if this staff key may see its workings: partners only their own.
+    #[tracing::instrument(level = "debug", skip_all, fields(%id))]
     pub async fn service_for(&self, who: &Principal, id: Uuid) -> Result<Service, DirectoryError> {
         let service = self.service(id).await?;
         if who.role == Role::Partner && !who.may_edit(service.organization.id) {
@@ -49,6 +50,7 @@ impl Directory {
     }
 
     /// The organisation with this id.
+    #[tracing::instrument(level = "debug", skip_all, fields(%id))]
     pub async fn organization(&self, id: Uuid) -> Result<Organization, DirectoryError> {
         self.store
             .get_organization(id)
@@ -57,6 +59,7 @@ impl Directory {
     }
 
     /// Services matching `filter`, in id order after `after`, at most `limit`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_services(
         &self,
         filter: &ServiceFilter,
@@ -67,6 +70,7 @@ impl Directory {
     }
 
     /// Organisations in id order after `after`, at most `limit`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_organizations(
         &self,
         after: Option<Uuid>,
@@ -76,6 +80,7 @@ impl Directory {
     }
 
     /// A service's history of changes, for staff who may see it.
+    #[tracing::instrument(level = "debug", skip_all, fields(%id))]
     pub async fn service_history(
         &self,
         who: &Principal,
@@ -86,6 +91,7 @@ impl Directory {
     }
 
     /// Each URL of a service with its state and at most `per_url` latest checks.
+    #[tracing::instrument(level = "debug", skip_all, fields(%id))]
     pub async fn service_link_checks(
         &self,
         who: &Principal,
@@ -116,6 +122,7 @@ impl Directory {
     }
 
     /// Runs a link-check cycle if this holder gets the lease (`None` while another runs).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn check_links(
         &self,
         checker: &Arc<Checker>,
@@ -132,6 +139,7 @@ impl Directory {
     }
 
     /// Whether the database answers.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn ping(&self) -> anyhow::Result<()> {
         self.store.ping().await
     }
@@ -145,6 +153,7 @@ impl Directory {
     }
 
     /// Builds the index again from the database.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn rebuild_index(&self) -> Result<RebuildReport, DirectoryError> {
         Ok(self.index.rebuild().await?)
     }
@@ -156,6 +165,7 @@ impl Directory {
     }
 
     /// Lets the index writer commit what it has applied, then closes the database.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn close(&self) {
         self.index.shutdown().await;
         self.store.close().await;

@@ -140,6 +140,7 @@ impl Directory {
     }
 
     /// An organisation's update contacts (staff only).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn update_contacts(
         &self,
         organization: Uuid,
@@ -162,6 +163,7 @@ impl Directory {
     }
 
     /// Replaces an organisation's update contacts.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_update_contacts(
         &self,
         organization: Uuid,
@@ -189,6 +191,7 @@ impl Directory {
     }
 
     /// Reminders sent, newest first.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn reminders(&self, limit: u32) -> Result<Vec<Reminder>, DirectoryError> {
         Ok(self.store.reminders(limit).await?)
     }
@@ -218,6 +221,7 @@ impl Directory {
 
     /// Runs a reminder cycle if this holder gets the lease; `None` while another
     /// replica runs one.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn run_reminders(
         &self,
         mailer: &Mailer,
@@ -383,6 +387,7 @@ impl Directory {
     }
 
     /// Checks a link from an email; nothing changes.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn open_link(&self, token: &str) -> Result<OpenedLink, LinkRefused> {
         let (id, sig) = token.split_once('.').ok_or(LinkRefused::NotValid)?;
         let id = Uuid::parse_str(id).map_err(|_| LinkRefused::NotValid)?;
@@ -424,6 +429,7 @@ impl Directory {
 
     /// Answers a link (the POST from its confirmation page): once only; the change goes
     /// into the audit trail as coming from the contact's link.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn answer_link(&self, token: &str, answer: Answer) -> Result<Answered, LinkRefused> {
         let opened = self.open_link(token).await?;
         let link = &opened.link;

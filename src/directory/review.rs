@@ -351,6 +351,7 @@ impl Directory {
 
 impl Directory {
     /// One service this key keeps, with what needs attention.
+    #[tracing::instrument(level = "debug", skip_all, fields(%id))]
     pub async fn attention_for(
         &self,
         who: &Principal,

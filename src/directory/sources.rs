@@ -60,6 +60,7 @@ pub struct PullReport {
 
 /// Registers another directory's Open Referral UK feed (no index needed: the command
 /// line adds sources beside a running server).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn register_source(
     store: &crate::storage::Store,
     input: SourceInput,
@@ -99,17 +100,20 @@ pub async fn register_source(
 
 impl Directory {
     /// Every registered source and how its pulls went.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn sources(&self) -> Result<Vec<Source>, DirectoryError> {
         Ok(self.store.sources().await?)
     }
 
     /// Registers another directory's Open Referral UK feed.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn add_source(&self, input: SourceInput) -> Result<Source, DirectoryError> {
         register_source(&self.store, input).await
     }
 
     /// Tells search how each source stands (after pulls, and now and then for the pulls
     /// other replicas make).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn refresh_source_health(&self) -> anyhow::Result<()> {
         let health = self
             .store
@@ -139,6 +143,7 @@ impl Directory {
     /// Pulls every source (`only`: the one with this id or name) if this holder gets the
     /// lease; `None` while another replica is pulling. `full` reads every record even
     /// when a changes-only pull would be due.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn pull_sources(
         &self,
         only: Option<&str>,
