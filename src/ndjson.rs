@@ -139,6 +139,7 @@ impl<'a> Importer<'a> {
             .await
             .map_err(|e| anyhow::anyhow!("storing an import batch: {e}"))?;
         self.report.imported += self.pending.len();
+        metrics::counter!("signpost_imported_services_total").increment(self.pending.len() as u64);
         self.pending.clear();
         self.pending_orgs.clear();
         Ok(())

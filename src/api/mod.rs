@@ -258,16 +258,19 @@ async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(json!({
         "status": "ready",
         "database": state.directory.backend_name(),
-        "index": state.directory.index_state(),
+        "index": state.directory.index_state().await?,
     })))
 }
 
 /// `GET /metrics`: Prometheus text: requests and latency per route, method and status;
 /// the index's documents and applied change; process memory.
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let index = state.directory.index_state();
-    ::metrics::gauge!("signpost_index_documents").set(index.documents as f64);
-    ::metrics::gauge!("signpost_index_applied_sequence").set(index.applied_seq as f64);
+    if let Ok(index) = state.directory.index_state().await {
+        ::metrics::gauge!("signpost_index_documents").set(index.documents as f64);
+        ::metrics::gauge!("signpost_index_applied_sequence").set(index.applied_seq as f64);
+        ::metrics::gauge!("signpost_index_lag_changes").set(index.lag_changes as f64);
+        ::metrics::gauge!("signpost_index_lag_seconds").set(index.lag_seconds);
+    }
     ::metrics::gauge!("signpost_process_peak_memory_bytes")
         .set(crate::telemetry::peak_rss_mib("self") * 1024.0 * 1024.0);
     HttpResponse::Ok()

@@ -34,6 +34,10 @@ pub struct IndexState {
     pub documents: u64,
     /// The last change-log sequence the index has applied.
     pub applied_seq: i64,
+    /// Changes written but not yet searchable here.
+    pub lag_changes: i64,
+    /// How long the oldest of them has waited, in seconds (0 when none wait).
+    pub lag_seconds: f64,
 }
 
 impl Directory {
@@ -144,12 +148,25 @@ impl Directory {
         self.store.ping().await
     }
 
-    /// The index's size and progress.
-    pub fn index_state(&self) -> IndexState {
-        IndexState {
+    /// The index's size and progress, and how far it is behind the database.
+    pub async fn index_state(&self) -> Result<IndexState, DirectoryError> {
+        let applied_seq = self.index.applied();
+        let (lag_changes, lag_seconds) = match self.store.first_change_after(applied_seq).await? {
+            None => (0, 0.0),
+            Some((first, at)) => {
+                let last = self.store.last_change().await?;
+                let waited = chrono::DateTime::parse_from_rfc3339(&at)
+                    .map(|t| (chrono::Utc::now() - t.to_utc()).num_milliseconds() as f64 / 1e3)
+                    .unwrap_or(0.0);
+                (last - first + 1, waited.max(0.0))
+            }
+        };
+        Ok(IndexState {
             documents: self.index.num_docs(),
-            applied_seq: self.index.applied(),
-        }
+            applied_seq,
+            lag_changes,
+            lag_seconds,
+        })
     }
 
     /// Builds the index again from the database.

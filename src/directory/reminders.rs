@@ -383,6 +383,13 @@ impl Directory {
             }
         }
         report.seconds = clock.elapsed().as_secs_f64();
+        for (outcome, n) in [
+            ("sent", report.sent),
+            ("written", report.written),
+            ("failed", report.failed),
+        ] {
+            metrics::counter!("signpost_reminders_total", "outcome" => outcome).increment(n as u64);
+        }
         Ok(report)
     }
 

@@ -175,7 +175,24 @@ impl Directory {
         }
         let mut reports = Vec::new();
         for source in &sources {
-            reports.push(self.pull(source, settings, full).await);
+            let report = self.pull(source, settings, full).await;
+            let outcome = if report.error.is_some() {
+                "failed"
+            } else {
+                "ok"
+            };
+            metrics::counter!("signpost_source_pulls_total", "outcome" => outcome).increment(1);
+            for (change, n) in [
+                ("new", report.new),
+                ("changed", report.changed),
+                ("unchanged", report.unchanged),
+                ("vanished", report.vanished),
+                ("rejected", report.rejected.len()),
+            ] {
+                metrics::counter!("signpost_source_records_total", "change" => change)
+                    .increment(n as u64);
+            }
+            reports.push(report);
         }
         self.store.release_lease(LEASE, holder).await?;
         self.refresh_source_health().await?;

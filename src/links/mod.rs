@@ -144,6 +144,8 @@ async fn cycle(
         let before = state.flag;
         policy::apply(&mut state, r, today, policy);
         store.record_check(r, &state, Utc::now()).await?;
+        metrics::counter!("signpost_link_checks_total", "outcome" => r.outcome.as_str())
+            .increment(1);
         *report
             .by_outcome
             .entry(r.outcome.as_str().into())

@@ -870,6 +870,20 @@ impl Store {
         })
     }
 
+    /// When the first change after `seq` was made, if there is one.
+    pub async fn first_change_after(&self, seq: i64) -> anyhow::Result<Option<(i64, String)>> {
+        on_pool!(self, read, pool => {
+            let row: Option<(i64, String)> = sqlx::query_as(
+                "SELECT seq, changed_at FROM change_log WHERE seq > $1 ORDER BY seq LIMIT 1",
+            )
+            .bind(seq)
+            .fetch_optional(pool)
+            .await
+            .context("reading the change log")?;
+            Ok(row)
+        })
+    }
+
     /// Changes after `seq`, oldest first, at most `limit`: (sequence, service id).
     pub async fn changes_after(&self, seq: i64, limit: u32) -> anyhow::Result<Vec<(i64, Uuid)>> {
         on_pool!(self, read, pool => {

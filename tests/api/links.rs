@@ -286,6 +286,11 @@ async fn a_cycle_flags_services_and_search_and_the_queue_show_it() {
             .unwrap()
             .expect("the lease is free");
     assert_eq!(report.urls, 3, "shared URLs are checked once");
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("signpost_link_checks_total{outcome="),
+        "{metrics}"
+    );
     assert_eq!(report.flag_changes.len(), 1, "{report:?}");
     // A second replica cannot run a cycle while the lease is held.
     let now = chrono::Utc::now();

@@ -190,6 +190,11 @@ async fn run(app: &TestApp) -> Value {
         )
         .await;
     assert_eq!(status, 200, "{report}");
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("signpost_reminders_total{outcome=\"sent\"}"),
+        "{metrics}"
+    );
     report
 }
 

@@ -509,6 +509,17 @@ async fn health_and_readiness() {
     let (status, ready) = app.get_json("/ready").await;
     assert_eq!(status, 200);
     assert_eq!(ready["status"], "ready");
+    // A write returns once searchable, so nothing waits for the index after it.
+    let org = app.create_organization("Ready Org").await;
+    app.create_service(&service_body(&org, "Ready larder", "Groceries."))
+        .await;
+    let (_, ready) = app.get_json("/ready").await;
+    assert_eq!(ready["index"]["lag_changes"], 0, "{ready}");
+    assert_eq!(ready["index"]["lag_seconds"], 0.0, "{ready}");
+    assert!(
+        ready["index"]["applied_seq"].as_i64().unwrap() >= 1,
+        "{ready}"
+    );
 }
 
 #[tokio::test]
@@ -530,6 +541,8 @@ async fn metrics_count_requests_by_route_never_by_value() {
         "{text}"
     );
     assert!(text.contains("signpost_index_documents"), "{text}");
+    assert!(text.contains("signpost_index_lag_changes 0"), "{text}");
+    assert!(text.contains("signpost_index_lag_seconds 0"), "{text}");
     for private in ["zorblax", "M11", "0192f7a4"] {
         assert!(!text.contains(private), "{private} in the metrics");
     }

@@ -247,8 +247,17 @@ async fn pull(app: &TestApp, source: &str, full: bool) -> (u16, Value) {
         "/v1/admin/sources/{source}/pull{}",
         if full { "?full=true" } else { "" }
     );
-    app.call(reqwest::Method::POST, &path, Some(ADMIN_KEY), None)
-        .await
+    let (status, report) = app
+        .call(reqwest::Method::POST, &path, Some(ADMIN_KEY), None)
+        .await;
+    if status == 200 {
+        let metrics = app.get("/metrics").await.text().await.unwrap();
+        assert!(
+            metrics.contains("signpost_source_pulls_total{outcome="),
+            "{metrics}"
+        );
+    }
+    (status, report)
 }
 
 fn hit<'a>(search: &'a Value, name: &str) -> Option<&'a Value> {
