@@ -10,7 +10,7 @@ use tantivy::Term;
 
 /// The longest question accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 300;
-/// Words beyond this many are ignored.
+/// Words searched for beyond this many are ignored (the whole question is understood).
 const MAX_WORDS: usize = 24;
 
 /// Words that carry no need on their own ("I can't get to see my…").
@@ -265,11 +265,12 @@ pub fn text_query(
     lexicon: &Lexicon,
     known: impl Fn(&str) -> bool,
 ) -> Option<TextQuery> {
-    let mut words = normalise(q);
-    words.truncate(MAX_WORDS);
+    let words = normalise(q);
     if words.is_empty() {
         return None;
     }
+    // Understood whole (a caller's story often says the risk at its end); only the words
+    // searched for are capped.
     let understanding = understand::understand(lexicon, &words);
     let mut content: Vec<String> = words
         .iter()
@@ -280,6 +281,7 @@ pub fn text_query(
     if content.is_empty() && understanding.needs.is_empty() && understanding.languages.is_empty() {
         content = words.clone();
     }
+    content.truncate(MAX_WORDS);
     // Each content word once, with its stem and, when the analyser keeps it, the word.
     let mut pairs: Vec<ContentWord> = Vec::new();
     for w in &content {

@@ -29,6 +29,10 @@ async fn risk_puts_crisis_services_first_with_the_contacts_to_read_out() {
         "my son has been cutting himself",
         "he's outside with a knife",
         "money worries and I want to end it all",
+        // A long story whose risk comes after the words searched for.
+        "I rang last week about the damp in the flat and the council still have not got \
+         back to me, the kids are poorly again, my ex is not paying anything, and I think \
+         they would all be better off if I was not around",
     ] {
         let r = app.search(&format!("q={}&limit=5", q(question))).await;
         let risk = &r["risk"];
