@@ -1,6 +1,7 @@
 //! A small learned check for risk, beside the lexicon's phrases: logistic regression over
-//! word stems and stem pairs, trained at start (a few milliseconds) from the labelled
-//! questions in `risk_examples.tsv`. The lexicon knows wordings exactly; the model weighs
+//! word stems and stem pairs, trained once per process (about a second of one core; the
+//! server starts it in the background) from the labelled questions in `risk_examples.tsv`
+//! and a few wordings of every lexicon line. The lexicon knows wordings exactly; the model weighs
 //! words it has seen in risky questions against those it has seen in ordinary ones, and
 //! so catches new wordings made of familiar parts. Either raising risk is enough.
 
@@ -11,10 +12,11 @@ use std::sync::{Arc, OnceLock};
 /// The labelled questions shipped with signpost.
 const EXAMPLES: &str = include_str!("risk_examples.tsv");
 /// Common words that do not count as leaning towards risk, whatever their weight.
-const SMALL_WORDS: [&str; 24] = [
-    "gone", "over", "went", "going", "have", "been", "with", "from", "into", "about", "just",
-    "that", "this", "they", "them", "then", "there", "what", "when", "will", "your", "were",
-    "said", "says",
+const SMALL_WORDS: [&str; 52] = [
+    "a", "an", "the", "to", "of", "in", "on", "at", "for", "and", "or", "is", "it", "its", "i",
+    "im", "my", "me", "he", "hes", "she", "shes", "his", "her", "we", "you", "be", "was", "so",
+    "up", "out", "off", "do", "did", "gone", "over", "went", "going", "have", "been", "with",
+    "from", "into", "about", "just", "that", "this", "they", "them", "then", "there", "what",
 ];
 /// A word's weight above which it leans towards risk.
 const LEANING: f32 = 0.3;
@@ -45,6 +47,9 @@ pub struct RiskScore {
     pub probability: f32,
     /// The question's words that pushed most towards risk, strongest first.
     pub words: Vec<String>,
+    /// How many of its words (common ones such as "gone" or "over" aside) lean towards
+    /// risk by themselves.
+    pub leaning: usize,
 }
 
 /// The question's features: its stems and each pair of neighbouring stems. Each feature
@@ -154,9 +159,16 @@ impl RiskModel {
 
     /// Scores a normalised question.
     pub fn score(&self, words: &[String]) -> RiskScore {
+        let mut leaning = 0;
         let mut contributions: Vec<(f32, String)> = features(words)
             .into_iter()
-            .filter_map(|(f, plain)| self.weights.get(&f).map(|w| (*w, plain)))
+            .filter_map(|(f, plain)| {
+                let w = *self.weights.get(&f)?;
+                if w > LEANING && !f.contains(' ') && !SMALL_WORDS.contains(&plain.as_str()) {
+                    leaning += 1;
+                }
+                Some((w, plain))
+            })
             .collect();
         let z = self.bias + contributions.iter().map(|c| c.0).sum::<f32>();
         contributions.sort_by(|a, b| b.0.total_cmp(&a.0));
@@ -169,6 +181,7 @@ impl RiskModel {
         RiskScore {
             probability: sigmoid(z),
             words,
+            leaning,
         }
     }
 
@@ -177,12 +190,7 @@ impl RiskModel {
     /// towards risk: one word, "door" or "bridge", is too little to go on.
     pub fn raises(&self, words: &[String]) -> Option<RiskScore> {
         let score = self.score(words);
-        let leaning = features(words)
-            .iter()
-            .filter(|(f, plain)| !f.contains(' ') && !SMALL_WORDS.contains(&plain.as_str()))
-            .filter(|(f, _)| self.weights.get(f).is_some_and(|w| *w > LEANING))
-            .count();
-        (score.probability >= THRESHOLD && leaning >= 2).then_some(score)
+        (score.probability >= THRESHOLD && score.leaning >= 2).then_some(score)
     }
 }
 
