@@ -814,7 +814,9 @@ impl PageCollector {
             let index = segment.inverted_index(term.field())?;
             Ok(index
                 .read_postings(term, IndexRecordOption::Basic)?
-                .is_some_and(|mut p| p.seek(doc) == doc))
+                // A fresh posting list stands on its first document, which may be past
+                // this one; seeking backwards is not allowed.
+                .is_some_and(|mut p| p.doc() == doc || (p.doc() < doc && p.seek(doc) == doc)))
         };
         let label = |term: &Term| term.value().as_str().unwrap_or_default().replace('_', " ");
         let mut out = Explanation::default();

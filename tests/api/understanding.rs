@@ -309,3 +309,24 @@ async fn an_administrator_adds_a_lexicon_entry_that_works_at_once() {
         .await;
     assert_eq!(status, 401);
 }
+
+#[tokio::test]
+async fn every_hit_is_explained_and_a_services_own_name_finds_it_first() {
+    let app = spawn_demo_app().await;
+    // Postings that start after a hit's document once made explaining panic.
+    let r = app
+        .search(&format!(
+            "q={}&explain=true&limit=20",
+            q("Arts for Wellbeing (Oldham)")
+        ))
+        .await;
+    let hits = r["hits"].as_array().unwrap();
+    assert!(hits.len() > 5, "{r}");
+    assert!(hits.iter().all(|h| h["explain"].is_object()), "{r}");
+    assert_eq!(
+        hits[0]["service"]["name"],
+        "Arts for Wellbeing (Oldham)",
+        "{:?}",
+        names(&r)
+    );
+}
