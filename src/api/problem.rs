@@ -38,7 +38,21 @@ pub enum ApiError {
     #[error("the service is not ready: {0}")]
     Unavailable(String),
     #[error("something went wrong on our side; it has been logged")]
-    Unexpected(#[from] anyhow::Error),
+    Unexpected(anyhow::Error),
+}
+
+/// An unexpected error, unless it says the database is down, restarting, full or
+/// read-only: then the client may try again shortly (503 with `Retry-After`).
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> Self {
+        match crate::storage::unavailable_because(&e) {
+            Some(why) => {
+                tracing::warn!(error = %e, "{why}; answering 503");
+                ApiError::Unavailable(format!("{why}; try again in a few seconds"))
+            }
+            None => ApiError::Unexpected(e),
+        }
+    }
 }
 
 impl ApiError {
@@ -93,7 +107,7 @@ impl From<DirectoryError> for ApiError {
             DirectoryError::Busy(m) => ApiError::Conflict(m),
             DirectoryError::Invalid(errors) => ApiError::Invalid(errors),
             DirectoryError::BadQuery { name, detail } => ApiError::BadParameter { name, detail },
-            DirectoryError::Unexpected(e) => ApiError::Unexpected(e),
+            DirectoryError::Unexpected(e) => e.into(),
         }
     }
 }
@@ -106,7 +120,7 @@ impl From<StoreError> for ApiError {
             StoreError::AlreadyExists => {
                 ApiError::field("id", "a record with this id already exists")
             }
-            StoreError::Unexpected(e) => ApiError::Unexpected(e),
+            StoreError::Unexpected(e) => e.into(),
         }
     }
 }
@@ -190,6 +204,11 @@ impl ResponseError for ApiError {
                 HeaderValue::from_str(&format!("\"{current}\""))
                     .expect("digits are a valid header"),
             );
+        }
+        if let ApiError::Unavailable(_) = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         if let ApiError::Unauthorized(_) = self {
             response.headers_mut().insert(

@@ -412,14 +412,25 @@ impl WriterTask {
                 tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
                     let started = std::time::Instant::now();
                     let mut w = writer.lock().expect("writer lock");
-                    for id in &ids {
-                        w.delete_term(Term::from_field_text(fields.id, &id.to_string()));
+                    let applied = (|| {
+                        for id in &ids {
+                            w.delete_term(Term::from_field_text(fields.id, &id.to_string()));
+                        }
+                        for s in &services {
+                            let f = flags.get(&s.id).map_or(&[][..], Vec::as_slice);
+                            w.add_document(schema::document(&fields, s, f))?;
+                        }
+                        commit(&mut w, last_seq)
+                    })();
+                    if let Err(e) = applied {
+                        // A full disk or a read-only folder leaves the writer's threads
+                        // failed: start again from the last commit, so the next attempt
+                        // (every poll) can succeed once there is room.
+                        if let Err(again) = w.rollback() {
+                            tracing::error!(error = %again, "could not roll the index writer back");
+                        }
+                        return Err(e);
                     }
-                    for s in &services {
-                        let f = flags.get(&s.id).map_or(&[][..], Vec::as_slice);
-                        w.add_document(schema::document(&fields, s, f))?;
-                    }
-                    commit(&mut w, last_seq)?;
                     let committed = started.elapsed();
                     generation
                         .reader

@@ -36,6 +36,41 @@ pub enum StoreError {
     Unexpected(#[from] anyhow::Error),
 }
 
+/// Why an error means the database cannot be reached or written just now (down or
+/// restarting, out of connections, its disk full or read-only), so that asking again later
+/// may succeed; `None` for any other error. The API answers these with 503, not 500.
+pub fn unavailable_because(error: &anyhow::Error) -> Option<&'static str> {
+    error
+        .chain()
+        .find_map(|cause| match cause.downcast_ref::<sqlx::Error>()? {
+            sqlx::Error::PoolTimedOut => Some("no database connection came free in time"),
+            sqlx::Error::PoolClosed => Some("the database connections are closing"),
+            sqlx::Error::Io(_) | sqlx::Error::Tls(_) => Some("the database cannot be reached"),
+            sqlx::Error::Database(db) => {
+                let code = db.code()?;
+                match code.parse::<u32>() {
+                    // SQLite's primary result codes (the extended code's low byte).
+                    Ok(n) => match n & 0xff {
+                        5 | 6 => Some("the database is busy"),
+                        8 => Some("the database is read-only"),
+                        10 => Some("the database's disk cannot be read or written"),
+                        13 => Some("the database's disk is full"),
+                        _ => None,
+                    },
+                    // PostgreSQL's SQLSTATE classes: connection exceptions, insufficient
+                    // resources (disk full, too many connections), operator intervention
+                    // (shutting down, starting up), a read-only standby.
+                    Err(_) if code.starts_with("08") => Some("the database connection was lost"),
+                    Err(_) if code.starts_with("53") => Some("the database is out of resources"),
+                    Err(_) if code.starts_with("57P") => Some("the database is restarting"),
+                    Err(_) if code == "25006" => Some("the database is read-only"),
+                    Err(_) => None,
+                }
+            }
+            _ => None,
+        })
+}
+
 struct SqlitePools {
     read: SqlitePool,
     /// One connection, so writers queue in the process instead of failing with SQLITE_BUSY.
@@ -408,7 +443,12 @@ impl Store {
             let pool = |connections| {
                 PgPoolOptions::new()
                     .max_connections(connections)
-                    .acquire_timeout(Duration::from_secs(10))
+                    // Fail fast while the server is down or restarting: the API answers 503.
+                    // No ping before each use: with the server shutting down, that ping
+                    // could hold every request for 7–16 s (seen in the restart drill); a
+                    // connection the restart broke fails its one request with 503 instead.
+                    .acquire_timeout(Duration::from_secs(3))
+                    .test_before_acquire(false)
                     .connect(url)
             };
             Backend::Postgres(PgPools {
