@@ -1,6 +1,7 @@
 //! The command line: serve, migrate, import, export, demo, reindex, geo, keys.
 
 use crate::directory::reminders::ReminderSettings;
+use crate::directory::retention::Retention;
 use crate::directory::{DirectoryError, KeyInput, LexiconInput, issue_key, store_lexicon_entry};
 use crate::domain::access::Principal;
 use crate::domain::access::Role;
@@ -28,6 +29,8 @@ use std::process::ExitCode;
 pub struct Cli {
     #[command(flatten)]
     pub storage: StorageArgs,
+    #[command(flatten)]
+    pub retention: RetentionArgs,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -52,12 +55,56 @@ pub struct StorageArgs {
     pub index_dir: PathBuf,
 }
 
+/// How long history, resolved reports and link checks are kept, for `serve` (which purges
+/// every six hours) and `purge`.
+#[derive(Debug, Args)]
+pub struct RetentionArgs {
+    /// Days a change's history (who changed what, when) is kept; 0 keeps it for good.
+    #[arg(
+        long,
+        global = true,
+        env = "SIGNPOST_HISTORY_RETENTION_DAYS",
+        default_value_t = 0
+    )]
+    pub history_retention_days: u32,
+    /// Days a navigator's report is kept once resolved; 0 keeps it for good.
+    #[arg(
+        long,
+        global = true,
+        env = "SIGNPOST_RESOLVED_REPORT_RETENTION_DAYS",
+        default_value_t = 730
+    )]
+    pub resolved_report_retention_days: u32,
+    /// Days each link check's evidence is kept (each link's current state stays); 0
+    /// keeps it for good.
+    #[arg(
+        long,
+        global = true,
+        env = "SIGNPOST_LINK_CHECK_RETENTION_DAYS",
+        default_value_t = 365
+    )]
+    pub link_check_retention_days: u32,
+}
+
+impl RetentionArgs {
+    pub fn retention(&self) -> Retention {
+        Retention {
+            history_days: self.history_retention_days,
+            resolved_report_days: self.resolved_report_retention_days,
+            link_check_days: self.link_check_retention_days,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP service.
     Serve(Box<ServeArgs>),
     /// Create or upgrade the database schema, then exit.
     Migrate,
+    /// Delete the history, resolved reports and link checks older than the retention
+    /// settings now (a running server does this every six hours), and print how many.
+    Purge,
     /// Import services from an NDJSON file ("-" for standard input); valid lines are kept.
     Import {
         /// The file to read.
@@ -477,6 +524,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 admin_key: args.admin_key,
                 workers: args.workers,
                 reopen_every: std::time::Duration::from_secs(3600),
+                retention: cli.retention.retention(),
                 limits: crate::api::limits::LimitSettings {
                     per_address_per_minute: args.rate_limit_per_minute,
                     per_key_per_minute: args.key_rate_limit_per_minute,
@@ -541,6 +589,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate => {
             open_store(&storage.database_url).await?;
             eprintln!("database is up to date");
+        }
+        Command::Purge => {
+            let store = open_store(&storage.database_url).await?;
+            let retention = cli.retention.retention();
+            let purged =
+                crate::directory::retention::purge(&store, &retention, chrono::Utc::now()).await?;
+            println!(
+                "purged {} history rows, {} resolved reports, {} link checks",
+                purged.history, purged.resolved_reports, purged.link_checks
+            );
         }
         Command::Import { file, format } if format == "oruk" => {
             let store = open_store(&storage.database_url).await?;

@@ -37,6 +37,8 @@ pub struct Settings {
     pub source_pull: Option<SourcePullSettings>,
     /// Requests a minute per caller; zeros turn them off.
     pub limits: crate::api::limits::LimitSettings,
+    /// How long history, resolved reports and link checks are kept (purged every six hours).
+    pub retention: crate::directory::retention::Retention,
 }
 
 /// When and how links are checked.
@@ -233,6 +235,17 @@ async fn reopen_loop(state: web::Data<AppState>, every: std::time::Duration) {
     }
 }
 
+/// Forgets what the retention settings no longer keep: at start, then every six hours.
+async fn purge_loop(state: web::Data<AppState>, retention: crate::directory::retention::Retention) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(6 * 3600));
+    loop {
+        tick.tick().await;
+        if let Err(e) = state.directory.purge_old(&retention).await {
+            tracing::warn!(error = %e, "purging old history, reports and link checks failed");
+        }
+    }
+}
+
 /// Opens the database and applies migrations.
 pub async fn open_store(database_url: &str) -> anyhow::Result<Arc<Store>> {
     let store = Store::connect(database_url).await?;
@@ -298,9 +311,11 @@ impl Application {
         let sweeper = tokio::spawn({
             let state = state.clone();
             let reopen_every = settings.reopen_every;
+            let retention = settings.retention;
             async move {
                 tokio::join!(
-                    reopen_loop(state, reopen_every),
+                    reopen_loop(state.clone(), reopen_every),
+                    purge_loop(state, retention),
                     crate::telemetry::metrics_upkeep()
                 );
             }

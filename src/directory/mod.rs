@@ -24,6 +24,7 @@ pub mod finding;
 pub mod keeping;
 pub mod records;
 pub mod reminders;
+pub mod retention;
 pub mod review;
 pub mod sources;
 

@@ -431,6 +431,7 @@ pub mod access;
 pub mod geo;
 pub mod links;
 pub mod reminders;
+pub mod retention;
 pub mod sources;
 pub mod understanding;
 

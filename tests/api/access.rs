@@ -793,3 +793,127 @@ async fn callers_over_their_limit_wait_and_are_told_how_long() {
     }
     stopper.stop().await;
 }
+
+/// Runs a statement on the test's database, whichever backend it is.
+async fn execute_sql(database_url: &str, statement: &str) {
+    if database_url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(database_url).await.unwrap();
+        sqlx::query(statement).execute(&pool).await.unwrap();
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(database_url).await.unwrap();
+        sqlx::query(statement).execute(&pool).await.unwrap();
+        pool.close().await;
+    }
+}
+
+#[tokio::test]
+async fn purge_forgets_only_what_is_older_than_the_retention_settings() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Retention Org").await;
+    let (_, navigator) = app.create_key("navigator", None).await;
+    let id = app
+        .create_service(&service_body(&org, "Kept service", "Help."))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for text in ["Phone number is wrong", "Still wrong"] {
+        let (status, _) = app
+            .call(
+                Method::POST,
+                &format!("/v1/services/{id}/reports"),
+                Some(&navigator),
+                Some(&json!({"kind": "wrong_phone", "text": text})),
+            )
+            .await;
+        assert_eq!(status, 201);
+    }
+    let (_, queue) = app
+        .call(Method::GET, "/v1/review-queue", Some(ADMIN_KEY), None)
+        .await;
+    let report = queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["service_id"] == id.as_str() && i["kind"] == "report")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, _) = app
+        .call(
+            Method::POST,
+            &format!("/v1/review-queue/{report}/resolve"),
+            Some(ADMIN_KEY),
+            Some(&json!({"note": "Corrected the number"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    // Everything so far happened "three years ago"; one more change happens now.
+    let long_ago = "2023-01-01T00:00:00.000000Z";
+    execute_sql(
+        &app.database_url,
+        &format!("UPDATE audit_log SET at = '{long_ago}'"),
+    )
+    .await;
+    execute_sql(
+        &app.database_url,
+        &format!("UPDATE reports SET created_at = '{long_ago}', resolved_at = CASE WHEN resolved_at IS NULL THEN NULL ELSE '{long_ago}' END"),
+    )
+    .await;
+    let (status, _) = app
+        .call(
+            Method::PUT,
+            &format!("/v1/services/{id}/capacity"),
+            Some(ADMIN_KEY),
+            Some(&json!({"accepting": "waitlist", "waiting_weeks": 3})),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    let purge = std::process::Command::new(env!("CARGO_BIN_EXE_signpost"))
+        .args(["--database-url", &app.database_url, "purge"])
+        .args(["--history-retention-days", "365"])
+        .args(["--resolved-report-retention-days", "365"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&purge.stdout);
+    assert!(
+        purge.status.success(),
+        "{said} {}",
+        String::from_utf8_lossy(&purge.stderr)
+    );
+    assert!(said.contains("1 resolved reports"), "{said}");
+
+    let (_, history) = app
+        .call(
+            Method::GET,
+            &format!("/v1/services/{id}/history"),
+            Some(ADMIN_KEY),
+            None,
+        )
+        .await;
+    let actions: Vec<&str> = history["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        vec!["capacity"],
+        "only this year's change: {history}"
+    );
+    let (_, queue) = app
+        .call(Method::GET, "/v1/review-queue", Some(ADMIN_KEY), None)
+        .await;
+    let open: Vec<&Value> = queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["service_id"] == id.as_str() && i["kind"] == "report")
+        .collect();
+    assert_eq!(open.len(), 1, "the open report stays: {queue}");
+}

@@ -80,6 +80,7 @@ pub fn settings(database_url: &str, index_dir: PathBuf, demo: bool) -> Settings 
         source_pull: None,
         reminders: None,
         limits: Default::default(),
+        retention: Default::default(),
     }
 }
 
