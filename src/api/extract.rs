@@ -43,13 +43,19 @@ impl Params {
             let mut push = |v: &serde_json::Value| -> Result<(), ApiError> {
                 let text = match v {
                     serde_json::Value::String(s) => s.clone(),
-                    serde_json::Value::Number(n) => n.to_string(),
+                    // 2.0 is the whole number 2, as JSON Schema reads it.
+                    serde_json::Value::Number(n) => match n.as_f64() {
+                        Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 1e15 => {
+                            format!("{}", f as i64)
+                        }
+                        _ => n.to_string(),
+                    },
                     serde_json::Value::Bool(b) => b.to_string(),
                     _ => {
                         return Err(ApiError::parameter(
                             name.clone(),
                             format!(
-                                "'{name}' must be a string, number or true/false (an array of them when repeated)"
+                                "'{name}' must be a string, number or true/false (an array of them when repeated); leave it out rather than send null"
                             ),
                         ));
                     }
@@ -59,7 +65,6 @@ impl Params {
             };
             match &v {
                 serde_json::Value::Array(items) => items.iter().try_for_each(&mut push)?,
-                serde_json::Value::Null => {}
                 other => push(other)?,
             }
         }

@@ -574,6 +574,22 @@ async fn practices_are_found_by_name_address_postcode_or_code() {
         .await
         .unwrap();
     assert_eq!(r.status(), 415);
+    // A JSON whole number may be written 2.0; null is refused rather than guessed at.
+    let (status, body) = app
+        .post("/v1/gp-practices", &json!({"q": "five oaks", "limit": 2.0}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .post(
+            "/v1/gp-practices",
+            &json!({"q": "five oaks", "limit": null}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["parameter"].as_str()),
+        (400, Some("limit")),
+        "{body}"
+    );
     let (status, body) = app.get_json("/v1/gp-practices?q=a").await;
     assert_eq!(status, 400, "{body}");
     let (status, body) = app.get_json("/v1/gp-practices?q=%25_%5C").await;

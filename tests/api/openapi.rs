@@ -58,3 +58,22 @@ async fn every_listed_route_is_served() {
         assert!(status < 500, "{method} {path}: {status}");
     }
 }
+
+/// The document's list of taxonomy ids is the taxonomy's, so generated requests use real ones.
+#[test]
+fn the_documented_category_ids_are_the_taxonomys() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml"))
+        .expect("openapi.yaml");
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).expect("openapi.yaml is YAML");
+    let documented: Vec<&str> = doc["components"]["schemas"]["CategoryId"]["enum"]
+        .as_sequence()
+        .expect("CategoryId.enum")
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let taxonomy: Vec<&str> = signpost::domain::taxonomy::CATEGORIES
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(documented, taxonomy);
+}
