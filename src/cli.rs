@@ -105,6 +105,12 @@ pub enum Command {
     /// Delete the history, resolved reports and link checks older than the retention
     /// settings now (a running server does this every six hours), and print how many.
     Purge,
+    /// Copy a SQLite database into a new file while the server runs (restore: serve with
+    /// --database-url pointing at the copy; the index rebuilds itself). PostgreSQL: pg_dump.
+    Backup {
+        /// The new file.
+        file: PathBuf,
+    },
     /// Import services from an NDJSON file ("-" for standard input); valid lines are kept.
     Import {
         /// The file to read.
@@ -589,6 +595,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate => {
             open_store(&storage.database_url).await?;
             eprintln!("database is up to date");
+        }
+        Command::Backup { file } => {
+            let store = open_store(&storage.database_url).await?;
+            store.backup_to(&file).await?;
+            eprintln!("backed up into {}", file.display());
         }
         Command::Purge => {
             let store = open_store(&storage.database_url).await?;

@@ -678,3 +678,68 @@ async fn a_read_only_index_folder_is_refused_clearly_and_left_as_it_was() {
     assert_eq!(hit["service"]["capacity"]["waiting_weeks"], 11);
     search_agrees_with_database(&client, &server).await;
 }
+
+#[tokio::test]
+async fn a_backup_taken_while_serving_restores_into_a_new_server() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+    let client = client();
+    let server = Server::start(
+        &db,
+        &dir.path().join("index"),
+        dir.path().join("log"),
+        &["--demo"],
+    )
+    .await;
+    let org = create_organization(&client, &server, "Backup drill").await;
+    let writers = start_writers(&server.base, &org, 2, false);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let copy = dir.path().join("backup.sqlite");
+    let backup = std::process::Command::new(env!("CARGO_BIN_EXE_signpost"))
+        .args(["--database-url", &db, "backup"])
+        .arg(&copy)
+        .output()
+        .unwrap();
+    assert!(
+        backup.status.success(),
+        "{}",
+        String::from_utf8_lossy(&backup.stderr)
+    );
+    let done = writers.finish().await;
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_signpost"))
+        .args(["--database-url", &db, "backup"])
+        .arg(&copy)
+        .output()
+        .unwrap();
+    assert!(
+        !again.status.success(),
+        "an existing file is never overwritten"
+    );
+
+    // Restore: a new server on the copy, with no index, rebuilds it and serves the copy.
+    let restored_db = format!("sqlite://{}", copy.display());
+    let restored = Server::start(
+        &restored_db,
+        &dir.path().join("restored-index"),
+        dir.path().join("log-restored"),
+        &[],
+    )
+    .await;
+    let records = search_agrees_with_database(&client, &restored).await;
+    let present = all_services(&client, &restored).await;
+    let kept = done
+        .created
+        .iter()
+        .filter(|(id, _)| present.contains_key(id))
+        .count();
+    assert!(kept > 0, "the copy holds the writes made before it");
+    assert!(
+        records > 300,
+        "the demo directory is in the copy: {records}"
+    );
+    eprintln!(
+        "backup: {records} services in the copy ({kept} of {} drill writes made before and during it); restored server's search agrees",
+        done.created.len()
+    );
+}

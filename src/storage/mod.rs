@@ -502,6 +502,30 @@ impl Store {
         .context("applying database migrations")
     }
 
+    /// Writes a consistent copy of a SQLite database to `file` (a new file), while other
+    /// connections go on reading and writing. PostgreSQL is backed up with its own tools
+    /// (`pg_dump`), which this refuses with that advice.
+    pub async fn backup_to(&self, file: &std::path::Path) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            !file.exists(),
+            "{} exists already: back up into a new file",
+            file.display()
+        );
+        match &self.backend {
+            Backend::Sqlite(s) => {
+                sqlx::query("VACUUM INTO $1")
+                    .bind(file.to_string_lossy().into_owned())
+                    .execute(&s.read)
+                    .await
+                    .with_context(|| format!("copying the database into {}", file.display()))?;
+                Ok(())
+            }
+            Backend::Postgres(_) => anyhow::bail!(
+                "signpost backs up SQLite only; for PostgreSQL use pg_dump (e.g. pg_dump -Fc -f signpost.dump DATABASE_URL) and pg_restore"
+            ),
+        }
+    }
+
     /// Which backend this is, for logs and readiness.
     pub fn backend_name(&self) -> &'static str {
         match self.backend {
