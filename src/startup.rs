@@ -346,6 +346,11 @@ impl Application {
                 .configure(crate::api::feed::routes)
                 .default_service(web::to(not_found))
         })
+        // Slow clients: a request's head must arrive within 10 s (else 408), an idle
+        // kept-alive connection closes after 30 s.
+        .client_request_timeout(std::time::Duration::from_secs(10))
+        .client_disconnect_timeout(std::time::Duration::from_secs(2))
+        .keep_alive(std::time::Duration::from_secs(30))
         .listen(listener)?;
         if settings.workers > 0 {
             server = server.workers(settings.workers);

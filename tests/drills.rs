@@ -273,6 +273,67 @@ async fn kill_9_during_writes_loses_no_acknowledged_write() {
     );
 }
 
+/// Starts `signpost import` of `copies` copies of the demo directory under new ids (each
+/// name ending in a word of its own) into `db`, beside whatever server runs on it.
+fn start_import(dir: &Path, db: &str, copies: usize) -> std::process::Child {
+    let demo = std::process::Command::new(env!("CARGO_BIN_EXE_signpost"))
+        .arg("demo")
+        .output()
+        .unwrap();
+    let demo = String::from_utf8(demo.stdout).unwrap();
+    let mut lines = String::new();
+    for copy in 0..copies {
+        for line in demo.lines() {
+            let mut record: Value = serde_json::from_str(line).unwrap();
+            record["id"] = json!(uuid::Uuid::new_v4().to_string());
+            let name = record["name"].as_str().unwrap();
+            record["name"] = json!(format!("{name} imp{copy}x{}", lines.len()));
+            lines.push_str(&record.to_string());
+            lines.push('\n');
+        }
+    }
+    let file = dir.join("import.ndjson");
+    std::fs::write(&file, lines).unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_signpost"))
+        .args(["--database-url", db, "--index-dir"])
+        .arg(dir.join("unused-index"))
+        .arg("import")
+        .arg(&file)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn sigterm_during_writes_and_an_import_stops_in_order_and_loses_nothing() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_database(dir.path()).await;
+    let index = dir.path().join("index");
+    let client = client();
+    let mut server = Server::start(&db, &index, dir.path().join("log"), &["--demo"]).await;
+    let org = create_organization(&client, &server, "Stopping drill").await;
+    let writers = start_writers(&server.base, &org, 6, false);
+    let mut import = start_import(dir.path(), &db, 20);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let status = server.terminate().await;
+    let done = writers.finish().await;
+    assert!(status.success(), "{status:?}: {}", server.log_text());
+    assert!(server.log_text().contains("stopped"));
+    assert!(
+        import.wait().unwrap().success(),
+        "the import goes on without the server"
+    );
+
+    let server = Server::start(&db, &index, dir.path().join("log"), &["--demo"]).await;
+    every_write_is_there(&client, &server, &done).await;
+    let records = search_agrees_with_database(&client, &server).await;
+    eprintln!(
+        "SIGTERM during writes and an import: exit 0; {} writes acknowledged, all present; {records} records = documents after restart",
+        done.created.len()
+    );
+}
+
 #[tokio::test]
 async fn kill_9_during_an_import_leaves_search_agreeing_with_the_database() {
     let _turn = ONE_AT_A_TIME.lock().await;
@@ -285,32 +346,7 @@ async fn kill_9_during_an_import_leaves_search_agreeing_with_the_database() {
         .as_u64()
         .unwrap();
 
-    // Forty copies of the demo directory under new ids, imported beside the running server.
-    let demo = std::process::Command::new(env!("CARGO_BIN_EXE_signpost"))
-        .arg("demo")
-        .output()
-        .unwrap();
-    let mut lines = String::new();
-    for copy in 0..40 {
-        for line in String::from_utf8(demo.stdout.clone()).unwrap().lines() {
-            let mut record: Value = serde_json::from_str(line).unwrap();
-            record["id"] = json!(uuid::Uuid::new_v4().to_string());
-            let name = record["name"].as_str().unwrap();
-            record["name"] = json!(format!("{name} imp{copy}x{}", lines.len()));
-            lines.push_str(&record.to_string());
-            lines.push('\n');
-        }
-    }
-    let file = dir.path().join("import.ndjson");
-    std::fs::write(&file, lines).unwrap();
-    let mut import = std::process::Command::new(env!("CARGO_BIN_EXE_signpost"))
-        .args(["--database-url", &db, "--index-dir"])
-        .arg(dir.path().join("unused-index"))
-        .arg("import")
-        .arg(&file)
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut import = start_import(dir.path(), &db, 40);
     // Kill both once the server has taken in some of the import, not all.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
