@@ -519,7 +519,7 @@ async fn postgres_restarted_under_load_answers_503_then_recovers_by_itself() {
         );
     }
     assert!(
-        slowest < 5.0,
+        slowest < 8.0,
         "a request took {slowest:.1} s to fail: {}",
         server.log_text()
     );
