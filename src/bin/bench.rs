@@ -115,9 +115,11 @@ fn distinct_mix(count: usize, geo_dir: &std::path::Path) -> anyhow::Result<Vec<Q
         if path.extension().is_some_and(|e| e == "tsv") {
             for line in std::fs::read_to_string(&path)?.lines() {
                 let mut cols = line.split('\t');
+                // Questions over the API's limit would only measure a 400.
                 if let (Some(q), Some(cats)) = (cols.next(), cols.next())
                     && !q.starts_with('#')
                     && !q.trim().is_empty()
+                    && q.trim().chars().count() <= signpost::search::query::MAX_QUERY_CHARS
                 {
                     let cats: Vec<String> = cats.split(',').map(|c| c.trim().to_string()).collect();
                     said.push((q.trim().to_string(), cats));
