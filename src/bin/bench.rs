@@ -39,7 +39,7 @@ struct Args {
     #[arg(long, default_value = "target/release/signpost")]
     binary: String,
     /// The questions asked: `fixed` repeats 20 navigator questions; `distinct` asks
-    /// `--questions` different ones (callers' words from the evaluation sets, with
+    /// `--questions` different ones (callers' words pinned in bench/distinct-questions.tsv, with
     /// postcodes, GP practices, ages, delivery modes and "accepting" filters).
     #[arg(long, value_enum, default_value = "fixed")]
     mix: MixKind,
@@ -104,30 +104,32 @@ fn fixed_mix() -> Vec<Question> {
         .collect()
 }
 
-/// Thousands of different questions as navigators ask them: the callers' words of every
-/// evaluation set, about a third with the caller's postcode (Greater Manchester
+/// The callers' words of the distinct mix: the evaluation sets as they stood when the mix
+/// was pinned, so that new evaluation sets do not change what the benchmark measures.
+const DISTINCT_QUESTIONS: &str = "bench/distinct-questions.tsv";
+
+/// Thousands of different questions as navigators ask them: the callers' words of
+/// [`DISTINCT_QUESTIONS`], about a third with the caller's postcode (Greater Manchester
 /// districts), a fifth with their GP practice (the Greater Manchester ICB's), and
 /// ages, delivery modes, "taking referrals", self-referral and free filters mixed in.
 fn distinct_mix(count: usize, geo_dir: &std::path::Path) -> anyhow::Result<Vec<Question>> {
     let mut said = Vec::new();
-    for entry in std::fs::read_dir("tests/eval").context("reading tests/eval")? {
-        let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "tsv") {
-            for line in std::fs::read_to_string(&path)?.lines() {
-                let mut cols = line.split('\t');
-                // Questions over the API's limit would only measure a 400.
-                if let (Some(q), Some(cats)) = (cols.next(), cols.next())
-                    && !q.starts_with('#')
-                    && !q.trim().is_empty()
-                    && q.trim().chars().count() <= signpost::search::query::MAX_QUERY_CHARS
-                {
-                    let cats: Vec<String> = cats.split(',').map(|c| c.trim().to_string()).collect();
-                    said.push((q.trim().to_string(), cats));
-                }
-            }
+    for line in std::fs::read_to_string(DISTINCT_QUESTIONS)
+        .with_context(|| format!("reading {DISTINCT_QUESTIONS}"))?
+        .lines()
+    {
+        let mut cols = line.split('\t');
+        // Questions over the API's limit would only measure a 400.
+        if let (Some(q), Some(cats)) = (cols.next(), cols.next())
+            && !q.starts_with('#')
+            && !q.trim().is_empty()
+            && q.trim().chars().count() <= signpost::search::query::MAX_QUERY_CHARS
+        {
+            let cats: Vec<String> = cats.split(',').map(|c| c.trim().to_string()).collect();
+            said.push((q.trim().to_string(), cats));
         }
     }
-    anyhow::ensure!(!said.is_empty(), "no questions found in tests/eval/*.tsv");
+    anyhow::ensure!(!said.is_empty(), "no questions in {DISTINCT_QUESTIONS}");
     let gm = |s: &str| {
         let letters: String = s.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
         ["M", "BL", "OL", "SK", "WN"].contains(&letters.as_str())

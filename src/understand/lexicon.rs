@@ -553,7 +553,7 @@ struct Node {
 }
 
 /// Where each (group, starting word) ends, for one question.
-type GroupMemo = std::cell::RefCell<FxHashMap<(u32, usize), Vec<usize>>>;
+type GroupMemo = std::cell::RefCell<FxHashMap<(u32, usize), std::rc::Rc<[usize]>>>;
 
 /// What a walk of the trie reached.
 enum Reached {
@@ -582,10 +582,10 @@ struct QuestionWord<'a> {
 pub struct Lexicon {
     /// Need names by index: `risk` and the taxonomy's ids.
     needs: Vec<String>,
-    vocabulary: HashMap<String, u32>,
+    vocabulary: FxHashMap<String, u32>,
     words: Vec<String>,
     /// Deletions of each word (one, or two for long words) → the words.
-    deletions: HashMap<String, Vec<u32>>,
+    deletions: FxHashMap<String, Vec<u32>>,
     nodes: Vec<Node>,
     /// Each group's trie, by group id, and the groups by what they hold.
     group_roots: Vec<u32>,
@@ -643,9 +643,9 @@ impl Lexicon {
     pub fn new(extra: &[NewEntry]) -> Result<Lexicon, LexiconError> {
         let mut lexicon = Lexicon {
             needs: need_ids(),
-            vocabulary: HashMap::new(),
+            vocabulary: FxHashMap::default(),
             words: Vec::new(),
-            deletions: HashMap::new(),
+            deletions: FxHashMap::default(),
             nodes: vec![Node::default()],
             group_roots: Vec::new(),
             group_ids: HashMap::new(),
@@ -899,7 +899,7 @@ impl Lexicon {
     }
 
     fn index_deletions(&mut self) {
-        let mut deletions: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut deletions: FxHashMap<String, Vec<u32>> = FxHashMap::default();
         for (w, &id) in &self.vocabulary {
             if w.chars().count() < 4 {
                 continue;
@@ -992,21 +992,26 @@ impl Lexicon {
                     }
                 }
             }
-            let mut any_of: Vec<u32> = word
-                .ids
-                .iter()
-                .flat_map(|id| {
-                    let from = n.any_of_by_word.partition_point(|e| e.0 < *id);
-                    n.any_of_by_word[from..]
-                        .iter()
-                        .take_while(move |e| e.0 == *id)
-                        .map(|e| e.1)
-                })
-                .collect();
-            any_of.sort_unstable();
-            any_of.dedup();
-            for next in any_of {
-                self.walk(next, q, i + 1, memo, out);
+            let any_of_edges = |id: u32| {
+                let from = n.any_of_by_word.partition_point(|e| e.0 < id);
+                n.any_of_by_word[from..]
+                    .iter()
+                    .take_while(move |e| e.0 == id)
+                    .map(|e| e.1)
+            };
+            if let [id] = word.ids[..] {
+                // One reading of the word (nearly always): its edges are already distinct.
+                for next in any_of_edges(id) {
+                    self.walk(next, q, i + 1, memo, out);
+                }
+            } else if !n.any_of_by_word.is_empty() {
+                let mut any_of: Vec<u32> =
+                    word.ids.iter().flat_map(|&id| any_of_edges(id)).collect();
+                any_of.sort_unstable();
+                any_of.dedup();
+                for next in any_of {
+                    self.walk(next, q, i + 1, memo, out);
+                }
             }
         }
         if let Some(gap) = n.gap {
@@ -1026,7 +1031,7 @@ impl Lexicon {
             })
         });
         for (group, next) in n.groups_any.iter().copied().chain(by_word) {
-            for j in self.group_ends(group, q, i, memo) {
+            for &j in self.group_ends(group, q, i, memo).iter() {
                 self.walk(next, q, j, memo, out);
             }
         }
@@ -1034,7 +1039,13 @@ impl Lexicon {
 
     /// Where the alternatives of `group` that start at question word `i` end; worked
     /// out once per question (many phrases share a group such as `$PERSON`).
-    fn group_ends(&self, group: u32, q: &[QuestionWord], i: usize, memo: &GroupMemo) -> Vec<usize> {
+    fn group_ends(
+        &self,
+        group: u32,
+        q: &[QuestionWord],
+        i: usize,
+        memo: &GroupMemo,
+    ) -> std::rc::Rc<[usize]> {
         if let Some(ends) = memo.borrow().get(&(group, i)) {
             return ends.clone();
         }
@@ -1050,6 +1061,7 @@ impl Lexicon {
                 }
             },
         );
+        let ends: std::rc::Rc<[usize]> = ends.into();
         memo.borrow_mut().insert((group, i), ends.clone());
         ends
     }

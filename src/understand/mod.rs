@@ -22,17 +22,18 @@ pub const RISK: &str = "risk";
 pub const CRISIS: &str = "crisis";
 
 /// Lower-cases, drops apostrophes and turns other punctuation into spaces: the words of
-/// a question, or of a lexicon phrase, as they are compared.
+/// a question, or of a lexicon phrase, as they are compared. Combining marks stay with
+/// their letters (the vowel signs of Bengali or Hindi, Arabic short vowels), and so do the
+/// joiners that Persian and Indic scripts write inside words.
 pub fn normalise(q: &str) -> Vec<String> {
     let cleaned: String = q
         .chars()
         .filter(|c| !matches!(c, '\'' | '\u{2019}' | '`'))
-        .map(|c| {
-            if c.is_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                ' '
-            }
+        .flat_map(|c| {
+            let in_word = c.is_alphanumeric()
+                || unicode_normalization::char::is_combining_mark(c)
+                || matches!(c, '\u{200c}' | '\u{200d}');
+            if in_word { c } else { ' ' }.to_lowercase()
         })
         .collect();
     cleaned.split_whitespace().map(str::to_string).collect()
@@ -152,6 +153,9 @@ mod tests {
             normalise("Can't PAY my bills!! (again)"),
             vec!["cant", "pay", "my", "bills", "again"]
         );
+        assert_eq!(normalise("Nie CHCĘ ŻYĆ"), vec!["nie", "chcę", "żyć"]);
+        // A Bengali word keeps its vowel signs (U+09BE, U+0981) rather than falling apart.
+        assert_eq!(normalise("আমি বাঁচতে চাই না।"), vec!["আমি", "বাঁচতে", "চাই", "না"]);
         assert_eq!(
             normalise("debt AND (\"food\") -bank* ~2"),
             vec!["debt", "and", "food", "bank", "2"]

@@ -6,7 +6,7 @@
 //! so catches new wordings made of familiar parts. Either raising risk is enough.
 
 use super::lexicon::stem;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::{Arc, OnceLock};
 
 /// The labelled questions shipped with signpost.
@@ -36,7 +36,7 @@ pub const THRESHOLD: f32 = 0.4;
 /// A trained model.
 #[derive(Debug, Clone)]
 pub struct RiskModel {
-    weights: HashMap<String, f32>,
+    weights: FxHashMap<String, f32>,
     bias: f32,
 }
 
@@ -121,8 +121,8 @@ impl RiskModel {
         let negatives = featured.iter().filter(|e| !e.1).count().max(1) as f32;
         let total = positives + negatives;
         let (weight_yes, weight_no) = (total / (2.0 * positives), total / (2.0 * negatives));
-        let mut weights: HashMap<String, f32> = HashMap::new();
-        let mut squares: HashMap<String, f32> = HashMap::new();
+        let mut weights: FxHashMap<String, f32> = FxHashMap::default();
+        let mut squares: FxHashMap<String, f32> = FxHashMap::default();
         let (mut bias, mut bias_square) = (0.0f32, 0.0f32);
         // A fixed shuffle per pass, so training is the same on every start.
         let mut order: Vec<usize> = (0..featured.len()).collect();
