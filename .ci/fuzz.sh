@@ -2,7 +2,7 @@
 # API fuzzing: schemathesis (PyPI) generates requests from openapi.yaml and sends them to
 # the demo server, once without a key and once with the administrator's. It fails on any
 # 5xx and on any answer that breaks the document: status codes, content types, headers,
-# response schemas, auth, Allow headers. (Left out: its checks that every schema-valid
+# response schemas, auth, Allow headers; then chains of calls (stateful). (Left out: its checks that every schema-valid
 # request is accepted and every invalid one refused; the server has rules across fields,
 # e.g. sort=distance needs a postcode, and reads a JSON body's scalars as a query would.)
 # Needs target/debug/signpost (built by `cargo test`).
@@ -33,6 +33,13 @@ echo "-- without a key"
 run
 echo "-- with the administrator's key"
 run -H "Authorization: Bearer $key"
+# Chains of calls: the links schemathesis infers from the document (an id a response
+# names, used by the next request) and from Location headers, so writes reach services,
+# organisations and keys that exist.
+echo "-- with the administrator's key, stateful"
+st run openapi.yaml --url "http://127.0.0.1:$port" -H "Authorization: Bearer $key" \
+  --checks all --exclude-checks positive_data_acceptance,negative_data_rejection \
+  --phases stateful --max-examples 200 --workers 2 --seed 42 --no-color
 if grep -q "panicked" "$dir/log"; then
   grep -B2 -A10 "panicked" "$dir/log" >&2
   echo "the server panicked while fuzzed" >&2
