@@ -159,25 +159,15 @@ async fn create_organization(client: &reqwest::Client, server: &Server, name: &s
 }
 
 /// Searches `server` for the one-word name until the service is found (or 10 s pass).
-async fn found_by_search(client: &reqwest::Client, server: &Server, word: &str, id: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let result = get_json(client, server.url(&format!("/v1/search?q={word}&limit=50"))).await;
-        if let Some(hit) = result["hits"]
+async fn found_by_search(server: &Server, word: &str, id: &str) -> Value {
+    let hit = |result: &Value| {
+        result["hits"]
             .as_array()
-            .unwrap()
-            .iter()
-            .find(|h| h["service"]["id"] == id)
-        {
-            return hit.clone();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{word} ({id}) is not found by search on {}: {result}",
-            server.base
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+            .and_then(|hits| hits.iter().find(|h| h["service"]["id"] == id))
+            .cloned()
+    };
+    let query = format!("q={word}&limit=50");
+    hit(&support::wait_for_search(&server.base, &query, |r| hit(r).is_some()).await).unwrap()
 }
 
 /// Every acknowledged write is in the database and in search, with the acknowledged
@@ -186,7 +176,7 @@ async fn every_write_is_there(client: &reqwest::Client, server: &Server, done: &
     assert!(done.failures.is_empty(), "{:?}", done.failures);
     for (id, word) in &done.created {
         let service = get_json(client, server.url(&format!("/v1/services/{id}"))).await;
-        let hit = found_by_search(client, server, word, id).await;
+        let hit = found_by_search(server, word, id).await;
         if let Some(weeks) = done.capacity.get(id) {
             assert_eq!(service["capacity"]["waiting_weeks"], *weeks, "{service}");
             assert_eq!(
@@ -394,7 +384,7 @@ async fn replica_lag(
         .as_str()
         .unwrap()
         .to_string();
-    found_by_search(client, to, word, &id).await;
+    found_by_search(to, word, &id).await;
     started.elapsed().as_secs_f64()
 }
 
@@ -710,7 +700,7 @@ async fn a_read_only_index_folder_is_refused_clearly_and_left_as_it_was() {
         current
     );
     let server = Server::start(&db, &index, dir.path().join("log"), &["--demo"]).await;
-    let hit = found_by_search(&client, &server, "debt&accepting=waitlist", &id).await;
+    let hit = found_by_search(&server, "debt&accepting=waitlist", &id).await;
     assert_eq!(hit["service"]["capacity"]["waiting_weeks"], 11);
     search_agrees_with_database(&client, &server).await;
 }

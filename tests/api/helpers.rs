@@ -18,34 +18,7 @@ pub struct TestApp {
     pub stopper: Option<signpost::startup::Stopper>,
 }
 
-/// A fresh database URL: a SQLite file in `dir`, or a new PostgreSQL database when
-/// SIGNPOST_TEST_POSTGRES_URL names a server.
-pub async fn fresh_database(dir: &std::path::Path) -> String {
-    match std::env::var("SIGNPOST_TEST_POSTGRES_URL") {
-        Ok(admin_url) if !admin_url.is_empty() => {
-            use sqlx::Connection;
-            let name = format!("signpost_test_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = sqlx::PgConnection::connect(&admin_url)
-                .await
-                .expect("connect to PostgreSQL");
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .await
-                .expect("create database");
-            let base = admin_url
-                .rsplit_once('/')
-                .map_or(admin_url.as_str(), |(b, _)| b);
-            format!("{base}/{name}")
-        }
-        _ => format!("sqlite://{}", dir.join("signpost.db").display()),
-    }
-}
-
-/// An HTTP client for talking to the app (the TLS provider is chosen first).
-pub fn http_client() -> reqwest::Client {
-    signpost::links::checker::install_tls_provider();
-    reqwest::Client::new()
-}
+pub use crate::support::{fresh_database, http_client, wait_for_search};
 
 /// The real reference files beside the project (`../shared/data/geo`).
 pub fn shared_geo_dir() -> PathBuf {
@@ -265,31 +238,6 @@ impl TestApp {
     /// Searches until `done` holds for the result; see [`wait_for_search`].
     pub async fn wait_for_search(&self, query: &str, done: impl Fn(&Value) -> bool) -> Value {
         wait_for_search(&self.address, query, done).await
-    }
-}
-
-/// Searches the server at `base` until `done` holds for the result (another writer's
-/// change reaches an index within seconds); fails after ten.
-pub async fn wait_for_search(base: &str, query: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let client = http_client();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let result: Value = client
-            .get(format!("{base}/v1/search?{query}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if done(&result) {
-            return result;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{query}: the change never reached {base}'s index: {result}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
 

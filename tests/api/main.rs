@@ -12,4 +12,6 @@ mod reminders;
 mod search;
 mod services;
 mod sources;
+#[path = "../support/mod.rs"]
+mod support;
 mod understanding;

@@ -6,6 +6,8 @@
 #[allow(dead_code)]
 #[path = "../api/helpers.rs"]
 mod helpers;
+#[path = "../support/mod.rs"]
+mod support;
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use helpers::{ADMIN_KEY, TestApp, spawn_demo_app};

@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 pub const ADMIN_KEY: &str = "drill-test-admin-key-0123456789abcdef";
 
 /// A database for one test: a fresh PostgreSQL database when SIGNPOST_TEST_POSTGRES_URL
-/// names a server, else a SQLite file in `dir`.
+/// names a server, else a SQLite file in `dir`. Shared by every test binary.
 pub async fn fresh_database(dir: &Path) -> String {
     match std::env::var("SIGNPOST_TEST_POSTGRES_URL") {
-        Ok(server) => {
+        Ok(server) if !server.is_empty() => {
             use sqlx::Connection;
             let name = format!("drill_{}", uuid::Uuid::new_v4().simple());
             let mut admin = sqlx::PgConnection::connect(&server)
@@ -26,7 +26,42 @@ pub async fn fresh_database(dir: &Path) -> String {
             let (base, _) = server.rsplit_once('/').expect("a database in the URL");
             format!("{base}/{name}")
         }
-        Err(_) => format!("sqlite://{}", dir.join("db.sqlite").display()),
+        _ => format!("sqlite://{}", dir.join("db.sqlite").display()),
+    }
+}
+
+/// An HTTP client for talking to the app (the TLS provider is chosen first).
+pub fn http_client() -> reqwest::Client {
+    signpost::links::checker::install_tls_provider();
+    reqwest::Client::new()
+}
+
+/// Searches the server at `base` until `done` holds for the result (another writer's
+/// change reaches an index within seconds); fails after ten.
+pub async fn wait_for_search(
+    base: &str,
+    query: &str,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let client = http_client();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let result: serde_json::Value = client
+            .get(format!("{base}/v1/search?{query}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if done(&result) {
+            return result;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{query}: the change never reached {base}'s index: {result}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
 
