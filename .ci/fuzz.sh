@@ -5,7 +5,9 @@
 # response schemas, auth, Allow headers; then chains of calls (stateful). (Left out: its checks that every schema-valid
 # request is accepted and every invalid one refused; the server has rules across fields,
 # e.g. sort=distance needs a postcode, and reads a JSON body's scalars as a query would.)
-# Needs target/debug/signpost (built by `cargo test`).
+# Needs target/debug/signpost (built by `cargo test`). One worker: with two, Python
+# 3.11.7's ast.parse (called by hypothesis from two threads) failed once with "AST
+# constructor recursion depth mismatch", a CPython bug, not the server's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ST_VERSION=4.32.5
@@ -27,7 +29,7 @@ done
 run() {
   st run openapi.yaml --url "http://127.0.0.1:$port" "$@" \
     --checks all --exclude-checks positive_data_acceptance,negative_data_rejection \
-    --phases coverage,fuzzing --max-examples 10 --workers 2 --seed 42 --no-color
+    --phases coverage,fuzzing --max-examples 10 --workers 1 --seed 42 --no-color
 }
 echo "-- without a key"
 run
@@ -36,10 +38,12 @@ run -H "Authorization: Bearer $key"
 # Chains of calls: the links schemathesis infers from the document (an id a response
 # names, used by the next request) and from Location headers, so writes reach services,
 # organisations and keys that exist.
+# (Left out here: use_after_free. DELETE retires a service or organisation, which stays on
+# record as defunct or retired, as the document says, so it is still there afterwards.)
 echo "-- with the administrator's key, stateful"
 st run openapi.yaml --url "http://127.0.0.1:$port" -H "Authorization: Bearer $key" \
-  --checks all --exclude-checks positive_data_acceptance,negative_data_rejection \
-  --phases stateful --max-examples 200 --workers 2 --seed 42 --no-color
+  --checks all --exclude-checks positive_data_acceptance,negative_data_rejection,use_after_free \
+  --phases stateful --max-examples 200 --workers 1 --seed 42 --no-color
 if grep -q "panicked" "$dir/log"; then
   grep -B2 -A10 "panicked" "$dir/log" >&2
   echo "the server panicked while fuzzed" >&2
