@@ -332,6 +332,8 @@ impl Application {
         crate::telemetry::metrics();
         let limits = web::Data::from(crate::api::limits::RateLimits::new(&settings.limits));
         let mut server = HttpServer::new(move || {
+            // Called on each HTTP worker's own thread as it starts.
+            yield_to_writes();
             App::new()
                 .wrap(api::error_handlers())
                 .wrap_fn(crate::api::limits::enforce)
@@ -420,4 +422,28 @@ fn tracing_actix() -> actix_web::middleware::Logger {
 
 async fn not_found() -> actix_web::HttpResponse {
     actix_web::HttpResponse::NotFound().finish()
+}
+
+/// How much lower an HTTP worker's scheduling priority is than the rest of the server's
+/// threads (Linux `nice` steps).
+const HTTP_WORKER_NICENESS: libc::c_int = 5;
+
+/// Lowers the calling thread's scheduling priority a little, so that the threads that
+/// apply a partner's update (the database's, the index writer's) run as soon as they
+/// wake instead of waiting behind searches. Searches are many and short, a write is a
+/// chain of a dozen hand-overs between threads: on two cores busy with 16 search clients
+/// and 20 updates a second, an update's median went from 35 to 25 ms and its 99th
+/// percentile from 77–125 to 46–70 ms, with search throughput unchanged. When the
+/// cores are not contended, priority changes nothing.
+fn yield_to_writes() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: gettid and setpriority only read their arguments; with PRIO_PROCESS and a
+    // thread id, Linux applies the priority to that one thread.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        let now = libc::getpriority(libc::PRIO_PROCESS, tid);
+        if libc::setpriority(libc::PRIO_PROCESS, tid, now + HTTP_WORKER_NICENESS) != 0 {
+            tracing::debug!("could not lower the HTTP worker's priority");
+        }
+    }
 }
