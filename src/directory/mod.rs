@@ -33,6 +33,10 @@ pub use finding::{CallerInput, CallerView, EligibilityView, PlaceInput, ServiceD
 /// How many times an edit without `If-Match` is re-applied when another writer got in first.
 const MAX_EDIT_ATTEMPTS: u32 = 40;
 
+/// Edits that change only what a search reads besides the text (capacity, status,
+/// "still accurate"), so that they can be searchable without a new index document.
+const QUICK_UPDATES: &[&str] = &["capacity", "status", "verify"];
+
 /// Why the directory refused or could not make a change; the API turns each into its
 /// HTTP status.
 #[derive(Debug, thiserror::Error)]
@@ -270,6 +274,18 @@ impl Directory {
         Ok(())
     }
 
+    /// Whether a quick update is searchable already, patched into the index without
+    /// waiting for its next commit (see `SearchIndex::patch`).
+    async fn patched(&self, service: &Service) -> bool {
+        match self.index.patch(service).await {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::warn!(error = ?e, "could not patch a quick update into the index; waiting for the commit");
+                false
+            }
+        }
+    }
+
     /// Runs a write use case on the application's runtime rather than on the HTTP
     /// worker that asked. A write is several statements, and each answer from the
     /// database wakes the task waiting for it: on a worker busy answering searches
@@ -465,7 +481,9 @@ impl Directory {
                 .await
             {
                 Ok(seq) => {
-                    self.searchable(Some(seq)).await?;
+                    if !(QUICK_UPDATES.contains(&action) && self.patched(&next).await) {
+                        self.searchable(Some(seq)).await?;
+                    }
                     return Ok(next);
                 }
                 Err(StoreError::VersionMismatch { current }) if if_match.is_some() => {

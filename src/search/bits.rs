@@ -18,6 +18,17 @@ impl Bits {
         }
     }
 
+    /// Puts `doc` in the set or takes it out.
+    pub(super) fn set(&mut self, doc: DocId, present: bool) {
+        if let Some(w) = self.0.get_mut(doc as usize / 64) {
+            if present {
+                *w |= 1 << (doc % 64);
+            } else {
+                *w &= !(1 << (doc % 64));
+            }
+        }
+    }
+
     pub(super) fn contains(&self, doc: DocId) -> bool {
         self.0
             .get(doc as usize / 64)
@@ -159,5 +170,8 @@ mod tests {
         assert_eq!(u, b);
         a.intersect_with(&b);
         assert_eq!(a.count_both(&a), 2);
+        a.set(63, false);
+        a.set(7, true);
+        assert!(!a.contains(63) && a.contains(7) && a.contains(129));
     }
 }

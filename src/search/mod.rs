@@ -187,6 +187,10 @@ struct Shared {
     /// Questions that found nothing or only partial matches, not yet written.
     gaps: Mutex<HashMap<(String, &'static str), u64>>,
     applied: watch::Sender<i64>,
+    /// Held while a quick update is patched in, and by the writer from reading the
+    /// changes it commits until the reader shows them, so that no patch lands on a
+    /// document the commit is about to replace.
+    patching: tokio::sync::Mutex<()>,
     wake: Notify,
     commands: mpsc::Sender<Command>,
     settings: SearchSettings,
@@ -390,82 +394,96 @@ impl WriterTask {
     async fn catch_up(&mut self) -> anyhow::Result<usize> {
         let mut total = 0;
         loop {
-            let changes = self
-                .store
-                .changes_after(self.applied, CATCH_UP_BATCH)
-                .await?;
-            let Some(&(last_seq, _)) = changes.last() else {
-                return Ok(total);
-            };
-            let started = std::time::Instant::now();
-            let mut ids: Vec<uuid::Uuid> = changes.iter().map(|(_, id)| *id).collect();
-            ids.sort();
-            ids.dedup();
-            let services = self.store.get_services(&ids).await?;
-            let flags = link_flags(&self.store, &services).await?;
-            let generation = self.shared.live.read().expect("index lock").clone();
-            let writer = self.writer.clone();
-            let fields = generation.fields;
-            total += ids.len();
-            let read = started.elapsed();
-            let (committed, reloaded) =
-                tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-                    let started = std::time::Instant::now();
-                    let mut w = writer.lock().expect("writer lock");
-                    let applied = (|| {
-                        for id in &ids {
-                            w.delete_term(Term::from_field_text(fields.id, &id.to_string()));
-                        }
-                        for s in &services {
-                            let f = flags.get(&s.id).map_or(&[][..], Vec::as_slice);
-                            w.add_document(schema::document(&fields, s, f))?;
-                        }
-                        commit(&mut w, last_seq)
-                    })();
-                    if let Err(e) = applied {
-                        // A full disk or a read-only folder leaves the writer's threads
-                        // failed: start again from the last commit, so the next attempt
-                        // (every poll) can succeed once there is room.
-                        if let Err(again) = w.rollback() {
-                            tracing::error!(error = %again, "could not roll the index writer back");
-                        }
-                        return Err(e);
-                    }
-                    let committed = started.elapsed();
-                    generation
-                        .reader
-                        .reload()
-                        .context("reloading the index reader")?;
-                    Ok((committed, started.elapsed() - committed))
-                })
-                .await
-                .context("index write task")??;
-            tracing::debug!(
-                changes = changes.len(),
-                read_ms = read.as_secs_f64() * 1e3,
-                commit_ms = committed.as_secs_f64() * 1e3,
-                reload_ms = reloaded.as_secs_f64() * 1e3,
-                total_ms = started.elapsed().as_secs_f64() * 1e3,
-                "index caught up"
-            );
-            metrics::histogram!("signpost_index_apply_seconds")
-                .record(started.elapsed().as_secs_f64());
-            self.applied = last_seq;
-            self.shared.applied.send_replace(last_seq);
+            let shared = self.shared.clone();
+            let _patching = shared.patching.lock().await;
+            match self.catch_up_batch().await? {
+                0 => return Ok(total),
+                n => total += n,
+            }
         }
+    }
+
+    /// Applies the next batch of changes after `applied`, with `patching` held; returns
+    /// how many services were re-indexed (0: none were left).
+    async fn catch_up_batch(&mut self) -> anyhow::Result<usize> {
+        let changes = self
+            .store
+            .changes_after(self.applied, CATCH_UP_BATCH)
+            .await?;
+        let Some(&(last_seq, _)) = changes.last() else {
+            return Ok(0);
+        };
+        let started = std::time::Instant::now();
+        let mut ids: Vec<uuid::Uuid> = changes.iter().map(|(_, id)| *id).collect();
+        ids.sort();
+        ids.dedup();
+        let services = self.store.get_services(&ids).await?;
+        let flags = link_flags(&self.store, &services).await?;
+        let generation = self.shared.live.read().expect("index lock").clone();
+        let writer = self.writer.clone();
+        let fields = generation.fields;
+        let count = ids.len();
+        let read = started.elapsed();
+        let (committed, reloaded) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            let started = std::time::Instant::now();
+            let mut w = writer.lock().expect("writer lock");
+            let applied = (|| {
+                for id in &ids {
+                    w.delete_term(Term::from_field_text(fields.id, &id.to_string()));
+                }
+                for s in &services {
+                    let f = flags.get(&s.id).map_or(&[][..], Vec::as_slice);
+                    w.add_document(schema::document(&fields, s, f))?;
+                }
+                commit(&mut w, last_seq)
+            })();
+            if let Err(e) = applied {
+                // A full disk or a read-only folder leaves the writer's threads
+                // failed: start again from the last commit, so the next attempt
+                // (every poll) can succeed once there is room.
+                if let Err(again) = w.rollback() {
+                    tracing::error!(error = %again, "could not roll the index writer back");
+                }
+                return Err(e);
+            }
+            let committed = started.elapsed();
+            generation
+                .reader
+                .reload()
+                .context("reloading the index reader")?;
+            Ok((committed, started.elapsed() - committed))
+        })
+        .await
+        .context("index write task")??;
+        tracing::debug!(
+            changes = changes.len(),
+            read_ms = read.as_secs_f64() * 1e3,
+            commit_ms = committed.as_secs_f64() * 1e3,
+            reload_ms = reloaded.as_secs_f64() * 1e3,
+            total_ms = started.elapsed().as_secs_f64() * 1e3,
+            "index caught up"
+        );
+        metrics::histogram!("signpost_index_apply_seconds").record(started.elapsed().as_secs_f64());
+        self.applied = last_seq;
+        self.shared.applied.send_replace(last_seq);
+        Ok(count)
     }
 
     async fn rebuild(&mut self) -> anyhow::Result<RebuildReport> {
         let started = std::time::Instant::now();
         let (path, generation, writer, seq, count) =
             build_generation(&self.dir, &self.store).await?;
+        // Quick updates made during the build went to the old generation: none may land
+        // until the new one has caught up with them.
+        let shared = self.shared.clone();
+        let _patching = shared.patching.lock().await;
         write_current(&self.dir, &path)?;
         *self.shared.live.write().expect("index lock") = Arc::new(generation);
         // The old writer goes with its generation; searches already running keep their reader.
         *self.writer.lock().expect("writer lock") = writer;
         self.applied = seq;
         remove_other_generations(&self.dir, &path);
-        self.catch_up().await?;
+        while self.catch_up_batch().await? > 0 {}
         self.shared.applied.send_replace(self.applied);
         Ok(RebuildReport {
             services: count,
@@ -735,6 +753,8 @@ pub struct Vitals {
     pub capacity: Option<Capacity>,
     pub assured_date: Option<NaiveDate>,
     pub source: Option<Provenance>,
+    /// The record's version (see `RecordMeta`).
+    pub version: Option<i64>,
 }
 
 /// What a hit shows of a stored document, decoded once (see `SegmentVitals::stored`).
@@ -747,6 +767,11 @@ pub struct StoredHit {
 impl StoredHit {
     fn read(searcher: &Searcher, address: DocAddress, f: &Fields) -> anyhow::Result<Self> {
         let doc: TantivyDocument = searcher.doc(address).context("reading a stored document")?;
+        Self::of_document(&doc, f)
+    }
+
+    /// The hit a document shows, read from the document itself.
+    fn of_document(doc: &TantivyDocument, f: &Fields) -> anyhow::Result<Self> {
         let text = |field| doc.get_first(field).and_then(|v| v.as_str());
         let raw = text(f.summary).unwrap_or("{}");
         Ok(Self {
@@ -758,6 +783,29 @@ impl StoredHit {
             },
         })
     }
+}
+
+/// Where the live document of a service is.
+fn find(searcher: &Searcher, f: &Fields, id: uuid::Uuid) -> anyhow::Result<Option<DocAddress>> {
+    let term = Term::from_field_text(f.id, &id.to_string());
+    for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+        let mut found = None;
+        segment::for_each_posting(
+            segment,
+            &term,
+            tantivy::schema::IndexRecordOption::Basic,
+            |doc, _| {
+                if !segment.is_deleted(doc) {
+                    found = Some(doc);
+                }
+            },
+        )
+        .context("finding a service in the index")?;
+        if let Some(doc) = found {
+            return Ok(Some(DocAddress::new(ord as u32, doc)));
+        }
+    }
+    Ok(None)
 }
 
 fn warning(code: &'static str, message: impl Into<String>) -> Warning {
@@ -950,6 +998,7 @@ impl SearchIndex {
             lexicon_entries: std::sync::atomic::AtomicUsize::new(entries.len()),
             gaps: Mutex::new(HashMap::new()),
             applied: applied_tx,
+            patching: tokio::sync::Mutex::new(()),
             wake: Notify::new(),
             commands: commands_tx,
             permits: Semaphore::new(settings.max_concurrent_searches),
@@ -991,6 +1040,44 @@ impl SearchIndex {
         Ok(())
     }
 
+    /// Makes a quick update of a service (capacity, status, "still accurate") searchable
+    /// at once, in the searchers' copy of what the update changes (see
+    /// [`segment::SegmentVitals::patched`]), instead of in a new document; the writer
+    /// commits the change within a poll interval. A commit costs ~12 ms of CPU whatever
+    /// it holds, so partners updating all day no longer slow searches down (the search
+    /// benchmark with 20 writes a second). `false` when it cannot: the service is not in
+    /// the index yet, or the change needs a new document; then wait for the commit.
+    pub async fn patch(&self, service: &crate::domain::Service) -> anyhow::Result<bool> {
+        let _patching = self.shared.patching.lock().await;
+        let generation = self.generation();
+        let f = generation.fields;
+        let searcher = generation.reader.searcher();
+        let Some(address) = find(&searcher, &f, service.id)? else {
+            return Ok(false);
+        };
+        let segment = searcher.segment_reader(address.segment_ord);
+        let vitals = generation.vitals.get(segment)?;
+        let current = vitals.stored(address.doc_id, || StoredHit::read(&searcher, address, &f))?;
+        if current
+            .vitals
+            .version
+            .is_some_and(|v| v >= service.meta.version)
+        {
+            // The writer has already committed this change, or a later one.
+            return Ok(true);
+        }
+        let document = schema::document(&f, service, &current.vitals.link_flags);
+        let record = segment::Record::of_document(&document, &f);
+        let hit = Arc::new(StoredHit::of_document(&document, &f)?);
+        Ok(match vitals.patched(address.doc_id, &record, hit) {
+            Some(patched) => {
+                generation.vitals.replace(segment.segment_id(), patched);
+                true
+            }
+            None => false,
+        })
+    }
+
     /// Rebuilds the index from the database into a new generation and switches to it;
     /// searches keep using the old one meanwhile.
     pub async fn rebuild(&self) -> anyhow::Result<RebuildReport> {
@@ -1023,18 +1110,13 @@ impl SearchIndex {
         let generation = self.generation();
         let f = generation.fields;
         let searcher = generation.reader.searcher();
-        let term = Term::from_field_text(f.id, &id.to_string());
-        let query = tantivy::query::TermQuery::new(term, tantivy::schema::IndexRecordOption::Basic);
-        let top = searcher
-            .search(
-                &query,
-                &tantivy::collector::TopDocs::with_limit(1).order_by_score(),
-            )
-            .context("finding a service in the index")?;
-        let Some((_, address)) = top.first() else {
+        let Some(address) = find(&searcher, &f, id)? else {
             return Ok(None);
         };
-        let stored = StoredHit::read(&searcher, *address, &f)?;
+        let stored = generation
+            .vitals
+            .get(searcher.segment_reader(address.segment_ord))?
+            .stored(address.doc_id, || StoredHit::read(&searcher, address, &f))?;
         Ok(Some(warnings(
             &stored.vitals,
             &self.shared.settings,

@@ -12,7 +12,8 @@ use std::sync::{Arc, Mutex, RwLock};
 use tantivy::index::SegmentId;
 use tantivy::query::{EnableScoring, FuzzyTermQuery, Query};
 use tantivy::schema::IndexRecordOption;
-use tantivy::{DocId, Searcher, SearcherGeneration, SegmentReader, Term, Warmer};
+use tantivy::schema::Value;
+use tantivy::{DocId, Searcher, SearcherGeneration, SegmentReader, TantivyDocument, Term, Warmer};
 
 /// Values worked out from a segment on demand and kept, at most `limit` of them (past
 /// that, all are forgotten and the busy ones soon come back).
@@ -56,6 +57,21 @@ pub(super) struct Record {
     pub(super) coords: Option<(f64, f64)>,
 }
 
+impl Record {
+    /// The record a document will have once written (its fast fields).
+    pub(super) fn of_document(doc: &TantivyDocument, f: &schema::Fields) -> Self {
+        let u64_of = |field| doc.get_first(field).and_then(|v| v.as_u64()).unwrap_or(0);
+        let f64_of = |field| doc.get_first(field).and_then(|v| v.as_f64());
+        Self {
+            state: u64_of(f.state),
+            categories: u64_of(f.category_mask),
+            traits: u64_of(f.traits),
+            capacity_updated: doc.get_first(f.capacity_updated).and_then(|v| v.as_i64()),
+            coords: f64_of(f.latitude).zip(f64_of(f.longitude)),
+        }
+    }
+}
+
 /// The days from which capacity and verification count as recent (see [`rank_class`]).
 pub type Freshness = (u64, u64);
 
@@ -63,40 +79,49 @@ pub type Freshness = (u64, u64);
 /// loaded: a bit set for each value filters and facets ask about, and the few per-document
 /// values that are not yes-or-no, each in its own array so that a search reads only what
 /// it needs.
+///
+/// A partner's quick update (capacity, status, "still accurate") changes only the values
+/// in the first group below; it is applied at once by [`SegmentVitals::patched`], a copy
+/// of those values with the document changed that shares everything else, until the
+/// index's next commit holds it (see `SearchIndex::patch`).
 pub struct SegmentVitals {
     pub(super) max_doc: u32,
+    // What quick updates change.
     pub(super) states: Vec<u64>,
-    /// Youngest and oldest age served.
-    pub(super) ages: Vec<[u8; 2]>,
     /// Minutes since 1970 of the last capacity update (rounded down); 0 for never.
     pub(super) capacity_minutes: Vec<u32>,
-    /// NaN when the service has no coordinates.
-    pub(super) coords: Vec<[f32; 2]>,
     pub(super) by_status: Vec<Bits>,
-    pub(super) by_mode: Vec<Bits>,
-    pub(super) by_category: Vec<Bits>,
     /// By [`schema::accepting_ord`].
     pub(super) by_accepting: Vec<Bits>,
-    /// By [`Traits::free`].
-    pub(super) by_free: Vec<Bits>,
-    /// By [`Traits::gender`].
-    pub(super) by_gender: Vec<Bits>,
-    pub(super) self_referral: Bits,
-    /// Reached by telephone or online, so never too far away.
-    pub(super) remote: Bits,
     /// Each document's [`rank_class`] for the freshness last asked for: it changes once a
     /// day, so it is kept until then.
     classes: Mutex<Option<(Freshness, Arc<Vec<u8>>)>>,
+    /// Hits of documents changed by quick updates since the segment was written.
+    patched: HashMap<DocId, Arc<StoredHit>>,
+    // What only a new document changes.
+    /// Youngest and oldest age served.
+    pub(super) ages: Arc<Vec<[u8; 2]>>,
+    /// NaN when the service has no coordinates.
+    pub(super) coords: Arc<Vec<[f32; 2]>>,
+    pub(super) by_mode: Arc<Vec<Bits>>,
+    pub(super) by_category: Arc<Vec<Bits>>,
+    /// By [`Traits::free`].
+    pub(super) by_free: Arc<Vec<Bits>>,
+    /// By [`Traits::gender`].
+    pub(super) by_gender: Arc<Vec<Bits>>,
+    pub(super) self_referral: Arc<Bits>,
+    /// Reached by telephone or online, so never too far away.
+    pub(super) remote: Arc<Bits>,
     /// The documents with a term, for terms filters ask about again and again (a
     /// caller's coverage tokens, languages): a segment never changes, so neither do these.
-    term_sets: Kept<Term, Bits>,
+    term_sets: Arc<Kept<Term, Bits>>,
     /// The documents with a word a typo or two from a term (a word of a question that
     /// the directory does not contain), by term and edits allowed: finding those words
     /// in the segment's dictionary is costly, and callers' words recur.
-    near_sets: Kept<(Term, u8), Bits>,
+    near_sets: Arc<Kept<(Term, u8), Bits>>,
     /// Hits decoded from the segment's stored documents, for the next search that shows
     /// them (as Solr's document cache does): a segment's documents never change.
-    stored: Kept<DocId, StoredHit>,
+    stored: Arc<Kept<DocId, StoredHit>>,
 }
 
 /// Decoded hits a segment keeps at most (a few KiB each).
@@ -134,41 +159,35 @@ impl SegmentVitals {
 
     pub(super) fn from_records(max_doc: u32, records: impl Iterator<Item = Record>) -> Self {
         let sets = |n: usize| vec![Bits::empty(max_doc); n];
-        let mut v = Self {
-            max_doc,
-            states: Vec::with_capacity(max_doc as usize),
-            ages: Vec::with_capacity(max_doc as usize),
-            capacity_minutes: Vec::with_capacity(max_doc as usize),
-            coords: Vec::with_capacity(max_doc as usize),
-            by_status: sets(ServiceStatus::ALL.len()),
-            by_mode: sets(DeliveryMode::ALL.len()),
-            by_category: sets(taxonomy::CATEGORIES.len()),
-            by_accepting: sets(4),
-            by_free: sets(3),
-            by_gender: sets(GENDERS.len()),
-            self_referral: Bits::empty(max_doc),
-            remote: Bits::empty(max_doc),
-            classes: Mutex::new(None),
-            term_sets: Kept::new(sets_kept(max_doc)),
-            near_sets: Kept::new(sets_kept(max_doc)),
-            stored: Kept::new(STORED_KEPT),
-        };
+        let n = max_doc as usize;
+        let mut states = Vec::with_capacity(n);
+        let mut ages = Vec::with_capacity(n);
+        let mut capacity_minutes = Vec::with_capacity(n);
+        let mut coords = Vec::with_capacity(n);
+        let mut by_status = sets(ServiceStatus::ALL.len());
+        let mut by_mode = sets(DeliveryMode::ALL.len());
+        let mut by_category = sets(taxonomy::CATEGORIES.len());
+        let mut by_accepting = sets(4);
+        let mut by_free = sets(3);
+        let mut by_gender = sets(GENDERS.len());
+        let mut self_referral = Bits::empty(max_doc);
+        let mut remote = Bits::empty(max_doc);
         for (d, r) in (0..max_doc).zip(records) {
             let state = State::unpack(r.state);
             let traits = Traits::unpack(r.traits);
             for (sets, value) in [
-                (&mut v.by_status, state.status),
-                (&mut v.by_accepting, state.accepting),
-                (&mut v.by_free, traits.free),
-                (&mut v.by_gender, traits.gender),
+                (&mut by_status, state.status),
+                (&mut by_accepting, state.accepting),
+                (&mut by_free, traits.free),
+                (&mut by_gender, traits.gender),
             ] {
                 if let Some(set) = sets.get_mut(value as usize) {
                     set.insert(d);
                 }
             }
             for (sets, mask) in [
-                (&mut v.by_mode, state.modes),
-                (&mut v.by_category, r.categories),
+                (&mut by_mode, state.modes),
+                (&mut by_category, r.categories),
             ] {
                 for (i, set) in sets.iter_mut().enumerate() {
                     if mask >> i & 1 == 1 {
@@ -177,24 +196,120 @@ impl SegmentVitals {
                 }
             }
             if traits.self_referral {
-                v.self_referral.insert(d);
+                self_referral.insert(d);
             }
             if state.modes & REMOTE_MODES != 0 {
-                v.remote.insert(d);
+                remote.insert(d);
             }
-            v.states.push(r.state);
-            v.ages.push([traits.min_age, traits.max_age]);
-            v.capacity_minutes.push(
-                r.capacity_updated
-                    .filter(|t| *t > 0)
-                    .map_or(0, |t| u32::try_from(t / 60).unwrap_or(u32::MAX)),
-            );
-            v.coords.push(match r.coords {
+            states.push(r.state);
+            ages.push([traits.min_age, traits.max_age]);
+            capacity_minutes.push(capacity_minute(r.capacity_updated));
+            coords.push(match r.coords {
                 Some((lat, lon)) => [lat as f32, lon as f32],
                 None => [f32::NAN; 2],
             });
         }
-        v
+        Self {
+            max_doc,
+            states,
+            capacity_minutes,
+            by_status,
+            by_accepting,
+            classes: Mutex::new(None),
+            patched: HashMap::new(),
+            ages: Arc::new(ages),
+            coords: Arc::new(coords),
+            by_mode: Arc::new(by_mode),
+            by_category: Arc::new(by_category),
+            by_free: Arc::new(by_free),
+            by_gender: Arc::new(by_gender),
+            self_referral: Arc::new(self_referral),
+            remote: Arc::new(remote),
+            term_sets: Arc::new(Kept::new(sets_kept(max_doc))),
+            near_sets: Arc::new(Kept::new(sets_kept(max_doc))),
+            stored: Arc::new(Kept::new(STORED_KEPT)),
+        }
+    }
+
+    /// A copy with document `doc` changed to `record` and showing `hit`, sharing all
+    /// that a quick update cannot change; `None` when the record differs in any of that
+    /// (categories, delivery modes, who it is for, place), which needs a new document.
+    pub(super) fn patched(
+        &self,
+        doc: DocId,
+        record: &Record,
+        hit: Arc<StoredHit>,
+    ) -> Option<SegmentVitals> {
+        let d = doc as usize;
+        let old = State::unpack(*self.states.get(d)?);
+        let new = State::unpack(record.state);
+        let traits = Traits::unpack(record.traits);
+        let same_categories = self
+            .by_category
+            .iter()
+            .enumerate()
+            .all(|(i, set)| set.contains(doc) == (record.categories >> i & 1 == 1));
+        let coords = match record.coords {
+            Some((lat, lon)) => [lat as f32, lon as f32],
+            None => [f32::NAN; 2],
+        };
+        let same_place = self.coords[d]
+            .iter()
+            .zip(coords)
+            .all(|(a, b)| a.to_bits() == b.to_bits());
+        let unchanged = old.modes == new.modes
+            && same_categories
+            && same_place
+            && self.ages[d] == [traits.min_age, traits.max_age]
+            && self.self_referral.contains(doc) == traits.self_referral
+            && self.by_free.get(traits.free as usize)?.contains(doc)
+            && self.by_gender.get(traits.gender as usize)?.contains(doc);
+        if !unchanged {
+            return None;
+        }
+        let mut states = self.states.clone();
+        states[d] = record.state;
+        let mut capacity_minutes = self.capacity_minutes.clone();
+        capacity_minutes[d] = capacity_minute(record.capacity_updated);
+        let moved = |sets: &[Bits], value: u64| {
+            let mut sets = sets.to_vec();
+            for (i, set) in sets.iter_mut().enumerate() {
+                set.set(doc, i as u64 == value);
+            }
+            sets
+        };
+        let classes = self
+            .classes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|(fresh, classes)| {
+                let mut classes = classes.to_vec();
+                classes[d] = rank_class(new, *fresh);
+                (*fresh, Arc::new(classes))
+            });
+        let mut patched = self.patched.clone();
+        patched.insert(doc, hit);
+        Some(SegmentVitals {
+            max_doc: self.max_doc,
+            states,
+            capacity_minutes,
+            by_status: moved(&self.by_status, new.status),
+            by_accepting: moved(&self.by_accepting, new.accepting),
+            classes: Mutex::new(classes),
+            patched,
+            ages: self.ages.clone(),
+            coords: self.coords.clone(),
+            by_mode: self.by_mode.clone(),
+            by_category: self.by_category.clone(),
+            by_free: self.by_free.clone(),
+            by_gender: self.by_gender.clone(),
+            self_referral: self.self_referral.clone(),
+            remote: self.remote.clone(),
+            term_sets: self.term_sets.clone(),
+            near_sets: self.near_sets.clone(),
+            stored: self.stored.clone(),
+        })
     }
 
     pub(super) fn coords(&self, doc: DocId) -> Option<(f64, f64)> {
@@ -244,6 +359,9 @@ impl SegmentVitals {
         doc: DocId,
         read: impl FnOnce() -> anyhow::Result<StoredHit>,
     ) -> anyhow::Result<Arc<StoredHit>> {
+        if let Some(hit) = self.patched.get(&doc) {
+            return Ok(hit.clone());
+        }
         self.stored.get_or_read(&doc, read)
     }
 
@@ -266,6 +384,12 @@ impl SegmentVitals {
     }
 }
 
+/// Minutes since 1970 of a capacity update at unix second `t`; 0 for never.
+fn capacity_minute(t: Option<i64>) -> u32 {
+    t.filter(|t| *t > 0)
+        .map_or(0, |t| u32::try_from(t / 60).unwrap_or(u32::MAX))
+}
+
 /// [`SegmentVitals`] of every live segment, filled as the reader loads new segments.
 #[derive(Default)]
 pub struct VitalsCache {
@@ -284,6 +408,14 @@ impl VitalsCache {
             m.insert(id, v.clone());
         }
         Ok(v)
+    }
+
+    /// Puts `vitals` in place of the segment's (see [`SegmentVitals::patched`]); searches
+    /// already running keep the ones they read.
+    pub(super) fn replace(&self, segment: SegmentId, vitals: SegmentVitals) {
+        if let Ok(mut m) = self.segments.write() {
+            m.insert(segment, Arc::new(vitals));
+        }
     }
 }
 
@@ -328,4 +460,70 @@ pub(super) fn for_each_posting(
         block.advance();
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::search::schema::State;
+
+    fn hit() -> Arc<StoredHit> {
+        Arc::new(StoredHit {
+            summary: serde_json::value::RawValue::from_string("{}".into()).unwrap(),
+            vitals: Default::default(),
+            coverage: Default::default(),
+        })
+    }
+
+    #[test]
+    fn a_quick_update_changes_one_document_and_nothing_it_cannot() {
+        let state = |status, accepting| {
+            State {
+                status,
+                accepting,
+                modes: 1,
+                ..State::default()
+            }
+            .pack()
+        };
+        let record = |state| Record {
+            state,
+            categories: 0b10,
+            ..Record::default()
+        };
+        let vitals = SegmentVitals::from_records(3, (0..3).map(|_| record(state(0, 0))));
+        let fresh = (1, 1);
+        let before = vitals.classes(fresh);
+        let patched = vitals
+            .patched(1, &record(state(1, 2)), hit())
+            .expect("a status and capacity change is a patch");
+        assert!(patched.by_status[1].contains(1) && !patched.by_status[0].contains(1));
+        assert!(patched.by_accepting[2].contains(1) && !patched.by_accepting[0].contains(1));
+        assert!(patched.by_status[0].contains(0) && patched.by_status[0].contains(2));
+        assert_eq!(patched.states[1], state(1, 2));
+        assert_eq!(
+            patched.classes(fresh)[1],
+            rank_class(State::unpack(state(1, 2)), fresh)
+        );
+        assert_eq!(patched.classes(fresh)[0], before[0]);
+        assert!(patched.patched.contains_key(&1) && !patched.patched.contains_key(&0));
+        // The original is untouched: searches already running keep what they read.
+        assert!(vitals.by_status[0].contains(1) && vitals.states[1] == state(0, 0));
+        let mut moved = record(state(0, 0));
+        moved.categories = 0b100;
+        assert!(vitals.patched(1, &moved, hit()).is_none(), "categories");
+        let mut modes = State::unpack(state(0, 0));
+        modes.modes = 2;
+        assert!(
+            vitals.patched(1, &record(modes.pack()), hit()).is_none(),
+            "modes"
+        );
+        let mut placed = record(state(0, 0));
+        placed.coords = Some((51.5, -0.1));
+        assert!(vitals.patched(1, &placed, hit()).is_none(), "place");
+        assert!(
+            vitals.patched(7, &record(state(0, 0)), hit()).is_none(),
+            "no such document"
+        );
+    }
 }

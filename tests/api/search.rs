@@ -182,6 +182,113 @@ async fn what_searches_keep_never_shows_an_answer_from_before_a_write() {
     );
 }
 
+/// What a hit of `id` says in `search`: its capacity and status, `None` when absent.
+fn shown(search: &Value, id: &str) -> Option<(String, String)> {
+    search["hits"].as_array()?.iter().find_map(|h| {
+        (h["service"]["id"] == id).then(|| {
+            (
+                h["service"]["capacity"]["accepting"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+                h["service"]["status"].as_str().unwrap_or("").to_string(),
+            )
+        })
+    })
+}
+
+#[tokio::test]
+async fn quick_updates_are_searchable_at_once_and_stay_so_through_the_commits_after_them() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Org").await;
+    let mut ids = Vec::new();
+    for name in ["Harbour walkers", "Harbour singers", "Harbour gardeners"] {
+        let s = app
+            .create_service(&service_body(&org, name, "Meets by the harbour."))
+            .await;
+        ids.push(s["id"].as_str().unwrap().to_string());
+    }
+    // Three partners update their own entries while the writer commits every 200 ms; after
+    // each update, every kind of search at once shows what they said: the hit, the
+    // "accepting" filter, the status filter and the status facet.
+    let partner = |id: String, turn: usize| {
+        let app = &app;
+        async move {
+            for i in 0..24 {
+                let accepting = ["open", "waitlist", "closed"][(i + turn) % 3];
+                let path = format!("/v1/services/{id}/capacity");
+                let r = app
+                    .send(Method::PUT, &path, &json!({"accepting": accepting}))
+                    .await;
+                assert_eq!(r.status(), 200);
+                let closed = i % 4 == turn;
+                let status = if closed {
+                    "temporarily_closed"
+                } else {
+                    "active"
+                };
+                let body = if closed {
+                    json!({"status": status, "reason": "staff away"})
+                } else {
+                    json!({"status": status})
+                };
+                let r = app
+                    .send(Method::PUT, &format!("/v1/services/{id}/status"), &body)
+                    .await;
+                assert_eq!(r.status(), 200, "{:?}", r.text().await);
+                let all = app.search("q=harbour").await;
+                assert_eq!(
+                    shown(&all, &id),
+                    Some((accepting.to_string(), status.to_string())),
+                    "update {i} of {id}"
+                );
+                let open = app.search("q=harbour&accepting=open&status=active").await;
+                assert_eq!(shown(&open, &id).is_some(), accepting == "open" && !closed);
+                let active = app.search("q=harbour&status=active").await;
+                assert_eq!(shown(&active, &id).is_some(), !closed, "update {i}");
+                let away = app.search("q=harbour&status=temporarily_closed").await;
+                assert_eq!(shown(&away, &id).is_some(), closed, "update {i}");
+                let facet = all["facets"]["status"].as_array().unwrap();
+                let total: u64 = facet.iter().map(|f| f["count"].as_u64().unwrap()).sum();
+                assert_eq!(total, 3, "{facet:?}");
+                tokio::time::sleep(std::time::Duration::from_millis(17 * turn as u64 + 5)).await;
+            }
+        }
+    };
+    tokio::join!(
+        partner(ids[0].clone(), 0),
+        partner(ids[1].clone(), 1),
+        partner(ids[2].clone(), 2)
+    );
+    // The last word stands once the writer has committed it, and after a restart.
+    let expected: Vec<_> = {
+        let all = app
+            .search("q=harbour&status=active,temporarily_closed")
+            .await;
+        ids.iter().map(|id| shown(&all, id).unwrap()).collect()
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let all = app
+        .search("q=harbour&status=active,temporarily_closed")
+        .await;
+    let after: Vec<_> = ids.iter().map(|id| shown(&all, id).unwrap()).collect();
+    assert_eq!(after, expected);
+    let mut app = app;
+    app.stop().await;
+    let (address, server) = start(settings(&app.database_url, app.index_dir.clone(), false)).await;
+    let all: Value = http_client()
+        .get(format!("{address}/v1/search?q=harbour"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let restarted: Vec<_> = ids.iter().map(|id| shown(&all, id).unwrap()).collect();
+    assert_eq!(restarted, expected);
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn filters_combine_and_facets_add_up() {
     let app = spawn_demo_app().await;
