@@ -498,6 +498,10 @@ pub struct ServeArgs {
     /// Milliseconds between checks for changes written by other replicas.
     #[arg(long, env = "SIGNPOST_POLL_MS", default_value_t = 1000)]
     pub poll_ms: u64,
+    /// Seconds a partner's quick update (capacity, status, still accurate), searchable at
+    /// once, may wait to be written into the index with others (fewer, larger commits).
+    #[arg(long, env = "SIGNPOST_COMMIT_PATCHES_SECONDS", default_value_t = 10)]
+    pub commit_patches_seconds: u64,
     /// A JSON file listing the crisis contacts the risk block reads out, each
     /// {"name", "phone", "when"}; default: NHS 111 option 2, Samaritans 116 123, 999.
     #[arg(long, env = "SIGNPOST_CRISIS_CONTACTS")]

@@ -50,6 +50,7 @@ pub(super) async fn serve(
         }),
         search: SearchSettings {
             poll_interval: std::time::Duration::from_millis(args.poll_ms.max(50)),
+            commit_patches_within: std::time::Duration::from_secs(args.commit_patches_seconds),
             capacity_stale_after: chrono::Duration::days(args.capacity_stale_days),
             verify_stale_after: chrono::Duration::days(args.verify_stale_days),
             max_concurrent_searches: match args.max_searches {

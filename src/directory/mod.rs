@@ -276,8 +276,8 @@ impl Directory {
 
     /// Whether a quick update is searchable already, patched into the index without
     /// waiting for its next commit (see `SearchIndex::patch`).
-    async fn patched(&self, service: &Service) -> bool {
-        match self.index.patch(service).await {
+    async fn patched(&self, service: &Service, seq: i64) -> bool {
+        match self.index.patch(service, seq).await {
             Ok(done) => done,
             Err(e) => {
                 tracing::warn!(error = ?e, "could not patch a quick update into the index; waiting for the commit");
@@ -481,7 +481,7 @@ impl Directory {
                 .await
             {
                 Ok(seq) => {
-                    if !(QUICK_UPDATES.contains(&action) && self.patched(&next).await) {
+                    if !(QUICK_UPDATES.contains(&action) && self.patched(&next, seq).await) {
                         self.searchable(Some(seq)).await?;
                     }
                     return Ok(next);

@@ -9,6 +9,7 @@ use super::schema::{self, GENDERS, REMOTE_MODES, State, Traits};
 use crate::domain::{DeliveryMode, ServiceStatus, taxonomy};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
+use tantivy::fastfield::AliveBitSet;
 use tantivy::index::SegmentId;
 use tantivy::query::{EnableScoring, FuzzyTermQuery, Query};
 use tantivy::schema::IndexRecordOption;
@@ -239,6 +240,7 @@ impl SegmentVitals {
         doc: DocId,
         record: &Record,
         hit: Arc<StoredHit>,
+        alive: Option<&AliveBitSet>,
     ) -> Option<SegmentVitals> {
         let d = doc as usize;
         let old = State::unpack(*self.states.get(d)?);
@@ -288,7 +290,13 @@ impl SegmentVitals {
                 classes[d] = rank_class(new, *fresh);
                 (*fresh, Arc::new(classes))
             });
-        let mut patched = self.patched.clone();
+        // Documents replaced since by a commit are searched no more.
+        let mut patched: HashMap<DocId, Arc<StoredHit>> = self
+            .patched
+            .iter()
+            .filter(|(d, _)| alive.is_none_or(|a| a.is_alive(**d)))
+            .map(|(d, h)| (*d, h.clone()))
+            .collect();
         patched.insert(doc, hit);
         Some(SegmentVitals {
             max_doc: self.max_doc,
@@ -495,7 +503,7 @@ mod tests {
         let fresh = (1, 1);
         let before = vitals.classes(fresh);
         let patched = vitals
-            .patched(1, &record(state(1, 2)), hit())
+            .patched(1, &record(state(1, 2)), hit(), None)
             .expect("a status and capacity change is a patch");
         assert!(patched.by_status[1].contains(1) && !patched.by_status[0].contains(1));
         assert!(patched.by_accepting[2].contains(1) && !patched.by_accepting[0].contains(1));
@@ -511,18 +519,25 @@ mod tests {
         assert!(vitals.by_status[0].contains(1) && vitals.states[1] == state(0, 0));
         let mut moved = record(state(0, 0));
         moved.categories = 0b100;
-        assert!(vitals.patched(1, &moved, hit()).is_none(), "categories");
+        assert!(
+            vitals.patched(1, &moved, hit(), None).is_none(),
+            "categories"
+        );
         let mut modes = State::unpack(state(0, 0));
         modes.modes = 2;
         assert!(
-            vitals.patched(1, &record(modes.pack()), hit()).is_none(),
+            vitals
+                .patched(1, &record(modes.pack()), hit(), None)
+                .is_none(),
             "modes"
         );
         let mut placed = record(state(0, 0));
         placed.coords = Some((51.5, -0.1));
-        assert!(vitals.patched(1, &placed, hit()).is_none(), "place");
+        assert!(vitals.patched(1, &placed, hit(), None).is_none(), "place");
         assert!(
-            vitals.patched(7, &record(state(0, 0)), hit()).is_none(),
+            vitals
+                .patched(7, &record(state(0, 0)), hit(), None)
+                .is_none(),
             "no such document"
         );
     }

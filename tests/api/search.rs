@@ -199,7 +199,12 @@ fn shown(search: &Value, id: &str) -> Option<(String, String)> {
 
 #[tokio::test]
 async fn quick_updates_are_searchable_at_once_and_stay_so_through_the_commits_after_them() {
-    let app = spawn_app().await;
+    // Committed at every poll (200 ms), so that commits and patches interleave.
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_configured(dir.path(), None, false, |s| {
+        s.search.commit_patches_within = std::time::Duration::ZERO;
+    })
+    .await;
     let org = app.create_organization("Org").await;
     let mut ids = Vec::new();
     for name in ["Harbour walkers", "Harbour singers", "Harbour gardeners"] {
@@ -287,6 +292,59 @@ async fn quick_updates_are_searchable_at_once_and_stay_so_through_the_commits_af
     let restarted: Vec<_> = ids.iter().map(|id| shown(&all, id).unwrap()).collect();
     assert_eq!(restarted, expected);
     server.stop().await;
+}
+
+#[tokio::test]
+async fn a_quick_update_waiting_for_its_commit_goes_with_the_next_edit() {
+    let app = spawn_app().await;
+    let org = app.create_organization("Org").await;
+    let s = app
+        .create_service(&service_body(&org, "Lighthouse keepers", "Meets weekly."))
+        .await;
+    let id = s["id"].as_str().unwrap();
+    let r = app
+        .send(
+            Method::PUT,
+            &format!("/v1/services/{id}/capacity"),
+            &json!({"accepting": "waitlist", "waiting_weeks": 4}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let hits = app.search("q=lighthouse&accepting=waitlist").await;
+    assert_eq!(hits["hits"][0]["service"]["capacity"]["waiting_weeks"], 4);
+    // An edit of the text is committed at once, and the quick update with it.
+    let r = app
+        .send(
+            Method::PATCH,
+            &format!("/v1/services/{id}"),
+            &json!({"name": "Lighthouse rowers"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let hits = app.search("q=rowers").await;
+    assert_eq!(names(&hits), vec!["Lighthouse rowers"]);
+    assert_eq!(
+        hits["hits"][0]["service"]["capacity"]["accepting"],
+        "waitlist"
+    );
+    assert_eq!(
+        names(&app.search("q=rowers&accepting=waitlist").await),
+        vec!["Lighthouse rowers"]
+    );
+    // A second quick update lands on the new document.
+    let r = app
+        .send(
+            Method::PUT,
+            &format!("/v1/services/{id}/capacity"),
+            &json!({"accepting": "open"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(names(&app.search("q=rowers&accepting=waitlist").await).is_empty());
+    assert_eq!(
+        names(&app.search("q=rowers&accepting=open").await),
+        vec!["Lighthouse rowers"]
+    );
 }
 
 #[tokio::test]
