@@ -385,10 +385,15 @@ async fn build_generation(
             .wait_merging_threads()
             .context("finishing the index build")?;
         let mut writer = live_writer(&index)?;
-        // Each indexing thread wrote its own segments; a search pays a fixed cost per
-        // segment (its dictionaries, its typo automata), so the build ends as one.
-        let segments = index.searchable_segment_ids()?;
-        if segments.len() > 1 {
+        // Each indexing thread wrote its own segments, and a search pays a fixed cost
+        // per segment (its dictionaries, its typo automata): the build ends as one, unless
+        // one already holds nearly all (at 1,000,000 services, merging the last 2% took
+        // 14 s and changed no figure).
+        let metas = index.searchable_segment_metas()?;
+        let largest = metas.iter().map(|m| m.num_docs()).max().unwrap_or(0);
+        let total: u32 = metas.iter().map(|m| m.num_docs()).sum();
+        let segments: Vec<_> = metas.iter().map(|m| m.id()).collect();
+        if segments.len() > 1 && f64::from(largest) < 0.9 * f64::from(total) {
             writer
                 .merge(&segments)
                 .wait()
