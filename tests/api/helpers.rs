@@ -177,6 +177,12 @@ impl TestApp {
             .expect("request")
     }
 
+    /// An administrator's request that must succeed (200).
+    pub async fn send_ok(&self, method: reqwest::Method, path: &str, body: &Value) {
+        let r = self.send(method, path, body).await;
+        assert_eq!(r.status(), 200, "{path}: {:?}", r.text().await);
+    }
+
     /// A request with `key` (none: anonymous) and an optional JSON body.
     pub async fn call(
         &self,

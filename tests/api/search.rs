@@ -281,14 +281,8 @@ async fn quick_updates_are_searchable_at_once_and_stay_so_through_the_commits_af
     let mut app = app;
     app.stop().await;
     let (address, server) = start(settings(&app.database_url, app.index_dir.clone(), false)).await;
-    let all: Value = http_client()
-        .get(format!("{address}/v1/search?q=harbour"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let all =
+        crate::support::get_json(&http_client(), format!("{address}/v1/search?q=harbour")).await;
     let restarted: Vec<_> = ids.iter().map(|id| shown(&all, id).unwrap()).collect();
     assert_eq!(restarted, expected);
     server.stop().await;
@@ -302,25 +296,21 @@ async fn a_quick_update_waiting_for_its_commit_goes_with_the_next_edit() {
         .create_service(&service_body(&org, "Lighthouse keepers", "Meets weekly."))
         .await;
     let id = s["id"].as_str().unwrap();
-    let r = app
-        .send(
-            Method::PUT,
-            &format!("/v1/services/{id}/capacity"),
-            &json!({"accepting": "waitlist", "waiting_weeks": 4}),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
+    app.send_ok(
+        Method::PUT,
+        &format!("/v1/services/{id}/capacity"),
+        &json!({"accepting": "waitlist", "waiting_weeks": 4}),
+    )
+    .await;
     let hits = app.search("q=lighthouse&accepting=waitlist").await;
     assert_eq!(hits["hits"][0]["service"]["capacity"]["waiting_weeks"], 4);
     // An edit of the text is committed at once, and the quick update with it.
-    let r = app
-        .send(
-            Method::PATCH,
-            &format!("/v1/services/{id}"),
-            &json!({"name": "Lighthouse rowers"}),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
+    app.send_ok(
+        Method::PATCH,
+        &format!("/v1/services/{id}"),
+        &json!({"name": "Lighthouse rowers"}),
+    )
+    .await;
     let hits = app.search("q=rowers").await;
     assert_eq!(names(&hits), vec!["Lighthouse rowers"]);
     assert_eq!(
@@ -332,14 +322,12 @@ async fn a_quick_update_waiting_for_its_commit_goes_with_the_next_edit() {
         vec!["Lighthouse rowers"]
     );
     // A second quick update lands on the new document.
-    let r = app
-        .send(
-            Method::PUT,
-            &format!("/v1/services/{id}/capacity"),
-            &json!({"accepting": "open"}),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
+    app.send_ok(
+        Method::PUT,
+        &format!("/v1/services/{id}/capacity"),
+        &json!({"accepting": "open"}),
+    )
+    .await;
     assert!(names(&app.search("q=rowers&accepting=waitlist").await).is_empty());
     assert_eq!(
         names(&app.search("q=rowers&accepting=open").await),
