@@ -436,6 +436,13 @@ const HTTP_WORKER_NICENESS: libc::c_int = 5;
 /// percentile from 77–125 to 46–70 ms, with search throughput unchanged. When the
 /// cores are not contended, priority changes nothing.
 fn yield_to_writes() {
+    thread_local! {
+        static LOWERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    // The app factory may run more than once on a thread; lower its priority once.
+    if LOWERED.replace(true) {
+        return;
+    }
     #[cfg(target_os = "linux")]
     // SAFETY: gettid and setpriority only read their arguments; with PRIO_PROCESS and a
     // thread id, Linux applies the priority to that one thread.
