@@ -15,17 +15,7 @@ pub(super) async fn sources(
             let input = crate::directory::sources::SourceInput { name, url };
             let s = crate::directory::sources::register_source(&store, input)
                 .await
-                .map_err(|e| match e {
-                    crate::directory::DirectoryError::Invalid(fields) => anyhow::anyhow!(
-                        "{}",
-                        fields
-                            .iter()
-                            .map(|f| format!("{}: {}", f.field, f.message))
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    ),
-                    other => anyhow::anyhow!("{other}"),
-                })?;
+                .map_err(plain)?;
             println!(
                 "added source {} ({}): {}; a running server pulls it on its schedule",
                 s.name, s.id, s.url
