@@ -14,8 +14,8 @@
 
 use super::bits::Bits;
 use super::query::{LANGUAGE_SCORE, Plan, StateFilter, TYPO_SCORE};
-use super::schema::{Fields, State};
-use super::segment::{Freshness, SegmentVitals, VitalsCache, for_each_posting};
+use super::schema::Fields;
+use super::segment::{SegmentVitals, VitalsCache, for_each_posting};
 use crate::domain::{DeliveryMode, ServiceStatus, taxonomy};
 use crate::geo::eligibility::distance_km;
 use std::cell::RefCell;
@@ -36,23 +36,6 @@ pub enum Sort {
     /// Nearest to this point first; services without coordinates last (remote ones
     /// before the rest).
     Distance((f64, f64)),
-}
-
-/// What of a service's state ranking looks at, in one byte: status (2 bits), capacity
-/// (3 bits: [`State::accepting`], or 4 when the news is stale), recently verified (1 bit)
-/// and link flagged (1 bit). `fresh` holds the first [`State`] days of capacity news and
-/// verification that still count as recent.
-pub fn rank_class(state: State, fresh: Freshness) -> u8 {
-    let (fresh_capacity, fresh_assured) = fresh;
-    let capacity = if state.capacity_day < fresh_capacity {
-        4
-    } else {
-        state.accepting.min(3)
-    };
-    (state.status.min(3)
-        | capacity << 2
-        | u64::from(state.assured_day >= fresh_assured) << 5
-        | u64::from(state.link_flagged) << 6) as u8
 }
 
 /// How much a service of this [`rank_class`] scales its relevance: open, accepting and
@@ -880,7 +863,7 @@ impl PageCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::search::schema::Traits;
+    use crate::search::schema::{State, Traits, rank_class};
     use crate::search::segment::Record;
 
     fn factor(state: State) -> f32 {

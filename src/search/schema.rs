@@ -42,6 +42,26 @@ pub const REMOTE_MODES: u64 =
 
 const _: () = assert!(taxonomy::CATEGORIES.len() <= 64 && DeliveryMode::ALL.len() <= 8);
 
+/// The days from which capacity and verification count as recent (see [`rank_class`]).
+pub type Freshness = (u64, u64);
+
+/// What of a service's state ranking looks at, in one byte: status (2 bits), capacity
+/// (3 bits: [`State::accepting`], or 4 when the news is stale), recently verified (1 bit)
+/// and link flagged (1 bit). `fresh` holds the first [`State`] days of capacity news and
+/// verification that still count as recent.
+pub fn rank_class(state: State, fresh: Freshness) -> u8 {
+    let (fresh_capacity, fresh_assured) = fresh;
+    let capacity = if state.capacity_day < fresh_capacity {
+        4
+    } else {
+        state.accepting.min(3)
+    };
+    (state.status.min(3)
+        | capacity << 2
+        | u64::from(state.assured_day >= fresh_assured) << 5
+        | u64::from(state.link_flagged) << 6) as u8
+}
+
 /// What ranking and facets need to know of a match, packed into one fast-field value
 /// so that each match costs one read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -447,5 +467,11 @@ mod tests {
         };
         assert_eq!(Traits::unpack(t.pack()), t);
         assert_eq!(Traits::unpack(Traits::default().pack()), Traits::default());
+    }
+
+    #[test]
+    fn accepting_ord_puts_open_first_and_unknown_last() {
+        assert_eq!(accepting_ord(Some(Accepting::Open)), 0);
+        assert_eq!(accepting_ord(None), 3);
     }
 }

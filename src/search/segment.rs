@@ -2,10 +2,9 @@
 //! is loaded (a tantivy `Warmer`) or kept from an earlier search: segments never change,
 //! so none of it goes stale.
 
-use super::StoredHit;
 use super::bits::Bits;
-use super::collect::rank_class;
-use super::schema::{self, GENDERS, REMOTE_MODES, State, Traits};
+use super::hit::StoredHit;
+use super::schema::{self, Freshness, GENDERS, REMOTE_MODES, State, Traits, rank_class};
 use crate::domain::{DeliveryMode, ServiceStatus, taxonomy};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -18,12 +17,12 @@ use tantivy::{DocId, Searcher, SearcherGeneration, SegmentReader, TantivyDocumen
 
 /// Values worked out from a segment on demand and kept, at most `limit` of them (past
 /// that, all are forgotten and the busy ones soon come back).
-struct Kept<K, V> {
+struct SegmentMemo<K, V> {
     values: Mutex<HashMap<K, Arc<V>>>,
     limit: usize,
 }
 
-impl<K: Eq + std::hash::Hash + Clone, V> Kept<K, V> {
+impl<K: Eq + std::hash::Hash + Clone, V> SegmentMemo<K, V> {
     fn new(limit: usize) -> Self {
         Self {
             values: Mutex::new(HashMap::new()),
@@ -73,9 +72,6 @@ impl Record {
     }
 }
 
-/// The days from which capacity and verification count as recent (see [`rank_class`]).
-pub type Freshness = (u64, u64);
-
 /// What a segment's searches read, copied out of its fast fields once when the segment is
 /// loaded: a bit set for each value filters and facets ask about, and the few per-document
 /// values that are not yes-or-no, each in its own array so that a search reads only what
@@ -115,14 +111,14 @@ pub struct SegmentVitals {
     pub(super) remote: Arc<Bits>,
     /// The documents with a term, for terms filters ask about again and again (a
     /// caller's coverage tokens, languages): a segment never changes, so neither do these.
-    term_sets: Arc<Kept<Term, Bits>>,
+    term_sets: Arc<SegmentMemo<Term, Bits>>,
     /// The documents with a word a typo or two from a term (a word of a question that
     /// the directory does not contain), by term and edits allowed: finding those words
     /// in the segment's dictionary is costly, and callers' words recur.
-    near_sets: Arc<Kept<(Term, u8), Bits>>,
+    near_sets: Arc<SegmentMemo<(Term, u8), Bits>>,
     /// Hits decoded from the segment's stored documents, for the next search that shows
     /// them (as Solr's document cache does): a segment's documents never change.
-    stored: Arc<Kept<DocId, StoredHit>>,
+    stored: Arc<SegmentMemo<DocId, StoredHit>>,
 }
 
 /// Decoded hits a segment keeps at most (a few KiB each).
@@ -226,9 +222,9 @@ impl SegmentVitals {
             by_gender: Arc::new(by_gender),
             self_referral: Arc::new(self_referral),
             remote: Arc::new(remote),
-            term_sets: Arc::new(Kept::new(sets_kept(max_doc))),
-            near_sets: Arc::new(Kept::new(sets_kept(max_doc))),
-            stored: Arc::new(Kept::new(STORED_KEPT)),
+            term_sets: Arc::new(SegmentMemo::new(sets_kept(max_doc))),
+            near_sets: Arc::new(SegmentMemo::new(sets_kept(max_doc))),
+            stored: Arc::new(SegmentMemo::new(STORED_KEPT)),
         }
     }
 

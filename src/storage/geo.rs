@@ -22,11 +22,11 @@ const REFERENCE_KEPT_FOR: Duration = Duration::from_secs(60);
 const REFERENCE_KEPT: usize = 20_000;
 
 /// Answers of one kind of reference lookup, by key, with when they were read.
-struct Kept<V> {
+struct RecentLookups<V> {
     entries: Mutex<HashMap<String, (Instant, V)>>,
 }
 
-impl<V> Default for Kept<V> {
+impl<V> Default for RecentLookups<V> {
     fn default() -> Self {
         Self {
             entries: Mutex::new(HashMap::new()),
@@ -34,7 +34,7 @@ impl<V> Default for Kept<V> {
     }
 }
 
-impl<V: Clone> Kept<V> {
+impl<V: Clone> RecentLookups<V> {
     fn get(&self, key: &str) -> Option<V> {
         let entries = self.entries.lock().ok()?;
         let (read, value) = entries.get(key)?;
@@ -79,9 +79,9 @@ impl<V: Clone> Kept<V> {
 /// second.
 #[derive(Default)]
 pub(super) struct ReferenceCache {
-    practices: Kept<Option<PracticeInfo>>,
-    postcodes: Kept<Option<PostcodeInfo>>,
-    districts: Kept<Option<(f64, f64)>>,
+    practices: RecentLookups<Option<PracticeInfo>>,
+    postcodes: RecentLookups<Option<PostcodeInfo>>,
+    districts: RecentLookups<Option<(f64, f64)>>,
 }
 
 impl ReferenceCache {
