@@ -11,7 +11,7 @@
 //! - `schema`: fields, documents and the packed per-service state ranking reads.
 //! - `query`: a question turned into a plan (words, needs, typos, filters).
 //! - `segment`: what searches read of a segment, worked out once per segment
-//!   ([`segment::SegmentVitals`], kept in a `VitalsCache`); `bits`: their bit sets.
+//!   (`SegmentVitals`, kept in a `VitalsCache`); `bits`: their bit sets.
 //! - `collect`: running a plan: matching, ranking, facets, the page.
 //! - `fallback`: partial matches and suggestions when nothing matches every word.
 //! - `hit` and `snippet`: what a hit shows of its stored document.

@@ -1,5 +1,6 @@
 //! API keys, the audit trail, navigators' reports and review-queue resolutions.
 
+use super::on_pool;
 use super::{Backend, Store, parse_ts, ts};
 use crate::domain::access::{ApiKey, Principal, Role};
 use anyhow::Context;
@@ -89,29 +90,6 @@ pub struct Report {
     pub resolved_by: Option<String>,
     pub resolution: Option<String>,
 }
-
-/// Writes one audit row inside the caller's transaction.
-macro_rules! write_audit {
-    ($tx:expr, $entity:expr, $id:expr, $version:expr, $at:expr, $audit:expr) => {{
-        let audit: &$crate::storage::access::Audit = $audit;
-        sqlx::query(
-            "INSERT INTO audit_log (entity, entity_id, version, at, actor, role, action, changes) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind($entity)
-        .bind($id.to_string())
-        .bind($version)
-        .bind(ts($at))
-        .bind(&audit.actor.key_id)
-        .bind(audit.actor.role.as_str())
-        .bind(audit.action)
-        .bind(serde_json::to_string(&audit.changes).context("serialising changes")?)
-        .execute(&mut *$tx)
-        .await
-        .context("writing the audit trail")?;
-    }};
-}
-pub(crate) use write_audit;
 
 fn key_from_row<R: Row>(row: &R) -> anyhow::Result<ApiKey>
 where

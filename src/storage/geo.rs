@@ -1,5 +1,6 @@
 //! Reference data for eligibility: replaced a kind at a time, read a row at a time.
 
+use super::on_pool;
 use super::{Backend, Store, ts};
 use crate::domain::Gender;
 use crate::geo::Postcode;

@@ -1,6 +1,8 @@
 //! Link checks, each URL's state, cycles, and the lease one replica holds to run them.
 
-use super::{Backend, CHANGE_LOG_LOCK, Store, ts};
+use super::on_pool;
+use super::writes::{Writes, begin_write};
+use super::{Backend, Store, ts};
 use crate::links::checker::CheckResult;
 use crate::links::policy::LinkState;
 use anyhow::Context;
@@ -234,23 +236,12 @@ impl Store {
         if ids.is_empty() {
             return Ok(None);
         }
-        let mut last = None;
         on_pool!(self, write, pool => {
-            let mut tx = begin_write!(pool, self.backend);
-            for id in ids {
-                let seq: i64 = sqlx::query_scalar(
-                    "INSERT INTO change_log (service_id, changed_at) VALUES ($1, $2) RETURNING seq",
-                )
-                .bind(id.to_string())
-                .bind(ts(&Utc::now()))
-                .fetch_one(&mut *tx)
-                .await
-                .context("appending to the change log")?;
-                last = Some(seq);
-            }
+            let mut tx = begin_write(pool).await?;
+            let last = tx.log_changes(ids, &Utc::now()).await?;
             tx.commit().await.context("committing")?;
-        });
-        Ok(last)
+            Ok(last)
+        })
     }
 
     /// The flags raised on these URLs, with their evidence.

@@ -1,10 +1,20 @@
 //! The database: the truth the search index is derived from. SQLite by default,
 //! PostgreSQL when the URL says `postgres://`; the same SQL runs on both.
 
+pub mod access;
+pub mod geo;
+pub mod links;
+pub mod reminders;
+pub mod retention;
+pub mod sources;
+pub mod understanding;
+mod writes;
+
 use crate::domain::{
     Organization, OrganizationContent, Provenance, RecordMeta, Service, ServiceContent,
     ServiceStatus,
 };
+use access::Audit;
 use anyhow::Context;
 use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -15,6 +25,7 @@ use sqlx::{QueryBuilder, Row};
 use std::str::FromStr;
 use std::time::Duration;
 use uuid::Uuid;
+use writes::{Writes, begin_write};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -112,6 +123,7 @@ macro_rules! on_pool {
         }
     };
 }
+use on_pool;
 
 /// Filters for listing services.
 #[derive(Debug, Clone, Default)]
@@ -286,157 +298,6 @@ where
     }))
 }
 
-/// Inserts or replaces one service and logs the change, inside the caller's transaction.
-macro_rules! write_service {
-    ($tx:expr, $svc:expr, $expected:expr) => {{
-        let svc: &Service = $svc;
-        let expected: Option<i64> = $expected;
-        let doc = serde_json::to_string(&svc.content).context("serialising a service")?;
-        let id = svc.id.to_string();
-        let query = match expected {
-            None => sqlx::query(
-                "INSERT INTO services (id, organization_id, status, doc, version, created_at, last_modified) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
-            ),
-            Some(_) => sqlx::query(
-                "UPDATE services SET organization_id = $2, status = $3, doc = $4, version = $5, \
-                 created_at = $6, last_modified = $7 WHERE id = $1 AND version = $8",
-            ),
-        }
-        .bind(&id)
-        .bind(svc.organization.id.to_string())
-        .bind(svc.content.status.as_str())
-        .bind(doc)
-        .bind(svc.meta.version)
-        .bind(ts(&svc.meta.created_at))
-        .bind(ts(&svc.meta.last_modified));
-        let query = match expected {
-            Some(v) => query.bind(v),
-            None => query,
-        };
-        let affected = query
-        .execute(&mut *$tx)
-        .await
-        .context("writing a service")?
-        .rows_affected();
-        if affected == 0 {
-            let current: Option<i64> = sqlx::query_scalar("SELECT version FROM services WHERE id = $1")
-                .bind(&id)
-                .fetch_optional(&mut *$tx)
-                .await
-                .context("reading a service's version")?;
-            return Err(match (expected, current) {
-                (None, _) => StoreError::AlreadyExists,
-                (Some(_), Some(current)) => StoreError::VersionMismatch { current },
-                (Some(_), None) => StoreError::NotFound,
-            });
-        }
-        sqlx::query("DELETE FROM service_categories WHERE service_id = $1")
-            .bind(&id)
-            .execute(&mut *$tx)
-            .await
-            .context("clearing categories")?;
-        // One statement for all of them: each statement is a round trip.
-        let mut categories: Vec<&str> = svc.content.categories.iter().map(|c| c.as_str()).collect();
-        categories.sort_unstable();
-        categories.dedup();
-        if !categories.is_empty() {
-            let mut q = QueryBuilder::new("INSERT INTO service_categories (category, service_id) ");
-            q.push_values(categories, |mut b, c| {
-                b.push_bind(c).push_bind(id.clone());
-            });
-            q.push(" ON CONFLICT DO NOTHING");
-            q.build()
-                .execute(&mut *$tx)
-                .await
-                .context("writing categories")?;
-        }
-        let seq: i64 = sqlx::query_scalar(
-            "INSERT INTO change_log (service_id, changed_at) VALUES ($1, $2) RETURNING seq",
-        )
-        .bind(&id)
-        .bind(ts(&svc.meta.last_modified))
-        .fetch_one(&mut *$tx)
-        .await
-        .context("appending to the change log")?;
-        seq
-    }};
-}
-
-/// Writes an organisation row (insert when `expected` is None) inside the caller's transaction.
-macro_rules! write_organization {
-    ($tx:expr, $org:expr, $expected:expr) => {{
-        let org: &Organization = $org;
-        let expected: Option<i64> = $expected;
-        let doc = serde_json::to_string(&org.content).context("serialising an organisation")?;
-        let query = match expected {
-            None => sqlx::query(
-                "INSERT INTO organizations (id, name, doc, retired, version, created_at, last_modified) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
-            ),
-            Some(_) => sqlx::query(
-                "UPDATE organizations SET name = $2, doc = $3, retired = $4, version = $5, \
-                 created_at = $6, last_modified = $7 WHERE id = $1 AND version = $8",
-            ),
-        }
-        .bind(org.id.to_string())
-        .bind(org.content.name.as_str())
-        .bind(doc)
-        .bind(org.retired)
-        .bind(org.meta.version)
-        .bind(ts(&org.meta.created_at))
-        .bind(ts(&org.meta.last_modified));
-        let query = match expected {
-            Some(v) => query.bind(v),
-            None => query,
-        };
-        let affected = query
-        .execute(&mut *$tx)
-        .await
-        .context("writing an organisation")?
-        .rows_affected();
-        if affected == 0 {
-            let current: Option<i64> =
-                sqlx::query_scalar("SELECT version FROM organizations WHERE id = $1")
-                    .bind(org.id.to_string())
-                    .fetch_optional(&mut *$tx)
-                    .await
-                    .context("reading an organisation's version")?;
-            return Err(match (expected, current) {
-                (None, _) => StoreError::AlreadyExists,
-                (Some(_), Some(current)) => StoreError::VersionMismatch { current },
-                (Some(_), None) => StoreError::NotFound,
-            });
-        }
-    }};
-}
-
-/// Begins a write transaction; on PostgreSQL it also takes the change-log lock.
-macro_rules! begin_write {
-    ($pool:expr, $backend:expr) => {{
-        let mut tx = $pool.begin().await.context("starting a transaction")?;
-        if matches!($backend, Backend::Postgres(_)) {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(CHANGE_LOG_LOCK)
-                .execute(&mut *tx)
-                .await
-                .context("taking the change-log lock")?;
-        }
-        tx
-    }};
-}
-
-// After the macros, which they use.
-pub mod access;
-pub mod geo;
-pub mod links;
-pub mod reminders;
-pub mod retention;
-pub mod sources;
-pub mod understanding;
-
-use access::{Audit, write_audit};
-
 impl Store {
     /// Connects to `sqlite://…` (creating the file and its folder) or `postgres://…`.
     pub async fn connect(url: &str) -> anyhow::Result<Store> {
@@ -599,8 +460,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         on_pool!(self, write, pool => {
             let mut tx = pool.begin().await.context("starting a transaction")?;
-            write_organization!(tx, org, None);
-            write_audit!(tx, "organization", org.id, org.meta.version, &org.meta.last_modified, audit);
+            tx.write_organization(org, None).await?;
+            tx.write_audit("organization", org.id, org.meta.version, &org.meta.last_modified, audit).await?;
             tx.commit().await.context("committing")?;
         });
         Ok(())
@@ -626,9 +487,9 @@ impl Store {
             }],
         };
         on_pool!(self, write, pool => {
-            let mut tx = begin_write!(pool, self.backend);
-            write_organization!(tx, org, Some(expected));
-            write_audit!(tx, "organization", org.id, org.meta.version, &org.meta.last_modified, audit);
+            let mut tx = begin_write(pool).await?;
+            tx.write_organization(org, Some(expected)).await?;
+            tx.write_audit("organization", org.id, org.meta.version, &org.meta.last_modified, audit).await?;
             let rows = sqlx::query(&format!("{SERVICE_SELECT} WHERE s.organization_id = $1"))
                 .bind(org.id.to_string())
                 .fetch_all(&mut *tx)
@@ -648,9 +509,9 @@ impl Store {
                     svc.content.temporary_closure = None;
                     svc.meta.version += 1;
                     svc.meta.last_modified = org.meta.last_modified;
-                    write_audit!(tx, "service", svc.id, svc.meta.version, &svc.meta.last_modified, &audit);
+                    tx.write_audit("service", svc.id, svc.meta.version, &svc.meta.last_modified, &audit).await?;
                 }
-                last = Some(write_service!(tx, &svc, Some(version)));
+                last = Some(tx.write_service(&svc, Some(version)).await?);
             }
             tx.commit().await.context("committing")?;
         });
@@ -763,13 +624,13 @@ impl Store {
     ) -> Result<i64, StoreError> {
         let seq;
         on_pool!(self, write, pool => {
-            let mut tx = begin_write!(pool, self.backend);
+            let mut tx = begin_write(pool).await?;
             if let Some(org) = new_org {
-                write_organization!(tx, org, None);
-                write_audit!(tx, "organization", org.id, org.meta.version, &org.meta.last_modified, audit);
+                tx.write_organization(org, None).await?;
+                tx.write_audit("organization", org.id, org.meta.version, &org.meta.last_modified, audit).await?;
             }
-            seq = write_service!(tx, svc, None);
-            write_audit!(tx, "service", svc.id, svc.meta.version, &svc.meta.last_modified, audit);
+            seq = tx.write_service(svc, None).await?;
+            tx.write_audit("service", svc.id, svc.meta.version, &svc.meta.last_modified, audit).await?;
             tx.commit().await.context("committing")?;
         });
         Ok(seq)
@@ -784,9 +645,9 @@ impl Store {
     ) -> Result<i64, StoreError> {
         let seq;
         on_pool!(self, write, pool => {
-            let mut tx = begin_write!(pool, self.backend);
-            seq = write_service!(tx, svc, Some(expected));
-            write_audit!(tx, "service", svc.id, svc.meta.version, &svc.meta.last_modified, audit);
+            let mut tx = begin_write(pool).await?;
+            seq = tx.write_service(svc, Some(expected)).await?;
+            tx.write_audit("service", svc.id, svc.meta.version, &svc.meta.last_modified, audit).await?;
             tx.commit().await.context("committing")?;
         });
         Ok(seq)
@@ -808,7 +669,7 @@ impl Store {
         let audit_changes =
             serde_json::to_string(&import_audit.changes).context("serialising changes")?;
         on_pool!(self, write, pool => {
-            let mut tx = begin_write!(pool, self.backend);
+            let mut tx = begin_write(pool).await?;
             // Many rows per statement: a statement is a round trip to the database.
             for chunk in orgs.chunks(RESTORE_CHUNK) {
                 let rows = chunk
@@ -870,8 +731,8 @@ impl Store {
                             .fetch_optional(&mut *tx)
                             .await
                             .context("reading a service's version")?;
-                    last = last.max(Some(write_service!(tx, svc, current)));
-                    write_audit!(tx, "service", svc.id, svc.meta.version, &svc.meta.last_modified, &import_audit);
+                    last = last.max(Some(tx.write_service(svc, current).await?));
+                    tx.write_audit("service", svc.id, svc.meta.version, &svc.meta.last_modified, &import_audit).await?;
                 }
                 if new.is_empty() {
                     continue;

@@ -1,6 +1,7 @@
 //! Update contacts, the reminders sent to them, the one-click links in those reminders,
 //! and the server's secrets.
 
+use super::on_pool;
 use super::{Backend, Store, parse_ts, parse_uuid, ts};
 use anyhow::Context;
 use chrono::{DateTime, Utc};

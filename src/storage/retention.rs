@@ -2,6 +2,7 @@
 //! the operator's retention settings. Open reports, services, organisations and the current
 //! state of each link are never purged.
 
+use super::on_pool;
 use super::{Backend, Store, ts};
 use anyhow::Context;
 use chrono::{DateTime, Utc};

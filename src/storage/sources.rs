@@ -1,36 +1,16 @@
 //! Other directories' feeds: the sources registered, which local record each of their
 //! records became, and the likely duplicates their new records raised.
 
-use super::access::{Audit, write_audit};
-use super::{Backend, CHANGE_LOG_LOCK, Store, StoreError, parse_ts, parse_uuid, ts};
+use super::access::Audit;
+use super::on_pool;
+use super::writes::{Writes, begin_write};
+use super::{Backend, Store, StoreError, parse_ts, parse_uuid, ts};
 use crate::domain::{Organization, Service};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{QueryBuilder, Row};
 use uuid::Uuid;
-
-/// Appends these services to the change log inside the caller's transaction; evaluates
-/// to the last sequence.
-macro_rules! log_changes {
-    ($tx:expr, $ids:expr, $at:expr) => {{
-        let mut last: Option<i64> = None;
-        for chunk in $ids.chunks(500) {
-            let mut q = QueryBuilder::new("INSERT INTO change_log (service_id, changed_at) ");
-            q.push_values(chunk, |mut b, id: &Uuid| {
-                b.push_bind(id.to_string()).push_bind($at.to_string());
-            });
-            q.push(" RETURNING seq");
-            let seqs: Vec<i64> = q
-                .build_query_scalar()
-                .fetch_all(&mut *$tx)
-                .await
-                .context("appending to the change log")?;
-            last = last.max(seqs.into_iter().max());
-        }
-        last
-    }};
-}
 
 /// A registered source and how its pulls went.
 #[derive(Debug, Clone, Serialize)]
@@ -211,14 +191,14 @@ impl Store {
         let source = source_id.to_string();
         let at_ts = ts(&page.at);
         on_pool!(self, write, pool => {
-            let mut tx = begin_write!(pool, self.backend);
+            let mut tx = begin_write(pool).await?;
             for (org, expected, audit) in &page.organizations {
-                write_organization!(tx, org, *expected);
-                write_audit!(tx, "organization", org.id, org.meta.version, &org.meta.last_modified, audit);
+                tx.write_organization(org, *expected).await?;
+                tx.write_audit("organization", org.id, org.meta.version, &org.meta.last_modified, audit).await?;
             }
             for w in &page.services {
-                last = last.max(Some(write_service!(tx, &w.service, w.expected)));
-                write_audit!(tx, "service", w.service.id, w.service.meta.version, &w.service.meta.last_modified, &w.audit);
+                last = last.max(Some(tx.write_service(&w.service, w.expected).await?));
+                tx.write_audit("service", w.service.id, w.service.meta.version, &w.service.meta.last_modified, &w.audit).await?;
             }
             for chunk in page.services.chunks(500) {
                 let mut q = QueryBuilder::new(
@@ -251,7 +231,7 @@ impl Store {
                 q.build().execute(&mut *tx).await.context("marking records seen")?;
             }
             if !page.touched.is_empty() {
-                last = last.max(log_changes!(tx, page.touched, at_ts));
+                last = last.max(tx.log_changes(&page.touched, &page.at).await?);
             }
             tx.commit().await.context("committing")?;
         });
@@ -269,7 +249,7 @@ impl Store {
     ) -> anyhow::Result<(Vec<Uuid>, Option<i64>)> {
         let at_ts = ts(&at);
         on_pool!(self, write, pool => {
-            let mut tx = begin_write!(pool, self.backend);
+            let mut tx = begin_write(pool).await?;
             let ids: Vec<String> = sqlx::query_scalar(
                 "UPDATE source_records SET vanished_at = $3 \
                  WHERE source_id = $1 AND seen_at < $2 AND vanished_at IS NULL RETURNING service_id",
@@ -281,7 +261,7 @@ impl Store {
             .await
             .context("marking vanished records")?;
             let ids = ids.iter().map(|i| parse_uuid(i)).collect::<anyhow::Result<Vec<_>>>()?;
-            let seq = log_changes!(tx, ids, at_ts);
+            let seq = tx.log_changes(&ids, &at).await?;
             tx.commit().await.context("committing")?;
             Ok((ids, seq))
         })

@@ -1,7 +1,9 @@
 //! Lexicon entries added at run time (with their audit rows) and the daily counts of
 //! questions that found nothing or only partial matches.
 
-use super::access::{Audit, write_audit};
+use super::access::Audit;
+use super::on_pool;
+use super::writes::Writes;
 use super::{Backend, Store, ts};
 use crate::understand::NewEntry;
 use anyhow::Context;
@@ -123,7 +125,7 @@ impl Store {
             .execute(&mut *tx)
             .await
             .context("storing a lexicon entry")?;
-            write_audit!(tx, "lexicon", stored.id, 1i64, &at, audit);
+            tx.write_audit("lexicon", stored.id, 1i64, &at, audit).await?;
             tx.commit().await.context("committing a lexicon entry")?;
         });
         Ok(stored)
