@@ -192,7 +192,7 @@ pub async fn import(
 /// Loads the built-in demo directory.
 pub async fn load_demo(store: &Store) -> anyhow::Result<ImportReport> {
     let mut importer = Importer::new(store);
-    for (i, svc) in crate::demo::services().into_iter().enumerate() {
+    for (i, svc) in crate::demo::services()?.into_iter().enumerate() {
         importer.line(i + 1, &svc.to_string()).await?;
     }
     importer.flush().await?;

@@ -992,7 +992,7 @@ async fn main() -> anyhow::Result<()> {
     }
     if let Some(path) = &args.write_services {
         let n = args.services.first().copied().unwrap_or(0);
-        let base = signpost::demo::services();
+        let base = signpost::demo::services()?;
         let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
         for i in 0..n {
             writeln!(w, "{}", service(i, &base))?;
@@ -1005,7 +1005,7 @@ async fn main() -> anyhow::Result<()> {
         .connect(&args.postgres_url)
         .await
         .context("connecting to PostgreSQL")?;
-    let base_services = signpost::demo::services();
+    let base_services = signpost::demo::services()?;
     let with_writes = if args.writes_per_second > 0.0 {
         format!(
             ", {} capacity updates a second meanwhile",

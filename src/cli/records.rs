@@ -122,7 +122,7 @@ pub(super) async fn export(
 pub(super) fn demo() -> anyhow::Result<ExitCode> {
     use std::io::Write;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for s in crate::demo::services() {
+    for s in crate::demo::services()? {
         writeln!(out, "{s}")?;
     }
     out.flush()?;
