@@ -258,8 +258,7 @@ pub fn services() -> anyhow::Result<Vec<Value>> {
                 let reopens = (now + Duration::days(14 + (seed % 60) as i64))
                     .date_naive()
                     .to_string();
-                svc["temporary_closure"] =
-                    json!({"reason": data.closure_reasons[seed % data.closure_reasons.len()], "reopens_on": reopens});
+                svc["temporary_closure"] = json!({"reason": data.closure_reasons[seed % data.closure_reasons.len()], "reopens_on": reopens});
             }
             strip_nulls(&mut svc);
             out.push(svc);

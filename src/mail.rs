@@ -19,6 +19,7 @@ pub enum SmtpSecurity {
     Tls,
 }
 
+/// The SMTP server reminders are sent through.
 #[derive(Debug, Clone)]
 pub struct SmtpSettings {
     pub host: String,
@@ -49,6 +50,7 @@ pub enum Mailer {
 }
 
 impl Mailer {
+    /// A mailer that sends through this SMTP server, from `from`.
     pub fn smtp(settings: &SmtpSettings, from: &str) -> anyhow::Result<Self> {
         crate::links::checker::install_tls_provider();
         let from: Mailbox = from
@@ -80,6 +82,7 @@ impl Mailer {
         })
     }
 
+    /// A mailer that writes each email as an `.eml` file into `dir` (a dry run).
     pub fn folder(dir: PathBuf, from: &str) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&dir)?;
         let from: Mailbox = from
@@ -88,6 +91,7 @@ impl Mailer {
         Ok(Mailer::Folder { dir, from })
     }
 
+    /// True when emails go to a folder, not to anyone.
     pub fn is_dry_run(&self) -> bool {
         matches!(self, Mailer::Folder { .. })
     }

@@ -21,6 +21,7 @@ pub struct ImportReport {
     pub rejected: Vec<(usize, String)>,
 }
 
+/// Says why an import line was refused, in a few words.
 pub fn describe(e: InputError) -> String {
     match e {
         InputError::NotJson(m) => format!("not JSON: {m}"),
@@ -44,6 +45,7 @@ pub struct Importer<'a> {
 }
 
 impl<'a> Importer<'a> {
+    /// An importer writing into `store`.
     pub fn new(store: &'a Store) -> Self {
         Self {
             store,

@@ -275,6 +275,7 @@ async fn load_demo_geo(store: &Store, dir: Option<&std::path::Path>) -> anyhow::
 }
 
 impl Application {
+    /// Opens the database and the index, and binds the server, ready to run.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         // The risk model learns in the background while the rest starts; a search that
         // comes first waits for it.
@@ -367,6 +368,7 @@ impl Application {
         })
     }
 
+    /// The port the server listens on (useful when it was bound to port 0).
     pub fn port(&self) -> u16 {
         self.port
     }

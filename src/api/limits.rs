@@ -40,6 +40,7 @@ fn limiter<K: std::hash::Hash + Eq + Clone>(per_minute: u32) -> Option<DefaultKe
 }
 
 impl RateLimits {
+    /// The limiter for these settings, shared by every worker.
     pub fn new(settings: &LimitSettings) -> Arc<Self> {
         Arc::new(RateLimits {
             per_address: limiter(settings.per_address_per_minute),

@@ -45,6 +45,7 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Where the database and the index are, for every command that opens them.
 #[derive(Debug, Args)]
 pub struct StorageArgs {
     /// Database: sqlite:PATH (created on first run) or postgres://user:pass@host/db.
@@ -97,6 +98,7 @@ pub struct RetentionArgs {
 }
 
 impl RetentionArgs {
+    /// The retention periods these options give.
     pub fn retention(&self) -> Retention {
         Retention {
             history_days: self.history_retention_days,
@@ -106,6 +108,7 @@ impl RetentionArgs {
     }
 }
 
+/// signpost's commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP service.
@@ -161,6 +164,7 @@ pub enum Command {
     Reminders(RemindersCommand),
 }
 
+/// `signpost reminders …`: the monthly "is this still right?" emails.
 #[derive(Debug, Subcommand)]
 pub enum RemindersCommand {
     /// Run a reminder cycle now and print what it did (the server must be stopped; a
@@ -219,6 +223,7 @@ pub struct MailArgs {
 }
 
 impl MailArgs {
+    /// The reminder settings these options give.
     pub fn reminder_settings(&self) -> ReminderSettings {
         ReminderSettings {
             min_interval: chrono::Duration::days(self.reminder_interval_days.max(0)),
@@ -251,6 +256,7 @@ impl MailArgs {
     }
 }
 
+/// `signpost sources …`: other directories' feeds read in.
 #[derive(Debug, Subcommand)]
 pub enum SourcesCommand {
     /// Register another directory's feed; a server pulls it on its schedule.
@@ -312,6 +318,7 @@ pub struct PullArgs {
 }
 
 impl PullArgs {
+    /// The feed-reading settings these options give.
     pub fn pull_settings(&self) -> PullSettings {
         PullSettings {
             per_page: self.source_per_page.clamp(1, 1000),
@@ -323,6 +330,7 @@ impl PullArgs {
     }
 }
 
+/// `signpost lexicon …`: what search understands of callers' words.
 #[derive(Debug, Subcommand)]
 pub enum LexiconCommand {
     /// Add a phrase for a need (a running server uses it within a second).
@@ -345,6 +353,7 @@ pub enum LexiconCommand {
     },
 }
 
+/// `signpost keys …`: API keys for partners and administrators.
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
     /// Create a key and print its secret (shown this once only).
@@ -370,6 +379,7 @@ pub enum KeysCommand {
     },
 }
 
+/// `signpost geo …`: the NHS and ONS reference data eligibility is answered from.
 #[derive(Debug, Subcommand)]
 pub enum GeoCommand {
     /// Replace one kind of reference data with a file's contents (one transaction).
@@ -423,6 +433,7 @@ pub struct LinkArgs {
 }
 
 impl LinkArgs {
+    /// The link-check settings these options give.
     pub fn check_settings(&self) -> CheckSettings {
         CheckSettings {
             host_interval: std::time::Duration::from_millis(self.host_interval_ms),
@@ -433,6 +444,7 @@ impl LinkArgs {
     }
 }
 
+/// `signpost serve`: everything the running service is configured with.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address and port to listen on.

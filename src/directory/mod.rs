@@ -208,6 +208,7 @@ pub struct Directory {
     writes: tokio::runtime::Handle,
 }
 
+/// Record metadata for a new record: the given server fields when `keep` (an import of an export), else fresh ones.
 pub fn new_meta(server: &crate::domain::ServerFields, keep: bool) -> RecordMeta {
     let at = now();
     RecordMeta {
@@ -217,6 +218,7 @@ pub fn new_meta(server: &crate::domain::ServerFields, keep: bool) -> RecordMeta 
     }
 }
 
+/// An organisation from what a client sent (its server fields kept only for an import).
 pub fn new_organization(input: OrganizationInput, keep_server_fields: bool) -> Organization {
     Organization {
         id: input.server.id.unwrap_or_else(Uuid::now_v7),
@@ -515,6 +517,7 @@ impl Directory {
         .await
     }
 
+    /// Creates an organisation (administrators only) and records who did it.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_organization(
         &self,
@@ -666,6 +669,7 @@ impl Directory {
     }
 }
 
+/// What an administrator gives to issue an API key.
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeyInput {

@@ -149,6 +149,7 @@ impl Directory {
     }
 
     /// The index's size and progress, and how far it is behind the database.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn index_state(&self) -> Result<IndexState, DirectoryError> {
         let applied_seq = self.index.applied();
         let (lag_changes, lag_seconds) = match self.store.first_change_after(applied_seq).await? {

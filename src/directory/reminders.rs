@@ -38,6 +38,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("edit", "Edit the details"),
 ];
 
+/// How reminders are sent: when, from whom, where their links point.
 #[derive(Debug, Clone)]
 pub struct ReminderSettings {
     /// An organisation gets at most one reminder in this time.

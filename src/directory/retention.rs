@@ -29,6 +29,7 @@ impl Retention {
 }
 
 /// Deletes what `retention` no longer keeps, as of `now`.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn purge(
     store: &Store,
     retention: &Retention,
@@ -48,6 +49,7 @@ pub async fn purge(
 
 impl super::Directory {
     /// [`purge`] on this directory's database, as of now.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn purge_old(&self, retention: &Retention) -> anyhow::Result<Purged> {
         purge(&self.store, retention, Utc::now()).await
     }

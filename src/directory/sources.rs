@@ -25,6 +25,7 @@ pub const LEASE: &str = "source-pull";
 /// for clocks that disagree.
 const CLOCK_MARGIN_MINUTES: i64 = 10;
 
+/// What an administrator gives to register another directory's feed.
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceInput {

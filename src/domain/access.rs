@@ -18,6 +18,7 @@ pub enum Role {
 }
 
 impl Role {
+    /// The name the API and the database use.
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Admin => "admin",
@@ -26,6 +27,7 @@ impl Role {
         }
     }
 
+    /// The role with this name, if any.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "admin" => Some(Role::Admin),

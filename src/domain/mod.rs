@@ -24,6 +24,7 @@ pub struct FieldError {
 }
 
 impl FieldError {
+    /// An error naming the field and what would be valid.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             field: field.into(),

@@ -21,6 +21,7 @@ pub enum ServiceStatus {
 }
 
 impl ServiceStatus {
+    /// Every status, in the order facets list them.
     pub const ALL: [ServiceStatus; 4] = [
         ServiceStatus::Active,
         ServiceStatus::TemporarilyClosed,
@@ -38,6 +39,7 @@ impl ServiceStatus {
         }
     }
 
+    /// The status with this name, if any.
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|v| v.as_str() == s)
     }
@@ -54,6 +56,7 @@ pub enum DeliveryMode {
 }
 
 impl DeliveryMode {
+    /// Every delivery mode, in the order facets list them.
     pub const ALL: [DeliveryMode; 4] = [
         DeliveryMode::InPerson,
         DeliveryMode::Telephone,
@@ -61,6 +64,7 @@ impl DeliveryMode {
         DeliveryMode::HomeVisit,
     ];
 
+    /// The name the API uses.
     pub fn as_str(self) -> &'static str {
         match self {
             DeliveryMode::InPerson => "in_person",
@@ -70,6 +74,7 @@ impl DeliveryMode {
         }
     }
 
+    /// The delivery mode with this name, if any.
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|v| v.as_str() == s)
     }
@@ -94,6 +99,7 @@ pub enum Accepting {
 }
 
 impl Accepting {
+    /// The name the API uses.
     pub fn as_str(self) -> &'static str {
         match self {
             Accepting::Open => "open",
@@ -114,6 +120,7 @@ pub enum Gender {
 }
 
 impl Gender {
+    /// The name the API uses.
     pub fn as_str(self) -> &'static str {
         match self {
             Gender::Any => "any",
@@ -123,6 +130,7 @@ impl Gender {
     }
 }
 
+/// A day of the week, for opening hours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Weekday {
@@ -135,6 +143,7 @@ pub enum Weekday {
     Sunday,
 }
 
+/// Why a temporarily closed service is closed, and when it expects to reopen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TemporaryClosure {
@@ -143,6 +152,7 @@ pub struct TemporaryClosure {
     pub reopens_on: Option<NaiveDate>,
 }
 
+/// How to refer someone: who may, where, and what to say.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Referral {
@@ -154,6 +164,7 @@ pub struct Referral {
     pub instructions: Option<Text>,
 }
 
+/// A phone number and what it is for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PhoneEntry {
@@ -175,6 +186,7 @@ pub struct Contact {
     pub phone: Option<Phone>,
 }
 
+/// Whether the service is free, and what it costs if not.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Cost {
@@ -183,6 +195,7 @@ pub struct Cost {
     pub description: Option<Text>,
 }
 
+/// When the service is open on one day of the week.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OpeningHours {
@@ -214,6 +227,7 @@ impl Capacity {
     }
 }
 
+/// Where the service is delivered: address, postcode and coordinates.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Location {

@@ -281,6 +281,7 @@ pub fn title_case(s: &str) -> String {
         .join(" ")
 }
 
+/// Whether a service can see a caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {

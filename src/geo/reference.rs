@@ -26,6 +26,7 @@ pub enum GeoKind {
 }
 
 impl GeoKind {
+    /// The name the API and the database use.
     pub fn as_str(self) -> &'static str {
         match self {
             GeoKind::Practices => "practices",
@@ -47,6 +48,7 @@ pub enum PracticeStatus {
 }
 
 impl PracticeStatus {
+    /// The name the API and the database use.
     pub fn as_str(self) -> &'static str {
         match self {
             PracticeStatus::Active => "active",
@@ -56,6 +58,7 @@ impl PracticeStatus {
         }
     }
 
+    /// The value with this name, if any.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "active" | "ACTIVE" | "A" => Some(PracticeStatus::Active),
@@ -67,6 +70,7 @@ impl PracticeStatus {
     }
 }
 
+/// A GP practice from the NHS register (epraccur), with its PCN and sub-ICB.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Practice {
     pub code: String,
@@ -233,6 +237,7 @@ pub fn read_pcn_links(input: impl Read) -> anyhow::Result<(Vec<PcnLink>, ReadRep
     Ok((out, report))
 }
 
+/// A postcode district's centre, for distances and district eligibility.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DistrictCentroid {
     pub outcode: String,
@@ -360,6 +365,7 @@ pub fn read_postcodes<R: Read>(
         }))
 }
 
+/// An NHS sub-ICB location: its ODS code, ONS code and name.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SubIcb {
     pub ons: String,

@@ -69,6 +69,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The name reports use.
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Ok => "ok",
@@ -80,6 +81,7 @@ impl Outcome {
     }
 }
 
+/// One redirect followed: where it pointed and with what status.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Hop {
     pub url: String,
@@ -285,6 +287,7 @@ pub(crate) fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
 }
 
 impl Checker {
+    /// A checker with its HTTP client built for these settings.
     pub fn new(settings: CheckSettings) -> anyhow::Result<Self> {
         install_tls_provider();
         let client = reqwest::Client::builder()

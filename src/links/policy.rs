@@ -27,6 +27,7 @@ impl Default for LinkPolicy {
     }
 }
 
+/// What a link check concluded about a URL, shown as a warning on the service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Flag {
@@ -36,6 +37,7 @@ pub enum Flag {
 }
 
 impl Flag {
+    /// The name the API and the warnings use.
     pub fn as_str(self) -> &'static str {
         match self {
             Flag::LinkBroken => "link_broken",

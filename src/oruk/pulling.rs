@@ -84,6 +84,7 @@ pub struct FeedClient {
 }
 
 impl FeedClient {
+    /// A reader of the feed at `base` (the URL whose `/services` lists its services).
     pub fn new(base: &str, settings: PullSettings) -> anyhow::Result<Self> {
         install_tls_provider();
         let mut base =

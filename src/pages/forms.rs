@@ -78,6 +78,7 @@ impl Form {
 pub struct Errors(BTreeMap<String, String>);
 
 impl Errors {
+    /// Adds an error message for `field`.
     pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
         self.0.entry(field.into()).or_insert_with(|| message.into());
     }
@@ -95,10 +96,12 @@ impl Errors {
         }
     }
 
+    /// The error message for `field`, if any.
     pub fn get(&self, field: &str) -> Option<&str> {
         self.0.get(field).map(String::as_str)
     }
 
+    /// True when the form has no errors.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -108,6 +108,7 @@ pub struct StaffView {
 }
 
 impl Chrome {
+    /// The page's frame for `visitor`, titled `title`.
     pub fn new(title: impl Into<String>, visitor: &Visitor) -> Self {
         Chrome {
             title: title.into(),

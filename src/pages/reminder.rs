@@ -17,6 +17,7 @@ use askama::Template;
 /// A partner session opened from "edit the details" lasts this long.
 const EDIT_SESSION: std::time::Duration = std::time::Duration::from_secs(60 * 60);
 
+/// The page a reminder link opens: confirm, change or close the entry.
 #[derive(Template)]
 #[template(path = "reminder.html")]
 pub struct LinkPage {

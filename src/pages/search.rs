@@ -137,6 +137,7 @@ impl SearchForm {
         !(self.postcode.is_empty() && self.gp.is_empty())
     }
 
+    /// Whether the form had this delivery mode ticked.
     pub fn mode_checked(&self, mode: &&str) -> bool {
         self.delivery_modes.iter().any(|m| m == mode)
     }
@@ -181,6 +182,7 @@ pub struct GpChoice {
     pub label: String,
 }
 
+/// The search page: the form, the risk banner, the results and the facets.
 #[derive(Template)]
 #[template(path = "search.html")]
 pub struct SearchPage {
@@ -414,6 +416,7 @@ impl SearchForm {
         .collect()
     }
 
+    /// Whether the caller section of the form is shown open (something about the caller was given).
     pub fn shows_caller(&self) -> bool {
         self.has_caller()
     }

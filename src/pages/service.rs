@@ -27,6 +27,7 @@ pub struct ChangeView {
     pub what: String,
 }
 
+/// A service's page: everything a navigator needs to refer, with its warnings.
 #[derive(Template)]
 #[template(path = "service.html")]
 pub struct ServicePage {

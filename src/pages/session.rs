@@ -91,6 +91,7 @@ impl FromRequest for Visitor {
 }
 
 impl Visitor {
+    /// Who is signed in, if anyone.
     pub fn principal(&self) -> Option<&Principal> {
         self.session.as_ref().map(|(_, s)| &s.principal)
     }

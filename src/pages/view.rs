@@ -37,6 +37,7 @@ pub struct Listed {
     pub source: Option<SourceView>,
 }
 
+/// Where a copied record came from, as a page shows it.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct SourceView {
@@ -60,6 +61,7 @@ impl SourceView {
     }
 }
 
+/// Something with an id and a name (an organisation).
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct Named {
@@ -67,6 +69,7 @@ pub struct Named {
     pub name: String,
 }
 
+/// How to refer, as a page shows it.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct ReferralView {
@@ -75,6 +78,7 @@ pub struct ReferralView {
     pub instructions: Option<String>,
 }
 
+/// A phone number, as a page shows it.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct PhoneView {
@@ -82,6 +86,7 @@ pub struct PhoneView {
     pub description: Option<String>,
 }
 
+/// A location, as a page shows it.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct LocationView {
@@ -105,6 +110,7 @@ impl LocationView {
     }
 }
 
+/// Opening hours on one day, as a page shows them.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct HoursView {
@@ -113,6 +119,7 @@ pub struct HoursView {
     pub closes: String,
 }
 
+/// The cost, as a page shows it.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct CostView {
@@ -120,6 +127,7 @@ pub struct CostView {
     pub description: Option<String>,
 }
 
+/// A named contact, as a page shows it.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct ContactView {
@@ -172,6 +180,7 @@ impl Listed {
         days.join("; ")
     }
 
+    /// The delivery modes, in words.
     pub fn modes(&self) -> String {
         self.delivery_modes
             .iter()
@@ -180,6 +189,7 @@ impl Listed {
             .join(", ")
     }
 
+    /// The cost, in words.
     pub fn cost_text(&self) -> String {
         match &self.cost {
             Some(c) if c.free => "Free".into(),
@@ -287,6 +297,7 @@ pub struct Alert {
 }
 
 impl Alert {
+    /// The alert a page shows for this warning, with how serious it is.
     pub fn from_warning(w: &Warning) -> Self {
         let level = match w.code {
             "temporarily_closed" | "inactive" | "defunct" | "not_accepting" | "possibly_closed" => {
@@ -309,6 +320,7 @@ pub struct VerdictView {
 }
 
 impl VerdictView {
+    /// The eligibility badge for this answer.
     pub fn new(a: &Answer) -> Self {
         let (class, label) = match a.verdict {
             Verdict::Eligible => ("eligible", "Can see this caller"),
@@ -339,6 +351,7 @@ pub struct Card {
 }
 
 impl Card {
+    /// The result card for this hit.
     pub fn new(hit: &Hit) -> Self {
         let service = Listed::from_json(hit.service.get());
         let alerts: Vec<Alert> = hit.warnings.iter().map(Alert::from_warning).collect();

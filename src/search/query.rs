@@ -411,6 +411,7 @@ pub struct EligibilityFilter {
 }
 
 impl EligibilityFilter {
+    /// The eligibility filter for this caller; with `include_unknown`, services whose answer is unknown stay.
     pub fn for_caller(caller: &Caller, include_unknown: bool) -> Self {
         let mut unknown_kinds: Vec<&'static str> = RULE_KINDS
             .iter()
@@ -469,6 +470,7 @@ pub struct StateFilter {
 }
 
 impl StateFilter {
+    /// The filter these filters make, as bit masks over the packed state.
     pub fn new(filters: &Filters) -> Self {
         let bits = |positions: &mut dyn Iterator<Item = Option<usize>>| {
             positions.flatten().fold(0u64, |m, p| m | 1 << p)

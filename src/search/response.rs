@@ -64,6 +64,7 @@ pub struct Facets {
     pub status: Vec<FacetCount>,
 }
 
+/// How many matching services have one value.
 #[derive(Debug, Serialize)]
 pub struct FacetCount {
     pub value: &'static str,

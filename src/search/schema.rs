@@ -34,6 +34,7 @@ pub const TRAITS: &str = "traits";
 pub const CAPACITY_UPDATED: &str = "capacity_updated";
 /// Fast fields: where the service is, from its first location with coordinates.
 pub const LATITUDE: &str = "latitude";
+/// The name of the longitude field.
 pub const LONGITUDE: &str = "longitude";
 
 /// Delivery modes that reach people wherever they are, so distance does not exclude them.
@@ -84,6 +85,7 @@ const DAY_BITS: u32 = 24;
 const DAY_MASK: u64 = (1 << DAY_BITS) - 1;
 
 impl State {
+    /// Packs the state into one fast-field value.
     pub fn pack(self) -> u64 {
         (self.status & 0b111)
             | (self.accepting & 0b111) << 3
@@ -93,6 +95,7 @@ impl State {
             | u64::from(self.link_flagged) << (14 + 2 * DAY_BITS)
     }
 
+    /// The state packed into `v`.
     pub fn unpack(v: u64) -> Self {
         Self {
             status: v & 0b111,
@@ -125,11 +128,13 @@ pub struct Traits {
 /// Genders in the order [`Traits::gender`] numbers them.
 pub const GENDERS: [Gender; 3] = [Gender::Any, Gender::Female, Gender::Male];
 
+/// The number a gender is stored as.
 pub fn gender_ord(g: Gender) -> u64 {
     GENDERS.iter().position(|x| *x == g).unwrap_or(0) as u64
 }
 
 impl Traits {
+    /// Packs the traits into one fast-field value.
     pub fn pack(self) -> u64 {
         u64::from(self.self_referral)
             | (self.free & 0b11) << 1
@@ -138,6 +143,7 @@ impl Traits {
             | u64::from(self.max_age) << 13
     }
 
+    /// The traits packed into `v`.
     pub fn unpack(v: u64) -> Self {
         Self {
             self_referral: v & 1 == 1,
@@ -253,6 +259,7 @@ pub fn with_analyzers<T>(f: impl FnOnce(&mut TextAnalyzer, &mut TextAnalyzer) ->
     })
 }
 
+/// The analyzer of the stemmed text fields: lower case, folded accents, English stems.
 pub fn stemmed_analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
@@ -262,6 +269,7 @@ pub fn stemmed_analyzer() -> TextAnalyzer {
         .build()
 }
 
+/// The analyzer of the plain text fields: lower case and folded accents, no stemming.
 pub fn plain_analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))

@@ -169,6 +169,7 @@ impl Store {
         })
     }
 
+    /// Every API key, revoked ones included.
     pub async fn list_keys(&self) -> anyhow::Result<Vec<ApiKey>> {
         on_pool!(self, read, pool => {
             let rows = sqlx::query(&format!("{KEY_SELECT} ORDER BY created_at, id"))
@@ -223,6 +224,7 @@ impl Store {
         })
     }
 
+    /// Stores a report about a service.
     pub async fn insert_report(&self, report: &Report) -> anyhow::Result<()> {
         on_pool!(self, write, pool => {
             sqlx::query(
@@ -241,6 +243,7 @@ impl Store {
         Ok(())
     }
 
+    /// The reports nobody has resolved yet, oldest first.
     pub async fn open_reports(&self) -> anyhow::Result<Vec<Report>> {
         on_pool!(self, read, pool => {
             let rows = sqlx::query(&format!("{REPORT_SELECT} WHERE resolved_at IS NULL ORDER BY created_at"))

@@ -102,8 +102,11 @@ pub enum Cell {
 
 /// A reference row and the table it lives in.
 pub trait GeoRow {
+    /// The table the rows go into.
     const TABLE: &'static str;
+    /// Its columns, in the order `cells` gives them.
     const COLUMNS: &'static [&'static str];
+    /// The row's values.
     fn cells(self) -> Vec<Cell>;
 }
 

@@ -192,6 +192,7 @@ impl Store {
         Ok(())
     }
 
+    /// Records how a link-check cycle went.
     pub async fn record_cycle(&self, c: &CycleRecord) -> anyhow::Result<()> {
         on_pool!(self, write, pool => {
             sqlx::query(
@@ -209,6 +210,7 @@ impl Store {
         Ok(())
     }
 
+    /// The last link-check cycle, if any ran.
     pub async fn last_cycle(&self) -> anyhow::Result<Option<CycleRecord>> {
         on_pool!(self, read, pool => {
             let row = sqlx::query(

@@ -403,6 +403,7 @@ impl Store {
         Ok(())
     }
 
+    /// The organisation with this id, if any.
     pub async fn get_organization(&self, id: Uuid) -> anyhow::Result<Option<Organization>> {
         on_pool!(self, read, pool => {
             let row = sqlx::query(&format!("{ORG_SELECT} WHERE o.id = $1"))
@@ -453,6 +454,7 @@ impl Store {
         })
     }
 
+    /// Stores a new organisation with its audit row.
     pub async fn insert_organization(
         &self,
         org: &Organization,
@@ -518,6 +520,7 @@ impl Store {
         Ok(last)
     }
 
+    /// The service with this id, if any.
     pub async fn get_service(&self, id: Uuid) -> anyhow::Result<Option<Service>> {
         Ok(self.get_services(&[id]).await?.pop())
     }

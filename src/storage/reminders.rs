@@ -244,6 +244,7 @@ impl Store {
         })
     }
 
+    /// A reminder link by id, if it exists.
     pub async fn reminder_link(&self, id: Uuid) -> anyhow::Result<Option<ReminderLink>> {
         on_pool!(self, read, pool => {
             let row = sqlx::query(
