@@ -39,6 +39,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/health"),
     ("get", "/ready"),
     ("get", "/metrics"),
+    ("get", "/openapi.json"),
     ("get", "/v1/taxonomy"),
     ("get", "/v1/search"),
     ("post", "/v1/search"),
@@ -111,6 +112,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/health").route(web::get().to(health)))
         .service(resource("/ready").route(web::get().to(ready)))
         .service(resource("/metrics").route(web::get().to(metrics)))
+        .service(resource("/openapi.json").route(web::get().to(openapi)))
         .service(
             web::scope("/v1")
                 .service(resource("/taxonomy").route(web::get().to(taxonomy_list)))
@@ -247,6 +249,19 @@ pub fn error_handlers<B: actix_web::body::MessageBody + 'static>() -> ErrorHandl
 
 async fn health() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+/// This API's description (`openapi.yaml`, built in), as JSON, read once.
+static OPENAPI: std::sync::LazyLock<Result<serde_json::Value, String>> =
+    std::sync::LazyLock::new(|| {
+        serde_yaml_ng::from_str(include_str!("../../openapi.yaml")).map_err(|e| e.to_string())
+    });
+
+async fn openapi() -> Result<HttpResponse, ApiError> {
+    let doc = OPENAPI
+        .as_ref()
+        .map_err(|e| anyhow::anyhow!("the built-in openapi.yaml does not read: {e}"))?;
+    Ok(HttpResponse::Ok().json(doc))
 }
 
 async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

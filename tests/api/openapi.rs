@@ -77,3 +77,104 @@ fn the_documented_category_ids_are_the_taxonomys() {
         .collect();
     assert_eq!(documented, taxonomy);
 }
+
+/// The query parameters the document gives an operation, its path item's included, with
+/// `$ref`s to shared parameters followed.
+fn documented_query_parameters(
+    doc: &serde_yaml_ng::Value,
+    item: &serde_yaml_ng::Value,
+    operation: &serde_yaml_ng::Value,
+) -> BTreeSet<String> {
+    let shared = &doc["components"]["parameters"];
+    [&item["parameters"], &operation["parameters"]]
+        .into_iter()
+        .filter_map(|p| p.as_sequence())
+        .flatten()
+        .map(|p| match p["$ref"].as_str() {
+            Some(r) => &shared[r.rsplit('/').next().unwrap()],
+            None => p,
+        })
+        .filter(|p| p["in"] == "query")
+        .map(|p| p["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Each route that checks its query string names the parameters it takes when given one
+/// it does not; those must be exactly the ones the document gives it, so neither can gain
+/// or lose a parameter unnoticed. A route that does not check its query string must not
+/// be documented with any.
+#[tokio::test]
+async fn documented_query_parameters_are_exactly_the_ones_each_route_takes() {
+    let app = spawn_app().await;
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml"))
+        .expect("openapi.yaml");
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).expect("openapi.yaml is YAML");
+    let mut wrong = Vec::new();
+    for (path, item) in doc["paths"].as_mapping().expect("paths") {
+        let path = path.as_str().unwrap();
+        for (method, operation) in item.as_mapping().expect("path item") {
+            let method = method.as_str().unwrap();
+            if !METHODS.contains(&method) {
+                continue;
+            }
+            let documented = documented_query_parameters(&doc, item, operation);
+            let url = path
+                .replace("{id}", "0192f7a4-0000-7000-8000-000000000001")
+                .replace("{item}", "0192f7a4-0000-7000-8000-000000000001");
+            let r = app
+                .client
+                .request(
+                    reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(),
+                    app.url(&format!("{url}?zz_not_a_parameter=1")),
+                )
+                .bearer_auth(ADMIN_KEY)
+                .header("content-type", "application/json")
+                .body("{}")
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let body: serde_json::Value = r.json().await.unwrap_or_default();
+            let detail = body["detail"].as_str().unwrap_or_default();
+            let taken: Option<BTreeSet<String>> = detail
+                .split_once("this route takes:")
+                .filter(|_| status == 400 && body["parameter"] == "zz_not_a_parameter")
+                .map(|(_, list)| {
+                    list.split(',')
+                        .map(|p| p.trim().to_string())
+                        .filter(|p| !p.is_empty())
+                        .collect()
+                });
+            match taken {
+                Some(taken) if taken != documented => wrong.push(format!(
+                    "{method} {path}: takes {taken:?}, documented {documented:?}"
+                )),
+                Some(_) => {}
+                None if !documented.is_empty() => wrong.push(format!(
+                    "{method} {path}: documented with {documented:?} but does not check its query string ({status} {detail})"
+                )),
+                None => {}
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// The document is served as JSON, the same as the committed file.
+#[tokio::test]
+async fn the_description_is_served_as_json() {
+    let app = spawn_app().await;
+    let served: serde_json::Value = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml"))
+        .expect("openapi.yaml");
+    let committed: serde_json::Value = serde_yaml_ng::from_str(&text).expect("openapi.yaml");
+    assert_eq!(served, committed);
+}
