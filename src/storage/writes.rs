@@ -45,6 +45,10 @@ pub(crate) trait Writes {
         expected: Option<i64>,
     ) -> Result<(), StoreError>;
 
+    /// The stored version of the record `id` in `table` (`services` or `organizations`),
+    /// to say why a conditional write wrote nothing.
+    async fn version_of(&mut self, table: &'static str, id: String) -> anyhow::Result<Option<i64>>;
+
     /// Writes one row of the audit trail: who did what to which record, and when.
     async fn write_audit(
         &mut self,
@@ -142,12 +146,7 @@ where
             .await
             .context("writing a service")?;
         if written.is_none() {
-            let current =
-                sqlx::query_scalar::<DB, i64>("SELECT version FROM services WHERE id = $1")
-                    .bind(id.clone())
-                    .fetch_optional(&mut **self)
-                    .await
-                    .context("reading a service's version")?;
+            let current = self.version_of("services", id.clone()).await?;
             return Err(conflict(expected, current));
         }
         sqlx::query("DELETE FROM service_categories WHERE service_id = $1")
@@ -213,15 +212,18 @@ where
             .await
             .context("writing an organisation")?;
         if written.is_none() {
-            let current =
-                sqlx::query_scalar::<DB, i64>("SELECT version FROM organizations WHERE id = $1")
-                    .bind(org.id.to_string())
-                    .fetch_optional(&mut **self)
-                    .await
-                    .context("reading an organisation's version")?;
+            let current = self.version_of("organizations", org.id.to_string()).await?;
             return Err(conflict(expected, current));
         }
         Ok(())
+    }
+
+    async fn version_of(&mut self, table: &'static str, id: String) -> anyhow::Result<Option<i64>> {
+        sqlx::query_scalar::<DB, i64>(&format!("SELECT version FROM {table} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut **self)
+            .await
+            .with_context(|| format!("reading a version in {table}"))
     }
 
     async fn write_audit(

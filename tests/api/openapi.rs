@@ -3,10 +3,15 @@ use std::collections::BTreeSet;
 
 const METHODS: &[&str] = &["get", "put", "post", "delete", "patch", "head", "options"];
 
-fn documented() -> BTreeSet<(String, String)> {
+/// The committed `openapi.yaml`.
+fn document() -> serde_yaml_ng::Value {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml"))
         .expect("openapi.yaml");
-    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).expect("openapi.yaml is YAML");
+    serde_yaml_ng::from_str(&text).expect("openapi.yaml is YAML")
+}
+
+fn documented() -> BTreeSet<(String, String)> {
+    let doc = document();
     let paths = doc["paths"].as_mapping().expect("paths");
     let mut out = BTreeSet::new();
     for (path, item) in paths {
@@ -62,9 +67,7 @@ async fn every_listed_route_is_served() {
 /// The document's list of taxonomy ids is the taxonomy's, so generated requests use real ones.
 #[test]
 fn the_documented_category_ids_are_the_taxonomys() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml"))
-        .expect("openapi.yaml");
-    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).expect("openapi.yaml is YAML");
+    let doc = document();
     let documented: Vec<&str> = doc["components"]["schemas"]["CategoryId"]["enum"]
         .as_sequence()
         .expect("CategoryId.enum")
@@ -106,9 +109,7 @@ fn documented_query_parameters(
 #[tokio::test]
 async fn documented_query_parameters_are_exactly_the_ones_each_route_takes() {
     let app = spawn_app().await;
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml"))
-        .expect("openapi.yaml");
-    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).expect("openapi.yaml is YAML");
+    let doc = document();
     let mut wrong = Vec::new();
     for (path, item) in doc["paths"].as_mapping().expect("paths") {
         let path = path.as_str().unwrap();
@@ -121,20 +122,14 @@ async fn documented_query_parameters_are_exactly_the_ones_each_route_takes() {
             let url = path
                 .replace("{id}", "0192f7a4-0000-7000-8000-000000000001")
                 .replace("{item}", "0192f7a4-0000-7000-8000-000000000001");
-            let r = app
-                .client
-                .request(
+            let (status, body) = app
+                .call(
                     reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(),
-                    app.url(&format!("{url}?zz_not_a_parameter=1")),
+                    &format!("{url}?zz_not_a_parameter=1"),
+                    Some(ADMIN_KEY),
+                    Some(&serde_json::json!({})),
                 )
-                .bearer_auth(ADMIN_KEY)
-                .header("content-type", "application/json")
-                .body("{}")
-                .send()
-                .await
-                .unwrap();
-            let status = r.status().as_u16();
-            let body: serde_json::Value = r.json().await.unwrap_or_default();
+                .await;
             let detail = body["detail"].as_str().unwrap_or_default();
             let taken: Option<BTreeSet<String>> = detail
                 .split_once("this route takes:")
@@ -164,17 +159,9 @@ async fn documented_query_parameters_are_exactly_the_ones_each_route_takes() {
 #[tokio::test]
 async fn the_description_is_served_as_json() {
     let app = spawn_app().await;
-    let served: serde_json::Value = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml"))
-        .expect("openapi.yaml");
-    let committed: serde_json::Value = serde_yaml_ng::from_str(&text).expect("openapi.yaml");
+    let (status, served) = app.get_json("/openapi.json").await;
+    assert_eq!(status, 200);
+    let committed: serde_json::Value =
+        serde_yaml_ng::from_value(document()).expect("openapi.yaml as JSON");
     assert_eq!(served, committed);
 }
