@@ -77,6 +77,9 @@ struct Shared {
     lexicon_entries: std::sync::atomic::AtomicUsize,
     /// Questions that found nothing or only partial matches, not yet written.
     gaps: Mutex<HashMap<(String, &'static str), u64>>,
+    /// Held while counted gaps are written, so that a report that writes them first
+    /// waits for the writer task's write already under way instead of reading before it.
+    flushing: tokio::sync::Mutex<()>,
     applied: watch::Sender<i64>,
     /// Held while a quick update is patched in, and by the writer from reading the
     /// changes it commits until the reader shows them, so that no patch lands on a
@@ -160,6 +163,7 @@ impl SearchIndex {
             lexicon: RwLock::new(lexicon),
             lexicon_entries: std::sync::atomic::AtomicUsize::new(entries.len()),
             gaps: Mutex::new(HashMap::new()),
+            flushing: tokio::sync::Mutex::new(()),
             applied: applied_tx,
             patching: tokio::sync::Mutex::new(()),
             patched: Mutex::default(),
@@ -335,6 +339,7 @@ impl SearchIndex {
     /// Writes the counted search gaps to the database (the writer task does this every
     /// second; the gaps report does it before reading).
     pub async fn flush_gaps(&self, store: &Store) -> anyhow::Result<()> {
+        let _flushing = self.shared.flushing.lock().await;
         let taken: Vec<((String, &'static str), u64)> = {
             let mut gaps = self.shared.gaps.lock().expect("gaps lock");
             gaps.drain().collect()
