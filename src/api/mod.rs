@@ -33,58 +33,143 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub(crate) const MAX_SEARCH_LIMIT: i64 = 100;
 pub(crate) const MAX_SEARCH_OFFSET: i64 = 1000;
 
-/// Every route, as (method, path); `openapi.yaml` must describe exactly these (a test
-/// checks both the document and the live server against this list).
-pub const ROUTES: &[(&str, &str)] = &[
-    ("get", "/health"),
-    ("get", "/ready"),
-    ("get", "/metrics"),
-    ("get", "/openapi.json"),
-    ("get", "/v1/taxonomy"),
-    ("get", "/v1/search"),
-    ("post", "/v1/search"),
-    ("get", "/v1/gp-practices"),
-    ("post", "/v1/gp-practices"),
-    ("post", "/v1/admin/reindex"),
-    ("get", "/v1/services"),
-    ("post", "/v1/services"),
-    ("get", "/v1/services/{id}"),
-    ("put", "/v1/services/{id}"),
-    ("patch", "/v1/services/{id}"),
-    ("delete", "/v1/services/{id}"),
-    ("get", "/v1/services/{id}/eligibility"),
-    ("post", "/v1/services/{id}/eligibility"),
-    ("put", "/v1/services/{id}/capacity"),
-    ("put", "/v1/services/{id}/status"),
-    ("post", "/v1/services/{id}/verify"),
-    ("get", "/v1/services/{id}/history"),
-    ("post", "/v1/services/{id}/reports"),
-    ("get", "/v1/services/{id}/link-checks"),
-    ("get", "/v1/admin/link-checks"),
-    ("get", "/v1/review-queue"),
-    ("post", "/v1/review-queue/{item}/resolve"),
-    ("get", "/v1/admin/keys"),
-    ("post", "/v1/admin/keys"),
-    ("delete", "/v1/admin/keys/{id}"),
-    ("get", "/v1/admin/reminders"),
-    ("post", "/v1/admin/reminders/run"),
-    ("get", "/v1/organizations/{id}/update-contacts"),
-    ("put", "/v1/organizations/{id}/update-contacts"),
-    ("get", "/v1/admin/sources"),
-    ("post", "/v1/admin/sources"),
-    ("post", "/v1/admin/sources/{id}/pull"),
-    ("get", "/v1/admin/search-gaps"),
-    ("get", "/v1/admin/lexicon"),
-    ("post", "/v1/admin/lexicon"),
-    ("get", "/v1/organizations"),
-    ("post", "/v1/organizations"),
-    ("get", "/v1/organizations/{id}"),
-    ("put", "/v1/organizations/{id}"),
-    ("patch", "/v1/organizations/{id}"),
-    ("delete", "/v1/organizations/{id}"),
+/// A route: method (lower case, as OpenAPI writes it), full path, and its handler as a
+/// route without a method.
+type Endpoint = (&'static str, &'static str, fn() -> actix_web::Route);
+
+/// Every route, once: the server registers exactly these, a resource answers 405 with an
+/// `Allow` header from them, and `openapi.yaml` must describe exactly these (a test checks
+/// both the document and the live server against [`route_list`]).
+const ENDPOINTS: &[Endpoint] = &[
+    ("get", "/health", || web::route().to(health)),
+    ("get", "/ready", || web::route().to(ready)),
+    ("get", "/metrics", || web::route().to(metrics)),
+    ("get", "/openapi.json", || web::route().to(openapi)),
+    ("get", "/v1/taxonomy", || web::route().to(taxonomy_list)),
+    ("get", "/v1/search", || web::route().to(search::search)),
+    ("post", "/v1/search", || {
+        web::route().to(search::search_posted)
+    }),
+    ("get", "/v1/gp-practices", || {
+        web::route().to(geo::find_practices)
+    }),
+    ("post", "/v1/gp-practices", || {
+        web::route().to(geo::find_practices_posted)
+    }),
+    ("post", "/v1/admin/reindex", || web::route().to(reindex)),
+    ("get", "/v1/services", || {
+        web::route().to(services::list_services)
+    }),
+    ("post", "/v1/services", || {
+        web::route().to(services::create_service)
+    }),
+    ("get", "/v1/services/{id}", || {
+        web::route().to(services::get_service)
+    }),
+    ("put", "/v1/services/{id}", || {
+        web::route().to(services::replace_service)
+    }),
+    ("patch", "/v1/services/{id}", || {
+        web::route().to(services::patch_service)
+    }),
+    ("delete", "/v1/services/{id}", || {
+        web::route().to(services::retire_service)
+    }),
+    ("get", "/v1/services/{id}/eligibility", || {
+        web::route().to(geo::service_eligibility)
+    }),
+    ("post", "/v1/services/{id}/eligibility", || {
+        web::route().to(geo::service_eligibility_posted)
+    }),
+    ("put", "/v1/services/{id}/capacity", || {
+        web::route().to(partners::put_capacity)
+    }),
+    ("put", "/v1/services/{id}/status", || {
+        web::route().to(partners::put_status)
+    }),
+    ("post", "/v1/services/{id}/verify", || {
+        web::route().to(partners::verify)
+    }),
+    ("get", "/v1/services/{id}/history", || {
+        web::route().to(partners::history)
+    }),
+    ("post", "/v1/services/{id}/reports", || {
+        web::route().to(partners::create_report)
+    }),
+    ("get", "/v1/services/{id}/link-checks", || {
+        web::route().to(links::service_link_checks)
+    }),
+    ("get", "/v1/admin/link-checks", || {
+        web::route().to(links::summary)
+    }),
+    ("get", "/v1/review-queue", || {
+        web::route().to(review::review_queue)
+    }),
+    ("post", "/v1/review-queue/{item}/resolve", || {
+        web::route().to(review::resolve_item)
+    }),
+    ("get", "/v1/admin/keys", || web::route().to(keys::list_keys)),
+    ("post", "/v1/admin/keys", || {
+        web::route().to(keys::create_key)
+    }),
+    ("delete", "/v1/admin/keys/{id}", || {
+        web::route().to(keys::revoke_key)
+    }),
+    ("get", "/v1/admin/reminders", || {
+        web::route().to(reminders::list_reminders)
+    }),
+    ("post", "/v1/admin/reminders/run", || {
+        web::route().to(reminders::run_reminders)
+    }),
+    ("get", "/v1/organizations/{id}/update-contacts", || {
+        web::route().to(reminders::get_contacts)
+    }),
+    ("put", "/v1/organizations/{id}/update-contacts", || {
+        web::route().to(reminders::put_contacts)
+    }),
+    ("get", "/v1/admin/sources", || {
+        web::route().to(sources::list_sources)
+    }),
+    ("post", "/v1/admin/sources", || {
+        web::route().to(sources::add_source)
+    }),
+    ("post", "/v1/admin/sources/{id}/pull", || {
+        web::route().to(sources::pull_source)
+    }),
+    ("get", "/v1/admin/search-gaps", || {
+        web::route().to(understanding::search_gaps)
+    }),
+    ("get", "/v1/admin/lexicon", || {
+        web::route().to(understanding::list_lexicon)
+    }),
+    ("post", "/v1/admin/lexicon", || {
+        web::route().to(understanding::add_lexicon)
+    }),
+    ("get", "/v1/organizations", || {
+        web::route().to(organizations::list_organizations)
+    }),
+    ("post", "/v1/organizations", || {
+        web::route().to(organizations::create_organization)
+    }),
+    ("get", "/v1/organizations/{id}", || {
+        web::route().to(organizations::get_organization)
+    }),
+    ("put", "/v1/organizations/{id}", || {
+        web::route().to(organizations::replace_organization)
+    }),
+    ("patch", "/v1/organizations/{id}", || {
+        web::route().to(organizations::patch_organization)
+    }),
+    ("delete", "/v1/organizations/{id}", || {
+        web::route().to(organizations::retire_organization)
+    }),
 ];
 
-/// Registers every route.
+/// Every route, as (method, path).
+pub fn route_list() -> impl Iterator<Item = (&'static str, &'static str)> {
+    ENDPOINTS.iter().map(|(method, path, _)| (*method, *path))
+}
+
 /// Runs a long administrative job to its end even if the caller hangs up, and
 /// answers 409 when another replica or request holds its lease (`None`).
 async fn run_to_end<T, F>(what: &str, busy: &str, job: F) -> Result<T, ApiError>
@@ -106,129 +191,33 @@ fn request_holder() -> String {
     format!("api-{}-{}", std::process::id(), uuid::Uuid::now_v7())
 }
 
-/// Registers every `/v1` route, health, readiness and metrics.
+/// Registers every route: `/v1`, health, readiness, metrics and the API description.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
-        .service(resource("/health").route(web::get().to(health)))
-        .service(resource("/ready").route(web::get().to(ready)))
-        .service(resource("/metrics").route(web::get().to(metrics)))
-        .service(resource("/openapi.json").route(web::get().to(openapi)))
-        .service(
-            web::scope("/v1")
-                .service(resource("/taxonomy").route(web::get().to(taxonomy_list)))
-                .service(
-                    resource("/search")
-                        .route(web::get().to(search::search))
-                        .route(web::post().to(search::search_posted)),
-                )
-                .service(
-                    resource("/gp-practices")
-                        .route(web::get().to(geo::find_practices))
-                        .route(web::post().to(geo::find_practices_posted)),
-                )
-                .service(resource("/admin/reindex").route(web::post().to(reindex)))
-                .service(
-                    resource("/services")
-                        .route(web::get().to(services::list_services))
-                        .route(web::post().to(services::create_service)),
-                )
-                .service(
-                    resource("/services/{id}")
-                        .route(web::get().to(services::get_service))
-                        .route(web::put().to(services::replace_service))
-                        .route(web::patch().to(services::patch_service))
-                        .route(web::delete().to(services::retire_service)),
-                )
-                .service(
-                    resource("/services/{id}/eligibility")
-                        .route(web::get().to(geo::service_eligibility))
-                        .route(web::post().to(geo::service_eligibility_posted)),
-                )
-                .service(
-                    resource("/services/{id}/capacity")
-                        .route(web::put().to(partners::put_capacity)),
-                )
-                .service(
-                    resource("/services/{id}/status").route(web::put().to(partners::put_status)),
-                )
-                .service(resource("/services/{id}/verify").route(web::post().to(partners::verify)))
-                .service(resource("/services/{id}/history").route(web::get().to(partners::history)))
-                .service(
-                    resource("/services/{id}/reports")
-                        .route(web::post().to(partners::create_report)),
-                )
-                .service(
-                    resource("/services/{id}/link-checks")
-                        .route(web::get().to(links::service_link_checks)),
-                )
-                .service(resource("/admin/link-checks").route(web::get().to(links::summary)))
-                .service(resource("/review-queue").route(web::get().to(review::review_queue)))
-                .service(
-                    resource("/review-queue/{item}/resolve")
-                        .route(web::post().to(review::resolve_item)),
-                )
-                .service(
-                    resource("/admin/keys")
-                        .route(web::get().to(keys::list_keys))
-                        .route(web::post().to(keys::create_key)),
-                )
-                .service(resource("/admin/keys/{id}").route(web::delete().to(keys::revoke_key)))
-                .service(
-                    resource("/admin/reminders").route(web::get().to(reminders::list_reminders)),
-                )
-                .service(
-                    resource("/admin/reminders/run")
-                        .route(web::post().to(reminders::run_reminders)),
-                )
-                .service(
-                    resource("/organizations/{id}/update-contacts")
-                        .route(web::get().to(reminders::get_contacts))
-                        .route(web::put().to(reminders::put_contacts)),
-                )
-                .service(
-                    resource("/admin/sources")
-                        .route(web::get().to(sources::list_sources))
-                        .route(web::post().to(sources::add_source)),
-                )
-                .service(
-                    resource("/admin/sources/{id}/pull")
-                        .route(web::post().to(sources::pull_source)),
-                )
-                .service(
-                    resource("/admin/search-gaps").route(web::get().to(understanding::search_gaps)),
-                )
-                .service(
-                    resource("/admin/lexicon")
-                        .route(web::get().to(understanding::list_lexicon))
-                        .route(web::post().to(understanding::add_lexicon)),
-                )
-                .service(
-                    resource("/organizations")
-                        .route(web::get().to(organizations::list_organizations))
-                        .route(web::post().to(organizations::create_organization)),
-                )
-                .service(
-                    resource("/organizations/{id}")
-                        .route(web::get().to(organizations::get_organization))
-                        .route(web::put().to(organizations::replace_organization))
-                        .route(web::patch().to(organizations::patch_organization))
-                        .route(web::delete().to(organizations::retire_organization)),
-                ),
+    cfg.app_data(web::PayloadConfig::new(MAX_BODY_BYTES));
+    let mut paths: Vec<&str> = Vec::new();
+    for (_, path, _) in ENDPOINTS {
+        if !paths.contains(path) {
+            paths.push(path);
+        }
+    }
+    for path in paths {
+        let resource = ENDPOINTS.iter().filter(|(_, p, _)| *p == path).fold(
+            resource(path),
+            |resource, (method, _, handler)| {
+                let method = actix_web::http::Method::from_bytes(method.to_uppercase().as_bytes())
+                    .expect("a method of ENDPOINTS");
+                resource.route(handler().method(method))
+            },
         );
+        cfg.service(resource);
+    }
 }
 
 /// A resource that answers 405 to methods it does not serve (not the app's 404), with
-/// an `Allow` header naming those it does (from `ROUTES`).
-fn resource(path: &str) -> actix_web::Resource {
-    // Paths outside the /v1 scope are listed as they are; those inside without it.
-    let full = if ROUTES.iter().any(|(_, p)| *p == path) {
-        path.to_string()
-    } else {
-        format!("/v1{path}")
-    };
-    let allow = ROUTES
-        .iter()
-        .filter(|(_, p)| *p == full)
+/// an `Allow` header naming those it does.
+fn resource(path: &'static str) -> actix_web::Resource {
+    let allow = route_list()
+        .filter(|(_, p)| *p == path)
         .map(|(m, _)| m.to_uppercase())
         .collect::<Vec<_>>()
         .join(", ");
