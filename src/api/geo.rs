@@ -7,7 +7,6 @@ use crate::directory::CallerInput;
 use crate::domain::Gender;
 use crate::geo::{Postcode, codes};
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::json;
 
 const MAX_PRACTICE_RESULTS: i64 = 50;
 
@@ -42,7 +41,14 @@ pub fn caller_input(params: &Params) -> Result<CallerInput, ApiError> {
     })
 }
 
-/// `GET /v1/services/{id}/eligibility`: can this service see this caller, and why.
+/// Can this service see this caller, and why
+#[utoipa::path(get, path = "/v1/services/{id}/eligibility", params(super::doc::IdPath, CallerParameters), responses(
+    (status = 200, description = "The answer with its reason, and what was understood of the caller.", body = crate::directory::EligibilityView),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 404, response = super::doc::NotFound),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn service_eligibility(
     _: Reader,
     state: web::Data<AppState>,
@@ -56,8 +62,19 @@ pub async fn service_eligibility(
     Ok(HttpResponse::Ok().json(view))
 }
 
-/// `POST /v1/services/{id}/eligibility` with the same parameters as a JSON body, so the
-/// caller's postcode and practice stay out of URLs (and so out of every log on the way).
+/// The same question with the caller's details in a JSON body, kept out of URLs and logs
+///
+/// The body has the GET's parameters as fields, so the caller's postcode and practice
+/// stay out of URLs (and so out of every log on the way).
+#[utoipa::path(post, path = "/v1/services/{id}/eligibility", params(super::doc::IdPath), request_body = inline(CallerParameters), responses(
+    (status = 200, description = "The answer with its reason, and what was understood of the caller.", body = crate::directory::EligibilityView),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 404, response = super::doc::NotFound),
+    (status = 415, response = super::doc::UnsupportedMediaType),
+    (status = 422, response = super::doc::Unprocessable),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn service_eligibility_posted(
     reader: Reader,
     req: HttpRequest,
@@ -70,7 +87,15 @@ pub async fn service_eligibility_posted(
     service_eligibility(reader, state, path, params).await
 }
 
-/// `POST /v1/gp-practices` with `{"q", "limit"}`: the lookup without the words in a URL.
+/// The same lookup with the words in a JSON body, kept out of URLs and logs
+#[utoipa::path(post, path = "/v1/gp-practices", request_body = inline(PracticeParameters), responses(
+    (status = 200, description = "Matching practices, the exact code first, then active ones.", body = inline(Practices)),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 415, response = super::doc::UnsupportedMediaType),
+    (status = 422, response = super::doc::Unprocessable),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn find_practices_posted(
     reader: Reader,
     req: HttpRequest,
@@ -82,7 +107,13 @@ pub async fn find_practices_posted(
     find_practices(reader, state, params).await
 }
 
-/// `GET /v1/gp-practices?q=`: find a practice by name, address, postcode or code.
+/// Find a GP practice by name, address, postcode or ODS code (for autocomplete)
+#[utoipa::path(get, path = "/v1/gp-practices", params(PracticeParameters), responses(
+    (status = 200, description = "Matching practices, the exact code first, then active ones.", body = inline(Practices)),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn find_practices(
     _: Reader,
     state: web::Data<AppState>,
@@ -100,5 +131,40 @@ pub async fn find_practices(
         .int_in("limit", 1, MAX_PRACTICE_RESULTS)?
         .unwrap_or(10) as u32;
     let practices = state.directory.find_practices(&q, limit).await?;
-    Ok(HttpResponse::Ok().json(json!({ "practices": practices })))
+    Ok(HttpResponse::Ok().json(Practices { practices }))
+}
+
+/// Practices found.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Practices {
+    practices: Vec<crate::storage::geo::PracticeSummary>,
+}
+
+/// Who the caller is, as [`caller_input`] reads it.
+#[derive(serde::Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Describes what `caller_input` reads.
+struct CallerParameters {
+    postcode: Option<super::doc::Postcode>,
+    gp: Option<super::doc::GpCode>,
+    #[param(minimum = 0, maximum = 120)]
+    #[schema(minimum = 0, maximum = 120)]
+    age: Option<u8>,
+    gender: Option<Gender>,
+}
+
+/// A practice lookup, as [`find_practices`] reads it.
+#[derive(serde::Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Describes what `find_practices` reads.
+struct PracticeParameters {
+    /// Every word must appear in the name, address, postcode or code.
+    #[param(min_length = 2, max_length = 100)]
+    #[schema(min_length = 2, max_length = 100)]
+    q: String,
+    #[param(minimum = 1, maximum = 50, default = 10)]
+    #[schema(minimum = 1, maximum = 50, default = 10)]
+    limit: Option<u8>,
 }

@@ -4,11 +4,23 @@ use super::AppState;
 use super::extract::{Admin, Params, require_json};
 use super::problem::ApiError;
 use crate::directory::KeyInput;
+use crate::domain::access::ApiKey;
 use crate::domain::parse_body;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::json;
 
-/// `POST /v1/admin/keys`.
+/// Create a key; the secret (sp_ and 64 hex digits, 256 random bits) is returned this once only and stored as a SHA-256 hash
+///
+/// A partner key names its organisation; other keys do not.
+#[utoipa::path(post, path = "/v1/admin/keys", security(("bearer" = []), ("apiKey" = [])), request_body = crate::directory::KeyInput, responses(
+    (status = 201, description = "The key and its secret, shown this once.", body = IssuedKey),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 403, response = super::doc::Forbidden),
+    (status = 413, response = super::doc::PayloadTooLarge),
+    (status = 415, response = super::doc::UnsupportedMediaType),
+    (status = 422, response = super::doc::Unprocessable),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn create_key(
     _: Admin,
     req: HttpRequest,
@@ -18,20 +30,52 @@ pub async fn create_key(
     require_json(&req, &[])?;
     let input: KeyInput = parse_body(&body)?;
     let (key, secret) = state.directory.issue_key(input).await?;
-    Ok(HttpResponse::Created().json(json!({
-        "key": key,
-        "secret": secret,
-        "note": "the secret is shown only now: store it safely",
-    })))
+    Ok(HttpResponse::Created().json(IssuedKey {
+        key,
+        secret,
+        note: "the secret is shown only now: store it safely",
+    }))
 }
 
-/// `GET /v1/admin/keys`: every key, without secrets.
+/// A new key with its secret.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct IssuedKey {
+    key: ApiKey,
+    /// `sp_` and 64 hex digits.
+    secret: String,
+    note: &'static str,
+}
+
+/// Every key.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Keys {
+    keys: Vec<ApiKey>,
+}
+
+/// Every API key (never a secret)
+#[utoipa::path(get, path = "/v1/admin/keys", security(("bearer" = []), ("apiKey" = [])), responses(
+    (status = 200, description = "Every key, without secrets.", body = Keys),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 403, response = super::doc::Forbidden),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn list_keys(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let keys = state.directory.keys().await?;
-    Ok(HttpResponse::Ok().json(json!({ "keys": keys })))
+    Ok(HttpResponse::Ok().json(Keys { keys }))
 }
 
-/// `DELETE /v1/admin/keys/{id}`: the key stops working at once.
+/// Revoke a key; it stops working at once
+#[utoipa::path(delete, path = "/v1/admin/keys/{id}", security(("bearer" = []), ("apiKey" = [])), params(
+    ("id" = String, Path, description = "The key's id, as listed."),
+), responses(
+    (status = 204, description = "Revoked."),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 403, response = super::doc::Forbidden),
+    (status = 404, response = super::doc::NotFound),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn revoke_key(
     _: Admin,
     state: web::Data<AppState>,

@@ -4,12 +4,19 @@ use super::extract::{Admin, Staff, parse_id};
 use super::problem::ApiError;
 use crate::api::AppState;
 use actix_web::{HttpResponse, web};
-use serde_json::json;
 
 /// Checks kept per URL in an answer.
 const HISTORY: i64 = 50;
 
-/// `GET /v1/services/{id}/link-checks`: each URL's state and its latest checks.
+/// What link checking found for the service's website and referral URL (any key; partners their own)
+#[utoipa::path(get, path = "/v1/services/{id}/link-checks", security(("bearer" = []), ("apiKey" = [])), params(super::doc::IdPath), responses(
+    (status = 200, description = "Each URL with its state and its latest checks.", body = ServiceLinkChecks),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 403, response = super::doc::Forbidden),
+    (status = 404, response = super::doc::NotFound),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn service_link_checks(
     Staff(who): Staff,
     state: web::Data<AppState>,
@@ -20,10 +27,27 @@ pub async fn service_link_checks(
         .directory
         .service_link_checks(&who, id, HISTORY)
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "service_id": id, "urls": urls })))
+    Ok(HttpResponse::Ok().json(ServiceLinkChecks {
+        service_id: id,
+        urls,
+    }))
 }
 
-/// `GET /v1/admin/link-checks`: counts by outcome, flags, worst hosts, the last cycle.
+/// A service's URLs and what checking them found.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct ServiceLinkChecks {
+    service_id: uuid::Uuid,
+    urls: Vec<crate::directory::records::UrlChecks>,
+}
+
+/// Link checking at a glance - URLs by last outcome, flags, the hosts with most failing URLs, the last cycle
+#[utoipa::path(get, path = "/v1/admin/link-checks", security(("bearer" = []), ("apiKey" = [])), responses(
+    (status = 200, description = "The summary.", body = crate::directory::admin::LinkSummary),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 403, response = super::doc::Forbidden),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn summary(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(state.directory.link_summary().await?))
 }

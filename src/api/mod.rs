@@ -1,5 +1,6 @@
 //! The HTTP API: routes, extractors, handlers and the one error body.
 
+pub mod doc;
 pub mod extract;
 pub mod feed;
 pub mod geo;
@@ -33,141 +34,107 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub(crate) const MAX_SEARCH_LIMIT: i64 = 100;
 pub(crate) const MAX_SEARCH_OFFSET: i64 = 1000;
 
-/// A route: method (lower case, as OpenAPI writes it), full path, and its handler as a
-/// route without a method.
-type Endpoint = (&'static str, &'static str, fn() -> actix_web::Route);
+/// A route: its handler, and the handler's description (`#[utoipa::path]`), which says
+/// its method and path.
+pub(crate) struct Endpoint {
+    method: fn() -> Vec<utoipa::openapi::HttpMethod>,
+    path: fn() -> String,
+    route: fn() -> actix_web::Route,
+    describe: fn(utoipa::openapi::path::PathsBuilder) -> utoipa::openapi::path::PathsBuilder,
+    schemas: fn(&mut doc::Schemas),
+}
+
+/// An [`Endpoint`] from a handler with a `#[utoipa::path]` attribute.
+macro_rules! endpoint {
+    ($module:ident :: $handler:ident) => {
+        paste::paste! { endpoint!(@ $module::[<__path_ $handler>], $module::$handler) }
+    };
+    ($handler:ident) => {
+        paste::paste! { endpoint!(@ [<__path_ $handler>], $handler) }
+    };
+    (@ $doc:path, $handler:path) => {
+        Endpoint {
+            method: <$doc as utoipa::Path>::methods,
+            path: <$doc as utoipa::Path>::path,
+            route: || web::route().to($handler),
+            describe: |paths| paths.path_from::<$doc>(),
+            schemas: <$doc as utoipa::__dev::SchemaReferences>::schemas,
+        }
+    };
+}
 
 /// Every route, once: the server registers exactly these, a resource answers 405 with an
-/// `Allow` header from them, and `openapi.yaml` must describe exactly these (a test checks
-/// both the document and the live server against [`route_list`]).
+/// `Allow` header from them, and the API description is made of their descriptions.
 const ENDPOINTS: &[Endpoint] = &[
-    ("get", "/health", || web::route().to(health)),
-    ("get", "/ready", || web::route().to(ready)),
-    ("get", "/metrics", || web::route().to(metrics)),
-    ("get", "/openapi.json", || web::route().to(openapi)),
-    ("get", "/v1/taxonomy", || web::route().to(taxonomy_list)),
-    ("get", "/v1/search", || web::route().to(search::search)),
-    ("post", "/v1/search", || {
-        web::route().to(search::search_posted)
-    }),
-    ("get", "/v1/gp-practices", || {
-        web::route().to(geo::find_practices)
-    }),
-    ("post", "/v1/gp-practices", || {
-        web::route().to(geo::find_practices_posted)
-    }),
-    ("post", "/v1/admin/reindex", || web::route().to(reindex)),
-    ("get", "/v1/services", || {
-        web::route().to(services::list_services)
-    }),
-    ("post", "/v1/services", || {
-        web::route().to(services::create_service)
-    }),
-    ("get", "/v1/services/{id}", || {
-        web::route().to(services::get_service)
-    }),
-    ("put", "/v1/services/{id}", || {
-        web::route().to(services::replace_service)
-    }),
-    ("patch", "/v1/services/{id}", || {
-        web::route().to(services::patch_service)
-    }),
-    ("delete", "/v1/services/{id}", || {
-        web::route().to(services::retire_service)
-    }),
-    ("get", "/v1/services/{id}/eligibility", || {
-        web::route().to(geo::service_eligibility)
-    }),
-    ("post", "/v1/services/{id}/eligibility", || {
-        web::route().to(geo::service_eligibility_posted)
-    }),
-    ("put", "/v1/services/{id}/capacity", || {
-        web::route().to(partners::put_capacity)
-    }),
-    ("put", "/v1/services/{id}/status", || {
-        web::route().to(partners::put_status)
-    }),
-    ("post", "/v1/services/{id}/verify", || {
-        web::route().to(partners::verify)
-    }),
-    ("get", "/v1/services/{id}/history", || {
-        web::route().to(partners::history)
-    }),
-    ("post", "/v1/services/{id}/reports", || {
-        web::route().to(partners::create_report)
-    }),
-    ("get", "/v1/services/{id}/link-checks", || {
-        web::route().to(links::service_link_checks)
-    }),
-    ("get", "/v1/admin/link-checks", || {
-        web::route().to(links::summary)
-    }),
-    ("get", "/v1/review-queue", || {
-        web::route().to(review::review_queue)
-    }),
-    ("post", "/v1/review-queue/{item}/resolve", || {
-        web::route().to(review::resolve_item)
-    }),
-    ("get", "/v1/admin/keys", || web::route().to(keys::list_keys)),
-    ("post", "/v1/admin/keys", || {
-        web::route().to(keys::create_key)
-    }),
-    ("delete", "/v1/admin/keys/{id}", || {
-        web::route().to(keys::revoke_key)
-    }),
-    ("get", "/v1/admin/reminders", || {
-        web::route().to(reminders::list_reminders)
-    }),
-    ("post", "/v1/admin/reminders/run", || {
-        web::route().to(reminders::run_reminders)
-    }),
-    ("get", "/v1/organizations/{id}/update-contacts", || {
-        web::route().to(reminders::get_contacts)
-    }),
-    ("put", "/v1/organizations/{id}/update-contacts", || {
-        web::route().to(reminders::put_contacts)
-    }),
-    ("get", "/v1/admin/sources", || {
-        web::route().to(sources::list_sources)
-    }),
-    ("post", "/v1/admin/sources", || {
-        web::route().to(sources::add_source)
-    }),
-    ("post", "/v1/admin/sources/{id}/pull", || {
-        web::route().to(sources::pull_source)
-    }),
-    ("get", "/v1/admin/search-gaps", || {
-        web::route().to(understanding::search_gaps)
-    }),
-    ("get", "/v1/admin/lexicon", || {
-        web::route().to(understanding::list_lexicon)
-    }),
-    ("post", "/v1/admin/lexicon", || {
-        web::route().to(understanding::add_lexicon)
-    }),
-    ("get", "/v1/organizations", || {
-        web::route().to(organizations::list_organizations)
-    }),
-    ("post", "/v1/organizations", || {
-        web::route().to(organizations::create_organization)
-    }),
-    ("get", "/v1/organizations/{id}", || {
-        web::route().to(organizations::get_organization)
-    }),
-    ("put", "/v1/organizations/{id}", || {
-        web::route().to(organizations::replace_organization)
-    }),
-    ("patch", "/v1/organizations/{id}", || {
-        web::route().to(organizations::patch_organization)
-    }),
-    ("delete", "/v1/organizations/{id}", || {
-        web::route().to(organizations::retire_organization)
-    }),
+    endpoint!(health),
+    endpoint!(ready),
+    endpoint!(metrics),
+    endpoint!(openapi),
+    endpoint!(taxonomy_list),
+    endpoint!(search::search),
+    endpoint!(search::search_posted),
+    endpoint!(geo::find_practices),
+    endpoint!(geo::find_practices_posted),
+    endpoint!(reindex),
+    endpoint!(services::list_services),
+    endpoint!(services::create_service),
+    endpoint!(services::get_service),
+    endpoint!(services::replace_service),
+    endpoint!(services::patch_service),
+    endpoint!(services::retire_service),
+    endpoint!(geo::service_eligibility),
+    endpoint!(geo::service_eligibility_posted),
+    endpoint!(partners::put_capacity),
+    endpoint!(partners::put_status),
+    endpoint!(partners::verify),
+    endpoint!(partners::history),
+    endpoint!(partners::create_report),
+    endpoint!(links::service_link_checks),
+    endpoint!(links::summary),
+    endpoint!(review::review_queue),
+    endpoint!(review::resolve_item),
+    endpoint!(keys::list_keys),
+    endpoint!(keys::create_key),
+    endpoint!(keys::revoke_key),
+    endpoint!(reminders::list_reminders),
+    endpoint!(reminders::run_reminders),
+    endpoint!(reminders::get_contacts),
+    endpoint!(reminders::put_contacts),
+    endpoint!(sources::list_sources),
+    endpoint!(sources::add_source),
+    endpoint!(sources::pull_source),
+    endpoint!(understanding::search_gaps),
+    endpoint!(understanding::list_lexicon),
+    endpoint!(understanding::add_lexicon),
+    endpoint!(organizations::list_organizations),
+    endpoint!(organizations::create_organization),
+    endpoint!(organizations::get_organization),
+    endpoint!(organizations::replace_organization),
+    endpoint!(organizations::patch_organization),
+    endpoint!(organizations::retire_organization),
 ];
 
-/// Every route, as (method, path).
-pub fn route_list() -> impl Iterator<Item = (&'static str, &'static str)> {
-    ENDPOINTS.iter().map(|(method, path, _)| (*method, *path))
+/// Every route, as (method in lower case, as OpenAPI writes it, path).
+pub fn route_list() -> impl Iterator<Item = (String, String)> {
+    ENDPOINTS.iter().flat_map(|e| {
+        (e.method)()
+            .into_iter()
+            .map(move |m| (method_name(&m).to_string(), (e.path)()))
+    })
+}
+
+fn method_name(method: &utoipa::openapi::HttpMethod) -> &'static str {
+    use utoipa::openapi::HttpMethod as M;
+    match method {
+        M::Get => "get",
+        M::Post => "post",
+        M::Put => "put",
+        M::Delete => "delete",
+        M::Options => "options",
+        M::Head => "head",
+        M::Patch => "patch",
+        M::Trace => "trace",
+    }
 }
 
 /// Runs a long administrative job to its end even if the caller hangs up, and
@@ -194,30 +161,35 @@ fn request_holder() -> String {
 /// Registers every route: `/v1`, health, readiness, metrics and the API description.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::PayloadConfig::new(MAX_BODY_BYTES));
-    let mut paths: Vec<&str> = Vec::new();
-    for (_, path, _) in ENDPOINTS {
-        if !paths.contains(path) {
+    let mut paths: Vec<String> = Vec::new();
+    for endpoint in ENDPOINTS {
+        let path = (endpoint.path)();
+        if !paths.contains(&path) {
             paths.push(path);
         }
     }
     for path in paths {
-        let resource = ENDPOINTS.iter().filter(|(_, p, _)| *p == path).fold(
-            resource(path),
-            |resource, (method, _, handler)| {
-                let method = actix_web::http::Method::from_bytes(method.to_uppercase().as_bytes())
-                    .expect("a method of ENDPOINTS");
-                resource.route(handler().method(method))
-            },
-        );
+        let resource = ENDPOINTS
+            .iter()
+            .filter(|e| (e.path)() == path)
+            .fold(resource(&path), |resource, endpoint| {
+                (endpoint.method)().iter().fold(resource, |resource, method| {
+                    let method = actix_web::http::Method::from_bytes(
+                        method_name(method).to_uppercase().as_bytes(),
+                    )
+                    .expect("an HTTP method");
+                    resource.route((endpoint.route)().method(method))
+                })
+            });
         cfg.service(resource);
     }
 }
 
 /// A resource that answers 405 to methods it does not serve (not the app's 404), with
 /// an `Allow` header naming those it does.
-fn resource(path: &'static str) -> actix_web::Resource {
+fn resource(path: &str) -> actix_web::Resource {
     let allow = route_list()
-        .filter(|(_, p)| *p == path)
+        .filter(|(_, p)| p == path)
         .map(|(m, _)| m.to_uppercase())
         .collect::<Vec<_>>()
         .join(", ");
@@ -236,38 +208,64 @@ pub fn error_handlers<B: actix_web::body::MessageBody + 'static>() -> ErrorHandl
     ErrorHandlers::new().default_handler(problem::problem_for_framework_errors)
 }
 
+/// Liveness
+#[utoipa::path(get, path = "/health", responses((status = 200, description = "The process is up.")))]
 async fn health() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// This API's description (`openapi.yaml`, built in), as JSON, read once.
-static OPENAPI: std::sync::LazyLock<Result<serde_json::Value, String>> =
-    std::sync::LazyLock::new(|| {
-        serde_yaml_ng::from_str(include_str!("../../openapi.yaml")).map_err(|e| e.to_string())
-    });
+/// This API's description, as JSON, made once.
+static OPENAPI: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    serde_json::to_string(&doc::document()).expect("an OpenAPI document serialises")
+});
 
-async fn openapi() -> Result<HttpResponse, ApiError> {
-    let doc = OPENAPI
-        .as_ref()
-        .map_err(|e| anyhow::anyhow!("the built-in openapi.yaml does not read: {e}"))?;
-    Ok(HttpResponse::Ok().json(doc))
+/// This description, as JSON
+///
+/// The same document as the repository's openapi.yaml, for clients and tools that read
+/// OpenAPI as JSON.
+#[utoipa::path(get, path = "/openapi.json", responses(
+    (status = 200, description = "The OpenAPI 3.1 document.", body = Object),
+))]
+async fn openapi() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(OPENAPI.as_str())
 }
 
+/// Readiness (database reachable), with index state
+#[utoipa::path(get, path = "/ready", responses(
+    (status = 200, description = "Ready: the database answers; how far the index has caught up.", body = inline(Readiness)),
+    (status = 503, response = doc::Unavailable),
+))]
 async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state
         .directory
         .ping()
         .await
         .map_err(|e| ApiError::Unavailable(format!("the database does not answer: {e}")))?;
-    Ok(HttpResponse::Ok().json(json!({
-        "status": "ready",
-        "database": state.directory.backend_name(),
-        "index": state.directory.index_state().await?,
-    })))
+    Ok(HttpResponse::Ok().json(Readiness {
+        status: "ready",
+        database: state.directory.backend_name(),
+        index: state.directory.index_state().await?,
+    }))
 }
 
-/// `GET /metrics`: Prometheus text: requests and latency per route, method and status;
-/// the index's documents and applied change; process memory.
+/// What `/ready` answers.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Readiness {
+    status: &'static str,
+    /// `sqlite` or `postgres`.
+    database: &'static str,
+    index: crate::directory::records::IndexState,
+}
+
+/// Prometheus metrics
+///
+/// Requests and latency per route pattern, method and status (never a path's values or a
+/// query); the index's documents and applied change; process peak memory.
+#[utoipa::path(get, path = "/metrics", responses(
+    (status = 200, description = "Prometheus text exposition format.", body = String, content_type = "text/plain"),
+))]
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     if let Ok(index) = state.directory.index_state().await {
         ::metrics::gauge!("signpost_index_documents").set(index.documents as f64);
@@ -282,12 +280,34 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         .body(crate::telemetry::metrics().render())
 }
 
+/// The categories services are filed under
+///
 /// Open routes take `Reader` too: no key is fine, a bad one is refused (401) rather than
 /// silently ignored, so a client with a broken key finds out.
+#[utoipa::path(get, path = "/v1/taxonomy", responses(
+    (status = 200, description = "Every category, in the order they are listed to users.", body = inline(Taxonomy)),
+    (status = 401, response = doc::Unauthorized),
+    (status = 503, response = doc::Unavailable),
+))]
 async fn taxonomy_list(_: Reader) -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "items": taxonomy::CATEGORIES }))
+    HttpResponse::Ok().json(Taxonomy {
+        items: taxonomy::CATEGORIES,
+    })
 }
 
+/// What `/v1/taxonomy` answers.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Taxonomy {
+    items: &'static [taxonomy::Category],
+}
+
+/// Rebuild the search index from the database; searches keep working meanwhile
+#[utoipa::path(post, path = "/v1/admin/reindex", security(("bearer" = []), ("apiKey" = [])), responses(
+    (status = 200, description = "The index was rebuilt.", body = crate::search::RebuildReport),
+    (status = 401, response = doc::Unauthorized),
+    (status = 403, response = doc::Forbidden),
+    (status = 503, response = doc::Unavailable),
+))]
 async fn reindex(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let report = state.directory.rebuild_index().await?;
     Ok(HttpResponse::Ok().json(report))

@@ -8,7 +8,19 @@ use crate::domain::{self, Organization, merge_patch, parse_organization};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
-/// `POST /v1/organizations` (administrators): 201 with its location.
+/// Create an organisation
+///
+/// Administrators. Answers 201 with its location.
+#[utoipa::path(post, path = "/v1/organizations", security(("bearer" = []), ("apiKey" = [])), request_body = crate::domain::OrganizationInput, responses(
+    (status = 201, description = "Created.", body = crate::domain::Organization, headers(("ETag" = String, description = "The record's version, quoted, for If-Match."), ("Location" = String, description = "The new record's path."))),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 403, response = super::doc::Forbidden),
+    (status = 413, response = super::doc::PayloadTooLarge),
+    (status = 415, response = super::doc::UnsupportedMediaType),
+    (status = 422, response = super::doc::Unprocessable),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn create_organization(
     Admin(actor): Admin,
     req: HttpRequest,
@@ -22,7 +34,14 @@ pub async fn create_organization(
         .customize_location(&format!("/v1/organizations/{}", org.id)))
 }
 
-/// `GET /v1/organizations/{id}`: open to anyone, with its ETag.
+/// Read an organisation
+#[utoipa::path(get, path = "/v1/organizations/{id}", params(super::doc::IdPath), responses(
+    (status = 200, description = "The organisation.", body = crate::domain::Organization, headers(("ETag" = String, description = "The record's version, quoted, for If-Match."))),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 404, response = super::doc::NotFound),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn get_organization(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -32,7 +51,13 @@ pub async fn get_organization(
     Ok(with_etag(HttpResponse::Ok(), org.meta.version, &org))
 }
 
-/// `GET /v1/organizations`: a page in id order (`limit`, `cursor`).
+/// List organisations in id order
+#[utoipa::path(get, path = "/v1/organizations", params(super::doc::Page), responses(
+    (status = 200, description = "A page.", body = super::services::ListPage<crate::domain::Organization>),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn list_organizations(
     state: web::Data<AppState>,
     params: Params,
@@ -46,7 +71,22 @@ pub async fn list_organizations(
     Ok(HttpResponse::Ok().json(page(items, limit, |o: &Organization| o.id)))
 }
 
-/// `PUT /v1/organizations/{id}` (administrators; `If-Match` optional).
+/// Replace an organisation's details
+///
+/// Administrators; `If-Match` optional.
+#[utoipa::path(put, path = "/v1/organizations/{id}", security(("bearer" = []), ("apiKey" = [])), params(super::doc::IdPath, super::doc::IfMatch), request_body = crate::domain::OrganizationInput, responses(
+    (status = 200, description = "Replaced.", body = crate::domain::Organization, headers(("ETag" = String, description = "The record's version, quoted, for If-Match."))),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 403, response = super::doc::Forbidden),
+    (status = 404, response = super::doc::NotFound),
+    (status = 409, response = super::doc::Conflict),
+    (status = 412, response = super::doc::PreconditionFailed),
+    (status = 413, response = super::doc::PayloadTooLarge),
+    (status = 415, response = super::doc::UnsupportedMediaType),
+    (status = 422, response = super::doc::Unprocessable),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn replace_organization(
     Admin(actor): Admin,
     req: HttpRequest,
@@ -67,7 +107,24 @@ pub async fn replace_organization(
     Ok(with_etag(HttpResponse::Ok(), org.meta.version, &org))
 }
 
-/// `PATCH /v1/organizations/{id}`: a JSON merge patch (administrators).
+/// Change some of an organisation's details (JSON merge patch)
+///
+/// Administrators.
+#[utoipa::path(patch, path = "/v1/organizations/{id}", security(("bearer" = []), ("apiKey" = [])), params(super::doc::IdPath, super::doc::IfMatch), request_body(content(
+    (Object = "application/merge-patch+json"), (Object = "application/json"),
+)), responses(
+    (status = 200, description = "Changed.", body = crate::domain::Organization, headers(("ETag" = String, description = "The record's version, quoted, for If-Match."))),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 403, response = super::doc::Forbidden),
+    (status = 404, response = super::doc::NotFound),
+    (status = 409, response = super::doc::Conflict),
+    (status = 412, response = super::doc::PreconditionFailed),
+    (status = 413, response = super::doc::PayloadTooLarge),
+    (status = 415, response = super::doc::UnsupportedMediaType),
+    (status = 422, response = super::doc::Unprocessable),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn patch_organization(
     Admin(actor): Admin,
     req: HttpRequest,
@@ -99,7 +156,18 @@ pub async fn patch_organization(
     Ok(with_etag(HttpResponse::Ok(), org.meta.version, &org))
 }
 
-/// `DELETE /v1/organizations/{id}`: retires it (administrators).
+/// Retire an organisation and its running services
+///
+/// Administrators.
+#[utoipa::path(delete, path = "/v1/organizations/{id}", security(("bearer" = []), ("apiKey" = [])), params(super::doc::IdPath, super::doc::IfMatch), responses(
+    (status = 200, description = "Retired.", body = crate::domain::Organization, headers(("ETag" = String, description = "The record's version, quoted, for If-Match."))),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 403, response = super::doc::Forbidden),
+    (status = 404, response = super::doc::NotFound),
+    (status = 412, response = super::doc::PreconditionFailed),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn retire_organization(
     Admin(actor): Admin,
     req: HttpRequest,

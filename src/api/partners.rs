@@ -10,7 +10,6 @@ use crate::domain::{Capacity, Service, ServiceStatus, parse_body};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDate;
 use serde::Deserialize;
-use serde_json::json;
 
 /// The service after a quick update, with its new ETag.
 fn updated(service: Service) -> HttpResponse {
@@ -19,8 +18,22 @@ fn updated(service: Service) -> HttpResponse {
         .json(service)
 }
 
-/// `PUT /v1/services/{id}/capacity`: taking referrals, waiting time, places. Nothing else
-/// changes; the time is stamped by the server.
+/// Update capacity only (partner of the organisation, or admin); the time is stamped by the server
+///
+/// Taking referrals, waiting time (only with waitlist), places. Nothing else changes.
+#[utoipa::path(put, path = "/v1/services/{id}/capacity", security(("bearer" = []), ("apiKey" = [])), params(super::doc::IdPath, super::doc::IfMatch), request_body = Capacity, responses(
+    (status = 200, description = "The service after the change; searchable in the next request.", body = Service, headers(("ETag" = String, description = "The record's version, quoted, for If-Match."))),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 403, response = super::doc::Forbidden),
+    (status = 404, response = super::doc::NotFound),
+    (status = 409, response = super::doc::Conflict),
+    (status = 412, response = super::doc::PreconditionFailed),
+    (status = 413, response = super::doc::PayloadTooLarge),
+    (status = 415, response = super::doc::UnsupportedMediaType),
+    (status = 422, response = super::doc::Unprocessable),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn put_capacity(
     Editor(actor): Editor,
     req: HttpRequest,
@@ -38,17 +51,34 @@ pub async fn put_capacity(
     Ok(updated(service))
 }
 
-#[derive(Debug, Deserialize)]
+/// A status change. A temporary closure needs a reason and may have a reopening date in
+/// the future; other statuses have neither.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StatusInput {
     status: ServiceStatus,
+    /// Required with temporarily_closed.
     #[serde(default)]
     reason: Option<Text>,
+    /// In the future; only with temporarily_closed. The service reopens by itself then.
     #[serde(default)]
     reopens_on: Option<NaiveDate>,
 }
 
-/// `PUT /v1/services/{id}/status`: e.g. temporarily closed until a date, with a reason.
+/// Change status only; temporarily_closed needs a reason and may have a future reopens_on, on which the service reopens by itself
+#[utoipa::path(put, path = "/v1/services/{id}/status", security(("bearer" = []), ("apiKey" = [])), params(super::doc::IdPath, super::doc::IfMatch), request_body = StatusInput, responses(
+    (status = 200, description = "The service after the change; searchable in the next request.", body = Service, headers(("ETag" = String, description = "The record's version, quoted, for If-Match."))),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 403, response = super::doc::Forbidden),
+    (status = 404, response = super::doc::NotFound),
+    (status = 409, response = super::doc::Conflict),
+    (status = 412, response = super::doc::PreconditionFailed),
+    (status = 413, response = super::doc::PayloadTooLarge),
+    (status = 415, response = super::doc::UnsupportedMediaType),
+    (status = 422, response = super::doc::Unprocessable),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn put_status(
     Editor(actor): Editor,
     req: HttpRequest,
@@ -71,7 +101,17 @@ pub async fn put_status(
     Ok(updated(service))
 }
 
-/// `POST /v1/services/{id}/verify`: "still accurate" — sets `assured_date` to today.
+/// "Still accurate": sets assured_date to today and changes nothing else
+#[utoipa::path(post, path = "/v1/services/{id}/verify", security(("bearer" = []), ("apiKey" = [])), params(super::doc::IdPath, super::doc::IfMatch), responses(
+    (status = 200, description = "The service after the change; searchable in the next request.", body = Service, headers(("ETag" = String, description = "The record's version, quoted, for If-Match."))),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 403, response = super::doc::Forbidden),
+    (status = 404, response = super::doc::NotFound),
+    (status = 409, response = super::doc::Conflict),
+    (status = 412, response = super::doc::PreconditionFailed),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn verify(
     Editor(actor): Editor,
     req: HttpRequest,
@@ -83,7 +123,15 @@ pub async fn verify(
     Ok(updated(service))
 }
 
-/// `GET /v1/services/{id}/history`: every change with who made it and what it changed.
+/// Every change to the service, with who (key id and role), when, and field-level before/after
+#[utoipa::path(get, path = "/v1/services/{id}/history", security(("bearer" = []), ("apiKey" = [])), params(super::doc::IdPath), responses(
+    (status = 200, description = "Oldest first.", body = History),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 403, response = super::doc::Forbidden),
+    (status = 404, response = super::doc::NotFound),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn history(
     Staff(who): Staff,
     state: web::Data<AppState>,
@@ -91,18 +139,42 @@ pub async fn history(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let entries = state.directory.service_history(&who, id).await?;
-    Ok(HttpResponse::Ok().json(json!({ "service_id": id, "history": entries })))
+    Ok(HttpResponse::Ok().json(History {
+        service_id: id,
+        history: entries,
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+/// A service's history.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct History {
+    service_id: uuid::Uuid,
+    history: Vec<crate::storage::access::HistoryEntry>,
+}
+
+/// A problem seen on a call.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReportInput {
+    /// closed, wrong_phone, not_taking_referrals, wrong_details or other.
+    #[schema(pattern = "^(closed|wrong_phone|not_taking_referrals|wrong_details|other)$")]
     kind: String,
+    /// Required for other.
     #[serde(default)]
     text: Option<Text>,
 }
 
-/// `POST /v1/services/{id}/reports`: a problem seen on a call, for the administrators.
+/// Report a problem seen on a call (any key); it goes to the review queue
+#[utoipa::path(post, path = "/v1/services/{id}/reports", security(("bearer" = []), ("apiKey" = [])), params(super::doc::IdPath), request_body = ReportInput, responses(
+    (status = 201, description = "The report.", body = crate::storage::access::Report),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 404, response = super::doc::NotFound),
+    (status = 413, response = super::doc::PayloadTooLarge),
+    (status = 415, response = super::doc::UnsupportedMediaType),
+    (status = 422, response = super::doc::Unprocessable),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn create_report(
     Staff(who): Staff,
     req: HttpRequest,

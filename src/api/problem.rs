@@ -125,18 +125,22 @@ impl From<StoreError> for ApiError {
     }
 }
 
-/// The problem document.
-#[derive(Debug, Serialize)]
+/// An RFC 9457 problem document: what went wrong, naming the field or parameter at fault.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
+    #[schema(examples("/problems/validation"))]
     pub kind: String,
     pub title: String,
     pub status: u16,
     pub detail: String,
+    /// The query parameter, path segment or header at fault.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parameter: Option<String>,
+    /// Each field of the body that is not valid.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// With 412, the newest version.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_version: Option<i64>,
 }

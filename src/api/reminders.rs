@@ -8,9 +8,16 @@ use crate::directory::reminders::ContactInput;
 use crate::domain::parse_body;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
-use serde_json::json;
 
-/// `GET /v1/organizations/{id}/update-contacts`: staff only, never in the public API.
+/// Who keeps the organisation's entries current (administrators and its partners only; never in the public API or the feed)
+#[utoipa::path(get, path = "/v1/organizations/{id}/update-contacts", security(("bearer" = []), ("apiKey" = [])), params(super::doc::IdPath), responses(
+    (status = 200, description = "The contacts.", body = Contacts),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 403, response = super::doc::Forbidden),
+    (status = 404, response = super::doc::NotFound),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn get_contacts(
     Editor(who): Editor,
     state: web::Data<AppState>,
@@ -20,16 +27,35 @@ pub async fn get_contacts(
     params.allow_only(&[])?;
     let org = parse_id(&path)?;
     let contacts = state.directory.update_contacts(org, &who).await?;
-    Ok(HttpResponse::Ok().json(json!({ "contacts": contacts })))
+    Ok(HttpResponse::Ok().json(Contacts { contacts }))
 }
 
-#[derive(Deserialize)]
+/// An organisation's update contacts.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Contacts {
+    contacts: Vec<crate::storage::reminders::UpdateContact>,
+}
+
+/// The update contacts to keep.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ContactsBody {
+    #[schema(max_items = 20)]
     contacts: Vec<ContactInput>,
 }
 
-/// `PUT /v1/organizations/{id}/update-contacts`: replaces the list.
+/// Replace the organisation's update contacts
+#[utoipa::path(put, path = "/v1/organizations/{id}/update-contacts", security(("bearer" = []), ("apiKey" = [])), params(super::doc::IdPath), request_body = ContactsBody, responses(
+    (status = 200, description = "The contacts kept (addresses lower-cased, repeats dropped).", body = Contacts),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 403, response = super::doc::Forbidden),
+    (status = 404, response = super::doc::NotFound),
+    (status = 413, response = super::doc::PayloadTooLarge),
+    (status = 415, response = super::doc::UnsupportedMediaType),
+    (status = 422, response = super::doc::Unprocessable),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn put_contacts(
     Editor(who): Editor,
     req: HttpRequest,
@@ -44,10 +70,17 @@ pub async fn put_contacts(
         .directory
         .set_update_contacts(org, input.contacts, &who)
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "contacts": contacts })))
+    Ok(HttpResponse::Ok().json(Contacts { contacts }))
 }
 
-/// `GET /v1/admin/reminders`: what was sent, answered, failed and escalated.
+/// Reminders sent to update contacts, newest first, with what became of each
+#[utoipa::path(get, path = "/v1/admin/reminders", security(("bearer" = []), ("apiKey" = [])), params(ReminderListParameters), responses(
+    (status = 200, description = "Each reminder with its state, recipients, the services it asked about and why, any error, and when it was answered.", body = Reminders),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 403, response = super::doc::Forbidden),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn list_reminders(
     _: Admin,
     state: web::Data<AppState>,
@@ -56,11 +89,35 @@ pub async fn list_reminders(
     params.allow_only(&["limit"])?;
     let limit = params.int_in("limit", 1, 1000)?.unwrap_or(100);
     let reminders = state.directory.reminders(limit as u32).await?;
-    Ok(HttpResponse::Ok().json(json!({ "reminders": reminders })))
+    Ok(HttpResponse::Ok().json(Reminders { reminders }))
 }
 
-/// `POST /v1/admin/reminders/run`: a reminder cycle now (409 when no mail server is
-/// configured or another cycle is running).
+/// Reminders, newest first.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Reminders {
+    reminders: Vec<crate::storage::reminders::Reminder>,
+}
+
+/// What [`list_reminders`] reads.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Describes what `list_reminders` reads.
+struct ReminderListParameters {
+    #[param(minimum = 1, maximum = 1000, default = 100)]
+    limit: Option<u16>,
+}
+
+/// Run a reminder cycle now (one email per organisation that has update contacts and something to check)
+///
+/// 409 when no mail server is configured or another cycle is running.
+#[utoipa::path(post, path = "/v1/admin/reminders/run", security(("bearer" = []), ("apiKey" = [])), responses(
+    (status = 200, description = "What the run did.", body = crate::directory::reminders::RunReport),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 403, response = super::doc::Forbidden),
+    (status = 409, response = super::doc::Conflict),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn run_reminders(
     _: Admin,
     state: web::Data<AppState>,

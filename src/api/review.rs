@@ -8,24 +8,64 @@ use crate::domain::fields::Text;
 use crate::domain::parse_body;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
-use serde_json::json;
 
-/// `GET /v1/review-queue`
+/// What needs a person - open reports, entries not verified or with capacity not updated for too long (admin; partners see their organisation's part)
+#[utoipa::path(get, path = "/v1/review-queue", security(("bearer" = []), ("apiKey" = [])), responses(
+    (status = 200, description = "Items, each with an id to resolve.", body = ReviewQueue),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 403, response = super::doc::Forbidden),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn review_queue(
     Staff(who): Staff,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let items = state.directory.review_queue(&who).await?;
-    Ok(HttpResponse::Ok().json(json!({ "total": items.len(), "items": items })))
+    Ok(HttpResponse::Ok().json(ReviewQueue {
+        total: items.len(),
+        items,
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+/// The review queue.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct ReviewQueue {
+    total: usize,
+    items: Vec<crate::directory::review::ReviewItem>,
+}
+
+/// A resolved item.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Resolved<'a> {
+    id: String,
+    /// The key that resolved it.
+    resolved_by: &'a str,
+    note: &'a str,
+}
+
+/// How an item was dealt with.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ResolveInput {
     note: Text,
 }
 
-/// `POST /v1/review-queue/{item}/resolve`: dealt with, and how.
+/// Resolve a review item with a note
+#[utoipa::path(post, path = "/v1/review-queue/{item}/resolve", security(("bearer" = []), ("apiKey" = [])), params(
+    ("item" = String, Path, description = "The item's id from the review queue."),
+), request_body = ResolveInput, responses(
+    (status = 200, description = "Resolved.", body = Resolved),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 403, response = super::doc::Forbidden),
+    (status = 404, response = super::doc::NotFound),
+    (status = 409, response = super::doc::Conflict),
+    (status = 413, response = super::doc::PayloadTooLarge),
+    (status = 415, response = super::doc::UnsupportedMediaType),
+    (status = 422, response = super::doc::Unprocessable),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn resolve_item(
     Staff(who): Staff,
     req: HttpRequest,
@@ -43,5 +83,9 @@ pub async fn resolve_item(
     let item = path.into_inner();
     let note = input.note.as_str();
     state.directory.resolve(&item, note, &who).await?;
-    Ok(HttpResponse::Ok().json(json!({"id": item, "resolved_by": who.key_id, "note": note})))
+    Ok(HttpResponse::Ok().json(Resolved {
+        id: item,
+        resolved_by: &who.key_id,
+        note,
+    }))
 }

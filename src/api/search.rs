@@ -184,8 +184,19 @@ pub fn search_request(
     Ok((request, place))
 }
 
-/// `POST /v1/search`: the same search with the parameters in a JSON body, so the caller's
-/// words, postcode and GP never travel in a URL.
+/// Navigator search, the caller's details in the body
+///
+/// The same search as GET, with the same answer, for clients that must keep the caller's
+/// words, postcode and GP out of URLs (and so out of proxies' and browsers' logs). The
+/// body is one JSON object with the GET's parameters as fields; repeatable ones as arrays.
+#[utoipa::path(post, path = "/v1/search", request_body = inline(SearchParameters), responses(
+    (status = 200, description = "A page of hits with facets and total.", body = crate::search::SearchResponse),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 415, response = super::doc::UnsupportedMediaType),
+    (status = 422, response = super::doc::Unprocessable),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub(super) async fn search_posted(
     reader: Reader,
     req: actix_web::HttpRequest,
@@ -197,7 +208,18 @@ pub(super) async fn search_posted(
     search(reader, state, params).await
 }
 
-/// `GET /v1/search`: the question and the caller in query parameters.
+/// Navigator search
+///
+/// Free text with stemming and typo tolerance, read through the lay-language lexicon
+/// into needs (taxonomy categories with a confidence), risk and languages; plus filters
+/// (AND across parameters, OR within a repeated one). Results carry warnings. A question
+/// that expresses risk puts up to three crisis services first and carries a risk block.
+#[utoipa::path(get, path = "/v1/search", params(SearchParameters), responses(
+    (status = 200, description = "A page of hits with facets and total.", body = crate::search::SearchResponse),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub(super) async fn search(
     _: Reader,
     state: web::Data<AppState>,
@@ -206,4 +228,90 @@ pub(super) async fn search(
     let (request, place) = search_request(&params, state.search_settings.capacity_stale_after)?;
     let response = state.directory.search(request, place).await?;
     Ok(HttpResponse::Ok().json(response))
+}
+
+/// What a search takes, as query parameters (GET) or a JSON body's fields (POST); read
+/// by [`search_request`].
+#[derive(serde::Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Describes what `search_request` reads.
+struct SearchParameters {
+    /// What the caller said, up to 300 characters; any characters are accepted.
+    #[param(max_length = 300)]
+    #[schema(max_length = 300)]
+    q: Option<String>,
+    /// Repeatable or comma-separated taxonomy ids.
+    #[param(style = Form, explode)]
+    category: Option<Vec<fields::CategoryId>>,
+    #[param(style = Form, explode)]
+    delivery_mode: Option<Vec<DeliveryMode>>,
+    /// Default: active and temporarily_closed.
+    #[param(style = Form, explode)]
+    status: Option<Vec<ServiceStatus>>,
+    /// open or waitlist as last stated and not stale; any for no filter.
+    accepting: Option<AcceptingFilter>,
+    /// self = self-referral possible.
+    referral: Option<ReferralFilter>,
+    #[param(minimum = 0, maximum = 120)]
+    #[schema(minimum = 0, maximum = 120)]
+    age: Option<u8>,
+    gender: Option<crate::domain::Gender>,
+    /// ISO 639 codes; services that list one of them.
+    #[param(style = Form, explode)]
+    language: Option<Vec<String>>,
+    free: Option<bool>,
+    /// The caller's postcode: keeps services whose coverage includes them (see
+    /// /v1/services/{id}/eligibility).
+    postcode: Option<super::doc::Postcode>,
+    /// The caller's GP practice (ODS code, e.g. P84004).
+    gp: Option<super::doc::GpCode>,
+    /// Also keep services whose eligibility cannot be decided, marked unknown.
+    #[param(default = false)]
+    #[schema(default = false)]
+    include_unknown: Option<bool>,
+    /// distance needs postcode; services without a location come last,
+    /// telephone/online ones before the rest.
+    sort: Option<SortParameter>,
+    /// Needs postcode. Services delivered by telephone or online are kept whatever the
+    /// distance.
+    #[param(exclusive_minimum = 0, maximum = 1000)]
+    #[schema(exclusive_minimum = 0, maximum = 1000)]
+    within_km: Option<f64>,
+    #[param(minimum = 1, maximum = 100, default = 10)]
+    #[schema(minimum = 1, maximum = 100, default = 10)]
+    limit: Option<u8>,
+    #[param(minimum = 0, maximum = 1000, default = 0)]
+    #[schema(minimum = 0, maximum = 1000, default = 0)]
+    offset: Option<u16>,
+    /// Show, per hit, which words, needs and boosts scored.
+    #[param(default = false)]
+    #[schema(default = false)]
+    explain: Option<bool>,
+}
+
+/// The `accepting` filter's values.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum AcceptingFilter {
+    Open,
+    Waitlist,
+    Any,
+}
+
+/// The `referral` filter's values.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum ReferralFilter {
+    #[serde(rename = "self")]
+    SelfReferral,
+    Any,
+}
+
+/// How hits are ordered.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum SortParameter {
+    Relevance,
+    Distance,
 }

@@ -7,7 +7,6 @@ use crate::directory::DirectoryError;
 use crate::domain::{self, Service, ServiceStatus, parse_service};
 use crate::storage::ServiceFilter;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::{Value, json};
 use uuid::Uuid;
 
 const DEFAULT_PAGE: i64 = 50;
@@ -38,16 +37,24 @@ pub(super) fn page_params(params: &Params) -> Result<(u32, Option<Uuid>), ApiErr
     Ok((limit, cursor))
 }
 
+/// A page of a list in id order.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(super) struct ListPage<T> {
+    items: Vec<T>,
+    /// The `cursor` of the next page; null on the last.
+    next_cursor: Option<Uuid>,
+}
+
 /// A page of at most `limit` items and the cursor of the next, if any.
 pub(super) fn page<T: serde::Serialize>(
     mut items: Vec<T>,
     limit: u32,
     id: impl Fn(&T) -> Uuid,
-) -> Value {
+) -> ListPage<T> {
     let more = items.len() > limit as usize;
     items.truncate(limit as usize);
-    let next = if more { items.last().map(&id) } else { None };
-    json!({ "items": items, "next_cursor": next })
+    let next_cursor = if more { items.last().map(&id) } else { None };
+    ListPage { items, next_cursor }
 }
 
 /// A service body that must not try to change the id in the path.
@@ -61,7 +68,20 @@ pub(super) fn check_same_id(input_id: Option<Uuid>, path_id: Uuid) -> Result<(),
     }
 }
 
-/// `POST /v1/services` (editors): 201 with its location, once searchable.
+/// Create a service
+///
+/// Editors: an administrator, or a partner for its own organisation. Answers 201 with its
+/// location once it is searchable.
+#[utoipa::path(post, path = "/v1/services", security(("bearer" = []), ("apiKey" = [])), request_body = domain::ServiceInput, responses(
+    (status = 201, description = "Created; searchable in the next request.", body = Service, headers(("ETag" = String, description = "The record's version, quoted, for If-Match."), ("Location" = String, description = "The new record's path."))),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 403, response = super::doc::Forbidden),
+    (status = 413, response = super::doc::PayloadTooLarge),
+    (status = 415, response = super::doc::UnsupportedMediaType),
+    (status = 422, response = super::doc::Unprocessable),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn create_service(
     Editor(actor): Editor,
     req: HttpRequest,
@@ -100,7 +120,16 @@ fn visible(service: Service, who: &Option<crate::domain::access::Principal>) -> 
     }
 }
 
-/// `GET /v1/services/{id}`: staff fields only for a key.
+/// Read a service
+///
+/// Staff-only fields (named contacts, referral instructions) only for a key.
+#[utoipa::path(get, path = "/v1/services/{id}", params(super::doc::IdPath), responses(
+    (status = 200, description = "The service.", body = Service, headers(("ETag" = String, description = "The record's version, quoted, for If-Match."))),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 404, response = super::doc::NotFound),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn get_service(
     Reader(who): Reader,
     state: web::Data<AppState>,
@@ -116,7 +145,15 @@ pub async fn get_service(
     ))
 }
 
-/// `GET /v1/services`: a page in id order, filtered by organisation, status, category, change time.
+/// List services in id order
+///
+/// Filtered by organisation, status, category and change time.
+#[utoipa::path(get, path = "/v1/services", params(ServiceListFilters, super::doc::Page), responses(
+    (status = 200, description = "A page.", body = ListPage<Service>),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn list_services(
     Reader(who): Reader,
     state: web::Data<AppState>,
@@ -195,7 +232,22 @@ pub async fn list_services(
     Ok(HttpResponse::Ok().json(page(items, limit, |s: &Service| s.id)))
 }
 
-/// `PUT /v1/services/{id}` (editors; `If-Match` optional), once searchable.
+/// Replace a service's content
+///
+/// Editors; `If-Match` optional. Answers once the change is searchable.
+#[utoipa::path(put, path = "/v1/services/{id}", security(("bearer" = []), ("apiKey" = [])), params(super::doc::IdPath, super::doc::IfMatch), request_body = domain::ServiceInput, responses(
+    (status = 200, description = "Replaced; searchable in the next request.", body = Service, headers(("ETag" = String, description = "The record's version, quoted, for If-Match."))),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 403, response = super::doc::Forbidden),
+    (status = 404, response = super::doc::NotFound),
+    (status = 409, response = super::doc::Conflict),
+    (status = 412, response = super::doc::PreconditionFailed),
+    (status = 413, response = super::doc::PayloadTooLarge),
+    (status = 415, response = super::doc::UnsupportedMediaType),
+    (status = 422, response = super::doc::Unprocessable),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn replace_service(
     Editor(actor): Editor,
     req: HttpRequest,
@@ -233,7 +285,24 @@ pub async fn replace_service(
     ))
 }
 
-/// `PATCH /v1/services/{id}`: a JSON merge patch (editors), once searchable.
+/// Change some fields (JSON merge patch, RFC 7396)
+///
+/// Editors. Answers once the change is searchable.
+#[utoipa::path(patch, path = "/v1/services/{id}", security(("bearer" = []), ("apiKey" = [])), params(super::doc::IdPath, super::doc::IfMatch), request_body(content(
+    (Object = "application/merge-patch+json"), (Object = "application/json"),
+)), responses(
+    (status = 200, description = "Changed; searchable in the next request.", body = Service, headers(("ETag" = String, description = "The record's version, quoted, for If-Match."))),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 403, response = super::doc::Forbidden),
+    (status = 404, response = super::doc::NotFound),
+    (status = 409, response = super::doc::Conflict),
+    (status = 412, response = super::doc::PreconditionFailed),
+    (status = 413, response = super::doc::PayloadTooLarge),
+    (status = 415, response = super::doc::UnsupportedMediaType),
+    (status = 422, response = super::doc::Unprocessable),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn patch_service(
     Editor(actor): Editor,
     req: HttpRequest,
@@ -256,7 +325,18 @@ pub async fn patch_service(
     ))
 }
 
-/// `DELETE /v1/services/{id}`: retires it (kept, no longer found), once searchable.
+/// Retire a service (it stays on record as defunct)
+///
+/// Kept, no longer found by search; answers once that is so.
+#[utoipa::path(delete, path = "/v1/services/{id}", security(("bearer" = []), ("apiKey" = [])), params(super::doc::IdPath, super::doc::IfMatch), responses(
+    (status = 200, description = "Retired.", body = Service, headers(("ETag" = String, description = "The record's version, quoted, for If-Match."))),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 403, response = super::doc::Forbidden),
+    (status = 404, response = super::doc::NotFound),
+    (status = 412, response = super::doc::PreconditionFailed),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn retire_service(
     Editor(actor): Editor,
     req: HttpRequest,
@@ -271,4 +351,18 @@ pub async fn retire_service(
         service.meta.version,
         &service,
     ))
+}
+
+/// What [`list_services`] filters by.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Describes what `list_services` reads.
+struct ServiceListFilters {
+    organization_id: Option<Uuid>,
+    #[param(style = Form, explode)]
+    status: Option<Vec<ServiceStatus>>,
+    #[param(style = Form, explode)]
+    category: Option<Vec<domain::fields::CategoryId>>,
+    /// Only services changed after this time.
+    modified_after: Option<chrono::DateTime<chrono::Utc>>,
 }

@@ -6,9 +6,15 @@ use crate::api::AppState;
 use crate::directory::sources::SourceInput;
 use crate::domain::parse_body;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::json;
 
-/// `GET /v1/admin/sources`: every source and how its pulls went.
+/// Other directories' feeds that signpost reads, and how their pulls went
+#[utoipa::path(get, path = "/v1/admin/sources", security(("bearer" = []), ("apiKey" = [])), responses(
+    (status = 200, description = "Every source, by name.", body = Sources),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 403, response = super::doc::Forbidden),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn list_sources(
     _: Admin,
     state: web::Data<AppState>,
@@ -16,10 +22,27 @@ pub async fn list_sources(
 ) -> Result<HttpResponse, ApiError> {
     params.allow_only(&[])?;
     let sources = state.directory.sources().await?;
-    Ok(HttpResponse::Ok().json(json!({ "sources": sources })))
+    Ok(HttpResponse::Ok().json(Sources { sources }))
 }
 
-/// `POST /v1/admin/sources`: registers a feed; the schedule pulls it.
+/// Every source.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Sources {
+    sources: Vec<crate::storage::sources::Source>,
+}
+
+/// Register another directory's Open Referral UK 3.0 feed; the schedule pulls it
+#[utoipa::path(post, path = "/v1/admin/sources", security(("bearer" = []), ("apiKey" = [])), request_body = SourceInput, responses(
+    (status = 201, description = "Registered.", body = crate::storage::sources::Source),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 403, response = super::doc::Forbidden),
+    (status = 409, response = super::doc::Conflict),
+    (status = 413, response = super::doc::PayloadTooLarge),
+    (status = 415, response = super::doc::UnsupportedMediaType),
+    (status = 422, response = super::doc::Unprocessable),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn add_source(
     _: Admin,
     req: HttpRequest,
@@ -32,8 +55,24 @@ pub async fn add_source(
     Ok(HttpResponse::Created().json(source))
 }
 
-/// `POST /v1/admin/sources/{id}/pull[?full=true]`: pulls one source now and says what it
-/// did. The pull finishes even if the caller goes away; 409 while another pull runs.
+/// Pull one source now (by id or name) and say what the pull did
+///
+/// One request at a time to the source; records changed since the last good pull, or
+/// every record (and so the vanished ones) when a full pull is due or full=true. A failed
+/// pull is reported in the body (error) and on the source; what it wrote before failing
+/// stays. The pull finishes even if the caller goes away; 409 while another pull runs.
+#[utoipa::path(post, path = "/v1/admin/sources/{id}/pull", security(("bearer" = []), ("apiKey" = [])), params(
+    ("id" = String, Path, description = "The source's id or name."),
+    ("full" = Option<bool>, Query, description = "Read every record (default false)."),
+), responses(
+    (status = 200, description = "What the pull did.", body = crate::directory::sources::PullReport),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 403, response = super::doc::Forbidden),
+    (status = 404, response = super::doc::NotFound),
+    (status = 409, response = super::doc::Conflict),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn pull_source(
     _: Admin,
     state: web::Data<AppState>,

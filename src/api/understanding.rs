@@ -7,11 +7,21 @@ use crate::directory::LexiconInput;
 use crate::domain::parse_body;
 use crate::storage::understanding::GAP_DAYS_KEPT;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::json;
 
-/// `GET /v1/admin/search-gaps`: questions that found nothing or only partial matches,
-/// normalised and stripped of anything personal, counted per day, each shown only once
-/// asked at least k times.
+/// Questions that found nothing or only partial matches
+///
+/// Normalised questions with digits, email addresses and capitalised words that could be
+/// names taken out, counted per day; a question is shown only once asked at least k times
+/// (--gap-min-count, default 3). Nothing else about a search is kept.
+#[utoipa::path(get, path = "/v1/admin/search-gaps", security(("bearer" = []), ("apiKey" = [])), params(
+    ("days" = Option<u8>, Query, minimum = 1, maximum = 90, description = "Days to look back (default 30)."),
+), responses(
+    (status = 200, description = "The gaps, most asked first.", body = SearchGaps),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 403, response = super::doc::Forbidden),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn search_gaps(
     _: Admin,
     state: web::Data<AppState>,
@@ -20,15 +30,42 @@ pub async fn search_gaps(
     params.allow_only(&["days"])?;
     let days = params.int_in("days", 1, GAP_DAYS_KEPT)?.unwrap_or(30) as u32;
     let gaps = state.directory.search_gaps(days).await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "days": days,
-        "min_count": state.search_settings.gap_min_count,
-        "gaps": gaps,
-    })))
+    Ok(HttpResponse::Ok().json(SearchGaps {
+        days,
+        min_count: state.search_settings.gap_min_count,
+        gaps,
+    }))
 }
 
-/// `GET /v1/admin/lexicon`: the entries administrators added (the shipped files are in
-/// `src/understand/lexicon/`).
+/// The search-gaps report.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct SearchGaps {
+    days: u32,
+    /// How many times a question must be asked before it is shown.
+    min_count: u32,
+    gaps: Vec<crate::storage::understanding::Gap>,
+}
+
+/// The lexicon's run-time entries.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct LexiconEntries {
+    /// Phrases once alternatives of several words are expanded.
+    phrases: usize,
+    /// Wordings recognised, every one-word alternative counted.
+    wordings: u64,
+    entries: Vec<crate::storage::understanding::StoredEntry>,
+}
+
+/// The lexicon entries administrators added
+///
+/// The shipped files are in `src/understand/lexicon/`.
+#[utoipa::path(get, path = "/v1/admin/lexicon", security(("bearer" = []), ("apiKey" = [])), responses(
+    (status = 200, description = "The entries, oldest first, and how many phrases the whole lexicon holds.", body = LexiconEntries),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 403, response = super::doc::Forbidden),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn list_lexicon(
     _: Admin,
     state: web::Data<AppState>,
@@ -37,14 +74,27 @@ pub async fn list_lexicon(
     params.allow_only(&[])?;
     let entries = state.directory.lexicon_entries().await?;
     let (phrases, wordings) = state.directory.lexicon_size();
-    Ok(HttpResponse::Ok().json(json!({
-        "phrases": phrases,
-        "wordings": wordings,
-        "entries": entries,
-    })))
+    Ok(HttpResponse::Ok().json(LexiconEntries {
+        phrases,
+        wordings,
+        entries,
+    }))
 }
 
-/// `POST /v1/admin/lexicon`: adds an entry; searches use it at once.
+/// Add a phrase for a need; searches use it at once
+///
+/// The phrase is a line in the lexicon's format (src/understand/lexicon/README.md). The
+/// entry goes into the audit trail.
+#[utoipa::path(post, path = "/v1/admin/lexicon", security(("bearer" = []), ("apiKey" = [])), request_body = LexiconInput, responses(
+    (status = 201, description = "Added.", body = crate::storage::understanding::StoredEntry),
+    (status = 400, response = super::doc::BadRequest),
+    (status = 401, response = super::doc::Unauthorized),
+    (status = 403, response = super::doc::Forbidden),
+    (status = 413, response = super::doc::PayloadTooLarge),
+    (status = 415, response = super::doc::UnsupportedMediaType),
+    (status = 422, response = super::doc::Unprocessable),
+    (status = 503, response = super::doc::Unavailable),
+))]
 pub async fn add_lexicon(
     Admin(by): Admin,
     req: HttpRequest,

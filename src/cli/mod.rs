@@ -140,6 +140,9 @@ pub enum Command {
     },
     /// Write the built-in demo directory as NDJSON to standard output.
     Demo,
+    /// Write the API description (OpenAPI 3.1, made from the handlers and types) as YAML
+    /// to standard output: `signpost openapi > openapi.yaml`.
+    Openapi,
     /// Rebuild the search index from the database (the server must be stopped; a running
     /// server rebuilds with POST /v1/admin/reindex).
     Reindex,
@@ -535,6 +538,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import { file, format } => records::import(&storage, &file, &format).await,
         Command::Export { output } => records::export(&storage, output).await,
         Command::Demo => records::demo(),
+        Command::Openapi => {
+            print!("{}", crate::api::doc::yaml());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Reindex => records::reindex(&storage).await,
         Command::Sources(command) => sources::sources(command, storage).await,
         Command::Reminders(command) => reminders::reminders(&storage, command).await,

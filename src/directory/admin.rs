@@ -10,21 +10,25 @@ use std::collections::{BTreeMap, HashMap};
 const WORST_HOSTS: usize = 10;
 
 /// Link checking at a glance.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LinkSummary {
     /// URLs known to the checker.
     pub urls: usize,
     /// URLs by the outcome of their latest check (`ok`, `hard`, `transient`, `unchecked`…).
+    #[schema(value_type = BTreeMap<String, usize>)]
     pub by_outcome: BTreeMap<&'static str, usize>,
     /// URLs flagged to navigators, by flag.
+    #[schema(value_type = BTreeMap<String, usize>)]
     pub flags: BTreeMap<&'static str, usize>,
     /// Hosts with most failing URLs.
     pub worst_hosts: Vec<HostFailures>,
+    /// The last checking cycle: when, how many URLs, what it found.
+    #[schema(value_type = Option<Object>)]
     pub last_cycle: Option<CycleRecord>,
 }
 
 /// A host and how many of its URLs are failing.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HostFailures {
     pub host: String,
     pub failing_urls: usize,

@@ -40,7 +40,7 @@ pub struct PlaceInput {
 }
 
 /// What the service understood of the caller, returned beside answers.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CallerView {
     pub postcode: Option<String>,
     pub gp_practice: Option<PracticeInfo>,
@@ -62,7 +62,7 @@ impl CallerView {
 }
 
 /// Can one service see one caller, and why.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EligibilityView {
     pub service: ServiceRef,
     pub eligibility: Answer,
@@ -70,7 +70,7 @@ pub struct EligibilityView {
 }
 
 /// A service named in an answer about it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ServiceRef {
     pub id: Uuid,
     pub name: String,

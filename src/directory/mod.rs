@@ -670,15 +670,17 @@ impl Directory {
 }
 
 /// What an administrator gives to issue an API key.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeyInput {
     pub name: Name,
     pub role: Role,
+    /// An existing organisation, for a partner key only.
     #[serde(default)]
     pub organization_id: Option<Uuid>,
     /// Days until the key stops working.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 3650)]
     pub expires_in_days: Option<u32>,
 }
 
@@ -734,15 +736,17 @@ pub async fn issue_key(store: &Store, input: KeyInput) -> Result<(ApiKey, String
 }
 
 /// What an administrator sends to add a lexicon entry.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LexiconInput {
     /// A taxonomy category id, or `risk`.
     pub need: String,
     /// A line in the lexicon's format (see `src/understand/lexicon/README.md`).
+    #[schema(max_length = 300)]
     pub phrase: String,
     /// How sure the phrase alone is of the need; 1 when not given.
     #[serde(default = "full_confidence")]
+    #[schema(exclusive_minimum = 0, maximum = 1)]
     pub confidence: f32,
 }
 

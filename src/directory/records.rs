@@ -17,19 +17,23 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 /// One URL of a service and what checking it found.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UrlChecks {
     pub url: String,
     /// Where the URL sits on the record (`url`, `organization.url`, …).
     pub kind: &'static str,
+    /// Runs of failures by day, flag, evidence, suggested new URL.
+    #[schema(value_type = Option<Object>)]
     pub state: Option<LinkState>,
     pub last_checked: Option<String>,
-    /// The latest checks, newest first.
+    /// The latest checks, newest first, each with outcome, finding, status and the
+    /// redirect hops.
+    #[schema(value_type = Vec<Object>)]
     pub checks: Vec<StoredCheck>,
 }
 
 /// How the index stands.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IndexState {
     pub documents: u64,
     /// The last change-log sequence the index has applied.

@@ -64,15 +64,16 @@ impl Default for ReminderSettings {
 }
 
 /// An update contact as given by an administrator or the organisation's partner.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactInput {
     pub name: Name,
+    #[schema(value_type = String, format = Email)]
     pub email: EmailAddress,
 }
 
 /// What a reminder run did.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct RunReport {
     /// Organisations with update contacts and something that needs a look.
     pub organizations_due: usize,

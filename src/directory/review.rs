@@ -9,10 +9,12 @@ use serde::Serialize;
 use uuid::Uuid;
 
 /// One thing that needs a person.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ReviewItem {
     /// Pass to `POST /v1/review-queue/{id}/resolve`.
     pub id: String,
+    /// report, not_verified, capacity_stale, link_flag, source_vanished,
+    /// possible_duplicate or reminders_unanswered.
     pub kind: &'static str,
     pub service_id: Uuid,
     pub service_name: String,

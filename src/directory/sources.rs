@@ -26,16 +26,18 @@ pub const LEASE: &str = "source-pull";
 const CLOCK_MARGIN_MINUTES: i64 = 10;
 
 /// What an administrator gives to register another directory's feed.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SourceInput {
     pub name: Name,
-    /// The feed's base URL: the one whose `/services` lists its services.
+    /// The feed's base URL (http or https), e.g. https://example.org/oruk: the one
+    /// whose `/services` lists its services.
+    #[schema(format = Uri)]
     pub url: String,
 }
 
 /// What one pull of one source did.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct PullReport {
     pub source: String,
     /// Every record read (`false`: only those changed since the last pull).
@@ -50,8 +52,10 @@ pub struct PullReport {
     /// Likely duplicates of new records sent to the review queue.
     pub possible_duplicates: usize,
     /// (the record's id there, why it could not be read)
+    #[schema(value_type = Vec<Vec<String>>)]
     pub rejected: Vec<(String, String)>,
     /// (the record's id there, what was left out or inferred), at most 200.
+    #[schema(value_type = Vec<Vec<String>>)]
     pub notes: Vec<(String, String)>,
     pub seconds: f64,
     /// Why the pull stopped; what it wrote before stays, the last good copy with it.

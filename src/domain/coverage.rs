@@ -30,7 +30,7 @@ pub enum CoverageRule {
 }
 
 /// The kinds of rule, as the API names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RuleType {
     National,
@@ -46,13 +46,39 @@ pub enum RuleType {
 }
 
 /// The wire shape of a rule: `{"type": "district", "value": "M14"}`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CoverageRule)]
 pub struct RawRule {
     #[serde(rename = "type")]
     pub kind: RuleType,
+    /// M (area), M14 or EC1A (district), M14 5 (sector), M14 5AB (unit), E08000003 (local
+    /// authority), P84001 (GP practice), U49529 (PCN), 14L (sub-ICB), QOP (ICB). Omitted
+    /// for national.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+}
+
+/// A rule is described by its wire shape.
+impl utoipa::PartialSchema for CoverageRule {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <RawRule as utoipa::PartialSchema>::schema()
+    }
+}
+
+impl utoipa::ToSchema for CoverageRule {
+    fn name() -> std::borrow::Cow<'static, str> {
+        <RawRule as utoipa::ToSchema>::name()
+    }
+
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        <RawRule as utoipa::ToSchema>::schemas(schemas)
+    }
 }
 
 impl TryFrom<RawRule> for CoverageRule {
@@ -104,7 +130,7 @@ impl From<CoverageRule> for RawRule {
 
 /// Who a service covers: it sees a person matched by any `include` rule and by no
 /// `exclude` rule. No include rules means the service has not said.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Coverage {
     #[serde(default)]

@@ -3,9 +3,27 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
+use utoipa::openapi::RefOr;
+
+/// A string schema for the API description, which each field type narrows.
+fn string_schema() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String)
+}
+
+/// One line, not blank, no control characters (the rule `bounded` and `Name` apply).
+const ONE_LINE: &str = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$";
+/// Not blank, no control characters but line breaks and tabs.
+const LINES: &str = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$";
+/// What `WebUrl` accepts: http or https with a host.
+pub const URL_PATTERN: &str = r"^https?://[^\s/?#]+";
+/// What `Email` accepts, as a pattern.
+const EMAIL_PATTERN: &str = r"^[^@\s]+@[^\s@.]+(\.[^\s@.]+)+$";
+/// What `Phone` accepts, as a pattern.
+const PHONE_PATTERN: &str = r"^\s*[\s\-()]*(0[\s\-()]*([0-9][\s\-()]*){9,10}|\+44[\s\-()]*([0-9][\s\-()]*){9,10}|1[\s\-()]*([0-9][\s\-()]*){2}|1[\s\-()]*([0-9][\s\-()]*){5})$";
 
 macro_rules! string_type {
-    ($(#[$doc:meta])* $name:ident, $parse:expr) => {
+    ($(#[$doc:meta])* $name:ident, $parse:expr, $schema:expr) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
@@ -36,6 +54,15 @@ macro_rules! string_type {
                 v.0
             }
         }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                let schema: fn() -> ObjectBuilder = $schema;
+                schema().build().into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -70,19 +97,22 @@ string_type!(
             return Err("a name must be on one line".into());
         }
         Ok(t)
-    }
+    },
+    || string_schema().min_length(Some(1)).max_length(Some(200)).pattern(Some(ONE_LINE)).description(Some("Not blank, one line, no control characters."))
 );
 
 string_type!(
     /// Free text such as a description: not empty, at most 10,000 characters.
     Text,
-    |raw| bounded(raw, "the text", 10_000)
+    |raw| bounded(raw, "the text", 10_000),
+    || string_schema().min_length(Some(1)).max_length(Some(10_000)).pattern(Some(LINES)).description(Some("Not blank, no control characters but line breaks and tabs."))
 );
 
 string_type!(
     /// A short label such as a keyword or a phone's description: at most 100 characters.
     Label,
-    |raw| bounded(raw, "the label", 100)
+    |raw| bounded(raw, "the label", 100),
+    || string_schema().max_length(Some(100)).pattern(Some(LINES))
 );
 
 string_type!(
@@ -103,7 +133,8 @@ string_type!(
             return Err(format!("'{t}' has no host name"));
         }
         Ok(u.to_string())
-    }
+    },
+    || string_schema().format(Some(SchemaFormat::KnownFormat(KnownFormat::Uri))).max_length(Some(2000)).pattern(Some(URL_PATTERN)).description(Some("http or https, with a host."))
 );
 
 string_type!(
@@ -125,7 +156,8 @@ string_type!(
             return Err(bad());
         }
         Ok(t.to_string())
-    }
+    },
+    || string_schema().format(Some(SchemaFormat::KnownFormat(KnownFormat::Email))).max_length(Some(254)).pattern(Some(EMAIL_PATTERN))
 );
 
 string_type!(
@@ -155,7 +187,8 @@ string_type!(
         let long = national.starts_with('0') && matches!(national.len(), 10 | 11);
         let short = national.starts_with('1') && matches!(national.len(), 3 | 6);
         if long || short { Ok(t.to_string()) } else { Err(bad()) }
-    }
+    },
+    || string_schema().pattern(Some(PHONE_PATTERN)).description(Some("UK number: 10 or 11 digits from 0 or +44, or 111 / 116 123 style short numbers (spaces, brackets and dashes are accepted between digits too)."))
 );
 
 string_type!(
@@ -171,7 +204,8 @@ string_type!(
                 raw.trim()
             ))
         }
-    }
+    },
+    || string_schema().pattern(Some(r"^\s*[A-Za-z]{2,3}\s*$")).description(Some("ISO 639 code: en, ur, pl…"))
 );
 
 string_type!(
@@ -191,7 +225,8 @@ string_type!(
                     .join(", ")
             )),
         }
-    }
+    },
+    || string_schema().description(Some("A taxonomy id from GET /v1/taxonomy.")).enum_values(Some(super::taxonomy::CATEGORIES.iter().map(|c| c.id)))
 );
 
 string_type!(
@@ -203,13 +238,15 @@ string_type!(
             Ok(v) => Ok(v.format("%H:%M").to_string()),
             Err(_) => Err(format!("'{t}' is not a time: use HH:MM on the 24-hour clock, such as 09:30")),
         }
-    }
+    },
+    || string_schema().pattern(Some(r"^\s*([01][0-9]|2[0-3]):[0-5][0-9]\s*$")).examples(["09:00"])
 );
 
 string_type!(
     /// A UK postcode, stored normalised (`M14 5AB`).
     PostalCode,
-    |raw| crate::geo::Postcode::parse(raw).map(|p| p.to_string())
+    |raw| crate::geo::Postcode::parse(raw).map(|p| p.to_string()),
+    || string_schema().pattern(Some(crate::geo::postcode::PATTERN)).description(Some("A full UK postcode, e.g. M14 5AB."))
 );
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod coverage;
 pub mod fields;
+mod schema;
 pub mod service;
 pub mod taxonomy;
 pub mod text;
@@ -17,8 +18,10 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 /// One thing wrong with one field of the input.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
+    /// The field, as a path into the body, e.g. `phones[0].number`.
+    #[schema(examples("phones[0].number"))]
     pub field: String,
     pub message: String,
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// Whether a service is running (HSDS `status`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ServiceStatus {
     #[default]
@@ -46,7 +46,7 @@ impl ServiceStatus {
 }
 
 /// How people receive the service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryMode {
     InPerson,
@@ -81,7 +81,7 @@ impl DeliveryMode {
 }
 
 /// Who may refer someone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReferralRoute {
     SelfReferral,
@@ -90,7 +90,7 @@ pub enum ReferralRoute {
 }
 
 /// Whether the service is taking people on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Accepting {
     Open,
@@ -110,7 +110,7 @@ impl Accepting {
 }
 
 /// Who the service is for by gender.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Gender {
     #[default]
@@ -131,7 +131,7 @@ impl Gender {
 }
 
 /// A day of the week, for opening hours.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Weekday {
     Monday,
@@ -144,7 +144,7 @@ pub enum Weekday {
 }
 
 /// Why a temporarily closed service is closed, and when it expects to reopen.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemporaryClosure {
     pub reason: Text,
@@ -153,7 +153,7 @@ pub struct TemporaryClosure {
 }
 
 /// How to refer someone: who may, where, and what to say.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Referral {
     pub route: ReferralRoute,
@@ -165,7 +165,7 @@ pub struct Referral {
 }
 
 /// A phone number and what it is for.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PhoneEntry {
     pub number: Phone,
@@ -174,7 +174,7 @@ pub struct PhoneEntry {
 }
 
 /// A named person to ask for.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Contact {
     pub name: Name,
@@ -187,7 +187,7 @@ pub struct Contact {
 }
 
 /// Whether the service is free, and what it costs if not.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Cost {
     pub free: bool,
@@ -196,7 +196,7 @@ pub struct Cost {
 }
 
 /// When the service is open on one day of the week.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpeningHours {
     pub day: Weekday,
@@ -205,16 +205,19 @@ pub struct OpeningHours {
 }
 
 /// Capacity as the partner last said it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Capacity {
     pub accepting: Accepting,
+    /// Only with waitlist.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0, maximum = 260)]
     pub waiting_weeks: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub places: Option<u32>,
     /// Set by the server whenever the capacity changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(read_only)]
     pub updated_at: Option<DateTime<Utc>>,
 }
 
@@ -228,7 +231,7 @@ impl Capacity {
 }
 
 /// Where the service is delivered: address, postcode and coordinates.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Location {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -240,8 +243,10 @@ pub struct Location {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub postal_code: Option<PostalCode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 49, maximum = 61)]
     pub latitude: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = -9, maximum = 2.5)]
     pub longitude: Option<f64>,
 }
 
@@ -250,20 +255,23 @@ fn is_default<T: Default + PartialEq>(v: &T) -> bool {
 }
 
 /// Everything a partner or administrator edits about a service.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceContent {
     pub name: Name,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alternate_name: Option<Name>,
     pub description: Text,
+    #[schema(min_items = 1, max_items = 10)]
     pub categories: Vec<CategoryId>,
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub keywords: Vec<Label>,
     #[serde(default)]
     pub status: ServiceStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temporary_closure: Option<TemporaryClosure>,
+    #[schema(min_items = 1)]
     pub delivery_modes: Vec<DeliveryMode>,
     pub referral: Referral,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -271,20 +279,28 @@ pub struct ServiceContent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<Email>,
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub phones: Vec<PhoneEntry>,
+    /// Named people to ask for: staff only (any API key).
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub contacts: Vec<Contact>,
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub languages: Vec<Language>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<Cost>,
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub opening_hours: Vec<OpeningHours>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opening_hours_description: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0, maximum = 120)]
     pub minimum_age: Option<u8>,
+    /// Not below minimum_age.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0, maximum = 120)]
     pub maximum_age: Option<u8>,
     #[serde(default)]
     pub gender: Gender,
@@ -294,9 +310,11 @@ pub struct ServiceContent {
     pub coverage: Coverage,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<Capacity>,
+    /// Last confirmed accurate by a person.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assured_date: Option<NaiveDate>,
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub locations: Vec<Location>,
 }
 
@@ -412,7 +430,7 @@ impl ServiceContent {
 }
 
 /// What an organisation says about itself.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrganizationContent {
     pub name: Name,
@@ -465,7 +483,7 @@ pub struct Service {
 }
 
 /// Where a record read from another directory's feed came from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Provenance {
     pub source_id: Uuid,
     /// The source's name as the administrator registered it.

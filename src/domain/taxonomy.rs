@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 /// One kind of support, with the words directories and callers use for it.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
 pub struct Category {
     /// Stable identifier used in the API, e.g. `debt`.
     pub id: &'static str,

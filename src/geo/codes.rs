@@ -8,6 +8,9 @@ fn is_ons(code: &str, prefix: &str) -> bool {
     code.len() == 9 && code.starts_with(prefix) && code[3..].bytes().all(|b| b.is_ascii_digit())
 }
 
+/// What [`parse_gp_practice`] accepts, as a pattern for the API description.
+pub const GP_PRACTICE_PATTERN: &str = r"^ *[A-Za-z][0-9]{5} *$";
+
 /// An ODS GP practice code: one letter and five digits, e.g. `P84001`.
 pub fn parse_gp_practice(raw: &str) -> Result<String, String> {
     let c = upper(raw);

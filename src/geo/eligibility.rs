@@ -32,12 +32,13 @@ pub struct PostcodeInfo {
 }
 
 /// A GP practice and the groupings it belongs to.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PracticeInfo {
     pub code: String,
     pub name: String,
     pub postcode: String,
     #[serde(serialize_with = "status_str")]
+    #[schema(inline)]
     pub status: PracticeStatus,
     pub pcn: Option<String>,
     pub pcn_name: Option<String>,
@@ -282,7 +283,7 @@ pub fn title_case(s: &str) -> String {
 }
 
 /// Whether a service can see a caller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Eligible,
@@ -291,7 +292,7 @@ pub enum Verdict {
 }
 
 /// One part of the answer: where they live or are registered, age, gender.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Check {
     pub about: &'static str,
     pub verdict: Verdict,
@@ -301,7 +302,7 @@ pub struct Check {
 }
 
 /// Whether a service can see a caller, and why.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Answer {
     pub verdict: Verdict,
     /// The sentence a navigator can read out.

@@ -13,6 +13,10 @@ const FOURTH_ALLOWED: &[u8] = b"ABEHMNPRVWXY";
 /// Letters that never appear in the inward code's unit.
 const NOT_IN_UNIT: &[u8] = b"CIKMOV";
 
+/// The shape of a full postcode as a pattern (any case, spaces anywhere between parts),
+/// for the API description; [`Postcode::parse`] also applies the letter rules above.
+pub const PATTERN: &str = r"^ *[A-Za-z]{1,2}[0-9][A-Za-z0-9]? *[0-9][A-Za-z]{2} *$";
+
 /// A valid UK postcode, split into the parts that coverage rules compare.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Postcode {

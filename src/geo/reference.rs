@@ -39,7 +39,8 @@ impl GeoKind {
 }
 
 /// A GP practice's lifecycle as ODS records it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
 pub enum PracticeStatus {
     Active,
     Inactive,

@@ -515,7 +515,7 @@ fn evaluate(
 }
 
 /// Why a hit matched and scored as it did.
-#[derive(Debug, Default, serde::Serialize)]
+#[derive(Debug, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct Explanation {
     /// Words of the question the service's text has (by their stems).
     pub words: Vec<String>,
@@ -537,7 +537,7 @@ pub struct Explanation {
 }
 
 /// A need a hit is in, and what it added to the score.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct ScoredNeed {
     pub need: String,
     pub score: f32,

@@ -82,7 +82,7 @@ impl Generation {
 }
 
 /// What a rebuild did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RebuildReport {
     pub services: usize,
     pub seconds: f64,

@@ -27,16 +27,21 @@ pub struct SearchRequest {
 }
 
 /// Something a navigator must see before referring.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Warning {
+    /// temporarily_closed, inactive, defunct, not_accepting, waiting_list,
+    /// capacity_unknown, not_verified, possibly_closed, link_unreachable, link_broken,
+    /// source_vanished or source_out_of_date.
     pub code: &'static str,
     pub message: String,
 }
 
 /// One result.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Hit {
-    /// The service summary as stored in the index, passed through unparsed.
+    /// The service without staff-only and bulky fields (contacts, coverage,
+    /// opening_hours, keywords, referral.instructions); organization is {id, name}.
+    #[schema(value_type = Object)]
     pub service: Box<RawValue>,
     pub score: f32,
     pub snippet: String,
@@ -57,7 +62,7 @@ pub struct Hit {
 }
 
 /// Counts of matching services by value.
-#[derive(Debug, Serialize, Default)]
+#[derive(Debug, Serialize, Default, utoipa::ToSchema)]
 pub struct Facets {
     pub category: Vec<FacetCount>,
     pub delivery_mode: Vec<FacetCount>,
@@ -65,22 +70,24 @@ pub struct Facets {
 }
 
 /// How many matching services have one value.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FacetCount {
     pub value: &'static str,
     pub count: u64,
 }
 
 /// A page of results.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SearchResponse {
     pub total: usize,
     pub limit: usize,
     pub offset: usize,
     pub hits: Vec<Hit>,
     pub facets: Facets,
-    /// What was understood of the caller, when the search said who they are.
+    /// What was understood of the caller, when the search said who they are (as
+    /// `/v1/services/{id}/eligibility` shows it).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub caller: Option<serde_json::Value>,
     /// How the hits match the question (absent when there was no question).
     #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
@@ -102,7 +109,7 @@ pub struct SearchResponse {
 }
 
 /// How the hits of a search match its question.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MatchKind {
     /// Every word of the question, or a need it expresses.
@@ -129,7 +136,7 @@ impl MatchKind {
 }
 
 /// A need, as a response names it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NeedView {
     /// The taxonomy category id.
     pub id: String,
@@ -155,7 +162,7 @@ impl NeedView {
 }
 
 /// What a question was understood to be about.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Understood {
     /// Most confident first.
     pub needs: Vec<NeedView>,
@@ -164,7 +171,7 @@ pub struct Understood {
 }
 
 /// The risk block: why it was raised and what to read out.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RiskBlock {
     /// The question's words that expressed risk.
     pub because: Vec<String>,

@@ -29,7 +29,7 @@ pub struct SearchSettings {
 }
 
 /// A crisis line or service the risk block lists, whatever the directory holds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CrisisContact {
     /// Who to call, e.g. "Samaritans".
     pub name: String,

@@ -11,7 +11,7 @@ use sqlx::Row;
 use uuid::Uuid;
 
 /// One field's change: `before` and `after` are `null` when the field was absent.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Change {
     pub field: String,
     pub before: Value,
@@ -66,19 +66,21 @@ fn diff_into(path: &str, before: &Value, after: &Value, out: &mut Vec<Change>) {
 }
 
 /// One entry of a record's history.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HistoryEntry {
     pub seq: i64,
     pub at: String,
     pub version: i64,
+    /// Key id, admin-key, scheduler or import; never a secret.
     pub actor: String,
     pub role: String,
+    /// create, update, retire, capacity, status, verify, reopen or import.
     pub action: String,
     pub changes: Vec<Change>,
 }
 
 /// A navigator's report about a service.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Report {
     pub id: Uuid,
     pub service_id: Uuid,

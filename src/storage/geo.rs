@@ -214,12 +214,13 @@ pub struct GeoRelease {
 }
 
 /// A practice as the finder lists it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct PracticeSummary {
     pub code: String,
     pub name: String,
     pub address: String,
     pub postcode: String,
+    /// active, inactive, dormant or proposed.
     pub status: String,
     pub pcn: Option<String>,
     pub pcn_name: Option<String>,
@@ -473,11 +474,12 @@ impl Store {
 }
 
 /// Where a caller's distances are measured from.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct Origin {
     pub latitude: f64,
     pub longitude: f64,
     /// `postcode` (the unit's own centroid) or `district` (the district's centroid).
+    #[schema(value_type = String, pattern = "^(postcode|district)$")]
     pub from: &'static str,
 }
 

@@ -10,14 +10,14 @@ use sqlx::{QueryBuilder, Row};
 use uuid::Uuid;
 
 /// Someone who keeps an organisation's entries current (staff only).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UpdateContact {
     pub name: String,
     pub email: String,
 }
 
 /// A service a reminder asks about, and why.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AskedAbout {
     pub service_id: Uuid,
     pub name: String,
@@ -25,7 +25,7 @@ pub struct AskedAbout {
 }
 
 /// A reminder as kept.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Reminder {
     pub id: Uuid,
     pub organization_id: Uuid,

@@ -13,7 +13,7 @@ use sqlx::{QueryBuilder, Row};
 use uuid::Uuid;
 
 /// A registered source and how its pulls went.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Source {
     pub id: Uuid,
     pub name: String,
@@ -29,7 +29,8 @@ pub struct Source {
     /// What the next pull asks for as `modified_after`.
     pub next_modified_after: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
-    /// What the last pull did.
+    /// What the last pull did (as `POST /v1/admin/sources/{id}/pull` reports it).
+    #[schema(value_type = Option<Object>)]
     pub last_report: Option<serde_json::Value>,
     /// Records from this source held here (vanished ones included).
     pub records: i64,

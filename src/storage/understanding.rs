@@ -13,7 +13,7 @@ use sqlx::Row;
 use uuid::Uuid;
 
 /// A lexicon entry as stored.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StoredEntry {
     pub id: Uuid,
     /// A taxonomy category id, or `risk`.
@@ -28,7 +28,7 @@ pub struct StoredEntry {
 }
 
 /// One line of the search-gaps report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Gap {
     /// The question, normalised and stripped (see `understand::gaps`).
     pub question: String,

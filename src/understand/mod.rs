@@ -51,7 +51,7 @@ pub struct Need {
 }
 
 /// A language the question names, as an ISO 639-1 code.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct LanguageMention {
     /// ISO 639-1.
     pub code: &'static str,
