@@ -18,7 +18,8 @@ use utoipa::openapi::{
 use utoipa::{IntoParams, PartialSchema, ToResponse, ToSchema};
 
 /// What the document says about the API as a whole.
-const ABOUT: &str = "The directory of local community services behind NHS Talking Therapies signposting.
+const ABOUT: &str =
+    "The directory of local community services behind NHS Talking Therapies signposting.
 Public fields are open to read; staff-only fields (named contacts, referral
 instructions) need any API key; writes need an admin key or a partner key of the
 service's organisation (`Authorization: Bearer <key>` or `X-Api-Key: <key>`). A

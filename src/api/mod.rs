@@ -169,18 +169,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         }
     }
     for path in paths {
-        let resource = ENDPOINTS
-            .iter()
-            .filter(|e| (e.path)() == path)
-            .fold(resource(&path), |resource, endpoint| {
-                (endpoint.method)().iter().fold(resource, |resource, method| {
-                    let method = actix_web::http::Method::from_bytes(
-                        method_name(method).to_uppercase().as_bytes(),
-                    )
-                    .expect("an HTTP method");
-                    resource.route((endpoint.route)().method(method))
-                })
-            });
+        let resource = ENDPOINTS.iter().filter(|e| (e.path)() == path).fold(
+            resource(&path),
+            |resource, endpoint| {
+                (endpoint.method)()
+                    .iter()
+                    .fold(resource, |resource, method| {
+                        let method = actix_web::http::Method::from_bytes(
+                            method_name(method).to_uppercase().as_bytes(),
+                        )
+                        .expect("an HTTP method");
+                        resource.route((endpoint.route)().method(method))
+                    })
+            },
+        );
         cfg.service(resource);
     }
 }

@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 
 /// A string schema for the API description, which each field type narrows.
 fn string_schema() -> ObjectBuilder {

@@ -58,10 +58,7 @@ fn with_server_fields(object: ObjectBuilder) -> ObjectBuilder {
                     .build(),
             ),
         )
-        .property(
-            "created_at",
-            read_only(string(KnownFormat::DateTime, "")),
-        )
+        .property("created_at", read_only(string(KnownFormat::DateTime, "")))
         .property(
             "last_modified",
             read_only(string(KnownFormat::DateTime, "")),
@@ -77,7 +74,11 @@ fn organization_object(input: bool) -> ObjectBuilder {
         "id",
         string(
             KnownFormat::Uuid,
-            if input { "Optional on create; must match the path on update." } else { "" },
+            if input {
+                "Optional on create; must match the path on update."
+            } else {
+                ""
+            },
         ),
     );
     builder = builder.property(
@@ -96,7 +97,11 @@ fn service_object(input: bool) -> ObjectBuilder {
         "id",
         string(
             KnownFormat::Uuid,
-            if input { "Optional on create; must match the path on update." } else { "" },
+            if input {
+                "Optional on create; must match the path on update."
+            } else {
+                ""
+            },
         ),
     );
     builder = if input {
@@ -136,12 +141,18 @@ impl ToSchema for ServiceInput {
 
 impl PartialSchema for Service {
     fn schema() -> RefOr<Schema> {
-        ["id", "organization", "version", "created_at", "last_modified"]
-            .into_iter()
-            .fold(service_object(false), ObjectBuilder::required)
-            .description(Some("A service as stored, with its organisation."))
-            .build()
-            .into()
+        [
+            "id",
+            "organization",
+            "version",
+            "created_at",
+            "last_modified",
+        ]
+        .into_iter()
+        .fold(service_object(false), ObjectBuilder::required)
+        .description(Some("A service as stored, with its organisation."))
+        .build()
+        .into()
     }
 }
 
