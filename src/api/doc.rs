@@ -15,7 +15,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{
     ComponentsBuilder, InfoBuilder, OpenApi, OpenApiBuilder, RefOr, ServerBuilder,
 };
-use utoipa::{IntoParams, PartialSchema, ToResponse, ToSchema};
+use utoipa::{IntoParams, IntoResponses, PartialSchema, ToResponse, ToSchema};
 
 /// What the document says about the API as a whole.
 const ABOUT: &str =
@@ -48,6 +48,62 @@ problem_responses! {
     PayloadTooLarge: "The body is larger than 1 MiB.";
     UnsupportedMediaType: "The body is not sent as application/json (or application/merge-patch+json for PATCH).";
     Unprocessable: "JSON, but fields are not valid; `errors` names each field.";
+    TooManyRequests: "Too many requests from this address or key just now; try again after Retry-After seconds.";
+}
+
+/// Answers every `/v1` route may give: a bad parameter or header, a bad key, the
+/// database away.
+#[derive(IntoResponses)]
+pub enum Always {
+    #[response(status = 400)]
+    BadRequest(#[ref_response] BadRequest),
+    #[response(status = 401)]
+    Unauthorized(#[ref_response] Unauthorized),
+    #[response(status = 429)]
+    TooManyRequests(#[ref_response] TooManyRequests),
+    #[response(status = 503)]
+    Unavailable(#[ref_response] Unavailable),
+}
+
+/// Routes open to some keys only.
+#[derive(IntoResponses)]
+pub enum Restricted {
+    #[response(status = 403)]
+    Forbidden(#[ref_response] Forbidden),
+}
+
+/// Routes about one record, which may not exist.
+#[derive(IntoResponses)]
+pub enum OneRecord {
+    #[response(status = 404)]
+    NotFound(#[ref_response] NotFound),
+}
+
+/// Routes that read a JSON body.
+#[derive(IntoResponses)]
+pub enum WithBody {
+    #[response(status = 413)]
+    PayloadTooLarge(#[ref_response] PayloadTooLarge),
+    #[response(status = 415)]
+    UnsupportedMediaType(#[ref_response] UnsupportedMediaType),
+    #[response(status = 422)]
+    Unprocessable(#[ref_response] Unprocessable),
+}
+
+/// Changes to a versioned record (`If-Match`), or jobs one at a time.
+#[derive(IntoResponses)]
+pub enum Contended {
+    #[response(status = 409)]
+    Conflict(#[ref_response] Conflict),
+}
+
+/// Changes to a versioned record (`If-Match`).
+#[derive(IntoResponses)]
+pub enum Versioned {
+    #[response(status = 409)]
+    Conflict(#[ref_response] Conflict),
+    #[response(status = 412)]
+    PreconditionFailed(#[ref_response] PreconditionFailed),
 }
 
 /// The record's id in the path.
@@ -151,6 +207,7 @@ pub fn document() -> OpenApi {
         .response_from::<PayloadTooLarge>()
         .response_from::<UnsupportedMediaType>()
         .response_from::<Unprocessable>()
+        .response_from::<TooManyRequests>()
         .build();
     OpenApiBuilder::new()
         .info(

@@ -44,10 +44,7 @@ pub fn caller_input(params: &Params) -> Result<CallerInput, ApiError> {
 /// Can this service see this caller, and why
 #[utoipa::path(get, path = "/v1/services/{id}/eligibility", params(super::doc::IdPath, CallerParameters), responses(
     (status = 200, description = "The answer with its reason, and what was understood of the caller.", body = crate::directory::EligibilityView),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 404, response = super::doc::NotFound),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::OneRecord,
 ))]
 pub async fn service_eligibility(
     _: Reader,
@@ -68,12 +65,7 @@ pub async fn service_eligibility(
 /// stay out of URLs (and so out of every log on the way).
 #[utoipa::path(post, path = "/v1/services/{id}/eligibility", params(super::doc::IdPath), request_body = inline(CallerParameters), responses(
     (status = 200, description = "The answer with its reason, and what was understood of the caller.", body = crate::directory::EligibilityView),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 404, response = super::doc::NotFound),
-    (status = 415, response = super::doc::UnsupportedMediaType),
-    (status = 422, response = super::doc::Unprocessable),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::OneRecord, super::doc::WithBody,
 ))]
 pub async fn service_eligibility_posted(
     reader: Reader,
@@ -90,11 +82,7 @@ pub async fn service_eligibility_posted(
 /// The same lookup with the words in a JSON body, kept out of URLs and logs
 #[utoipa::path(post, path = "/v1/gp-practices", request_body = inline(PracticeParameters), responses(
     (status = 200, description = "Matching practices, the exact code first, then active ones.", body = inline(Practices)),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 415, response = super::doc::UnsupportedMediaType),
-    (status = 422, response = super::doc::Unprocessable),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::WithBody,
 ))]
 pub async fn find_practices_posted(
     reader: Reader,
@@ -110,9 +98,7 @@ pub async fn find_practices_posted(
 /// Find a GP practice by name, address, postcode or ODS code (for autocomplete)
 #[utoipa::path(get, path = "/v1/gp-practices", params(PracticeParameters), responses(
     (status = 200, description = "Matching practices, the exact code first, then active ones.", body = inline(Practices)),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always,
 ))]
 pub async fn find_practices(
     _: Reader,

@@ -13,13 +13,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 /// A partner key names its organisation; other keys do not.
 #[utoipa::path(post, path = "/v1/admin/keys", security(("bearer" = []), ("apiKey" = [])), request_body = crate::directory::KeyInput, responses(
     (status = 201, description = "The key and its secret, shown this once.", body = IssuedKey),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 403, response = super::doc::Forbidden),
-    (status = 413, response = super::doc::PayloadTooLarge),
-    (status = 415, response = super::doc::UnsupportedMediaType),
-    (status = 422, response = super::doc::Unprocessable),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::Restricted, super::doc::WithBody,
 ))]
 pub async fn create_key(
     _: Admin,
@@ -55,10 +49,7 @@ struct Keys {
 /// Every API key (never a secret)
 #[utoipa::path(get, path = "/v1/admin/keys", security(("bearer" = []), ("apiKey" = [])), responses(
     (status = 200, description = "Every key, without secrets.", body = Keys),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 403, response = super::doc::Forbidden),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::Restricted,
 ))]
 pub async fn list_keys(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let keys = state.directory.keys().await?;
@@ -70,11 +61,7 @@ pub async fn list_keys(_: Admin, state: web::Data<AppState>) -> Result<HttpRespo
     ("id" = String, Path, description = "The key's id, as listed."),
 ), responses(
     (status = 204, description = "Revoked."),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 403, response = super::doc::Forbidden),
-    (status = 404, response = super::doc::NotFound),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::Restricted, super::doc::OneRecord,
 ))]
 pub async fn revoke_key(
     _: Admin,

@@ -11,11 +11,7 @@ const HISTORY: i64 = 50;
 /// What link checking found for the service's website and referral URL (any key; partners their own)
 #[utoipa::path(get, path = "/v1/services/{id}/link-checks", security(("bearer" = []), ("apiKey" = [])), params(super::doc::IdPath), responses(
     (status = 200, description = "Each URL with its state and its latest checks.", body = ServiceLinkChecks),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 403, response = super::doc::Forbidden),
-    (status = 404, response = super::doc::NotFound),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::Restricted, super::doc::OneRecord,
 ))]
 pub async fn service_link_checks(
     Staff(who): Staff,
@@ -43,10 +39,7 @@ struct ServiceLinkChecks {
 /// Link checking at a glance - URLs by last outcome, flags, the hosts with most failing URLs, the last cycle
 #[utoipa::path(get, path = "/v1/admin/link-checks", security(("bearer" = []), ("apiKey" = [])), responses(
     (status = 200, description = "The summary.", body = crate::directory::admin::LinkSummary),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 403, response = super::doc::Forbidden),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::Restricted,
 ))]
 pub async fn summary(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(state.directory.link_summary().await?))

@@ -13,13 +13,7 @@ use serde_json::Value;
 /// Administrators. Answers 201 with its location.
 #[utoipa::path(post, path = "/v1/organizations", security(("bearer" = []), ("apiKey" = [])), request_body = crate::domain::OrganizationInput, responses(
     (status = 201, description = "Created.", body = crate::domain::Organization, headers(("ETag" = String, description = "The record's version, quoted, for If-Match."), ("Location" = String, description = "The new record's path."))),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 403, response = super::doc::Forbidden),
-    (status = 413, response = super::doc::PayloadTooLarge),
-    (status = 415, response = super::doc::UnsupportedMediaType),
-    (status = 422, response = super::doc::Unprocessable),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::Restricted, super::doc::WithBody,
 ))]
 pub async fn create_organization(
     Admin(actor): Admin,
@@ -37,10 +31,7 @@ pub async fn create_organization(
 /// Read an organisation
 #[utoipa::path(get, path = "/v1/organizations/{id}", params(super::doc::IdPath), responses(
     (status = 200, description = "The organisation.", body = crate::domain::Organization, headers(("ETag" = String, description = "The record's version, quoted, for If-Match."))),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 404, response = super::doc::NotFound),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::OneRecord,
 ))]
 pub async fn get_organization(
     state: web::Data<AppState>,
@@ -54,9 +45,7 @@ pub async fn get_organization(
 /// List organisations in id order
 #[utoipa::path(get, path = "/v1/organizations", params(super::doc::Page), responses(
     (status = 200, description = "A page.", body = super::services::ListPage<crate::domain::Organization>),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always,
 ))]
 pub async fn list_organizations(
     state: web::Data<AppState>,
@@ -76,16 +65,7 @@ pub async fn list_organizations(
 /// Administrators; `If-Match` optional.
 #[utoipa::path(put, path = "/v1/organizations/{id}", security(("bearer" = []), ("apiKey" = [])), params(super::doc::IdPath, super::doc::IfMatch), request_body = crate::domain::OrganizationInput, responses(
     (status = 200, description = "Replaced.", body = crate::domain::Organization, headers(("ETag" = String, description = "The record's version, quoted, for If-Match."))),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 403, response = super::doc::Forbidden),
-    (status = 404, response = super::doc::NotFound),
-    (status = 409, response = super::doc::Conflict),
-    (status = 412, response = super::doc::PreconditionFailed),
-    (status = 413, response = super::doc::PayloadTooLarge),
-    (status = 415, response = super::doc::UnsupportedMediaType),
-    (status = 422, response = super::doc::Unprocessable),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::Restricted, super::doc::OneRecord, super::doc::WithBody, super::doc::Versioned,
 ))]
 pub async fn replace_organization(
     Admin(actor): Admin,
@@ -114,16 +94,7 @@ pub async fn replace_organization(
     (Object = "application/merge-patch+json"), (Object = "application/json"),
 )), responses(
     (status = 200, description = "Changed.", body = crate::domain::Organization, headers(("ETag" = String, description = "The record's version, quoted, for If-Match."))),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 403, response = super::doc::Forbidden),
-    (status = 404, response = super::doc::NotFound),
-    (status = 409, response = super::doc::Conflict),
-    (status = 412, response = super::doc::PreconditionFailed),
-    (status = 413, response = super::doc::PayloadTooLarge),
-    (status = 415, response = super::doc::UnsupportedMediaType),
-    (status = 422, response = super::doc::Unprocessable),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::Restricted, super::doc::OneRecord, super::doc::WithBody, super::doc::Versioned,
 ))]
 pub async fn patch_organization(
     Admin(actor): Admin,
@@ -161,12 +132,7 @@ pub async fn patch_organization(
 /// Administrators.
 #[utoipa::path(delete, path = "/v1/organizations/{id}", security(("bearer" = []), ("apiKey" = [])), params(super::doc::IdPath, super::doc::IfMatch), responses(
     (status = 200, description = "Retired.", body = crate::domain::Organization, headers(("ETag" = String, description = "The record's version, quoted, for If-Match."))),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 403, response = super::doc::Forbidden),
-    (status = 404, response = super::doc::NotFound),
-    (status = 412, response = super::doc::PreconditionFailed),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::Restricted, super::doc::OneRecord, super::doc::Versioned,
 ))]
 pub async fn retire_organization(
     Admin(actor): Admin,

@@ -23,16 +23,7 @@ fn updated(service: Service) -> HttpResponse {
 /// Taking referrals, waiting time (only with waitlist), places. Nothing else changes.
 #[utoipa::path(put, path = "/v1/services/{id}/capacity", security(("bearer" = []), ("apiKey" = [])), params(super::doc::IdPath, super::doc::IfMatch), request_body = Capacity, responses(
     (status = 200, description = "The service after the change; searchable in the next request.", body = Service, headers(("ETag" = String, description = "The record's version, quoted, for If-Match."))),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 403, response = super::doc::Forbidden),
-    (status = 404, response = super::doc::NotFound),
-    (status = 409, response = super::doc::Conflict),
-    (status = 412, response = super::doc::PreconditionFailed),
-    (status = 413, response = super::doc::PayloadTooLarge),
-    (status = 415, response = super::doc::UnsupportedMediaType),
-    (status = 422, response = super::doc::Unprocessable),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::Restricted, super::doc::OneRecord, super::doc::WithBody, super::doc::Versioned,
 ))]
 pub async fn put_capacity(
     Editor(actor): Editor,
@@ -68,16 +59,7 @@ struct StatusInput {
 /// Change status only; temporarily_closed needs a reason and may have a future reopens_on, on which the service reopens by itself
 #[utoipa::path(put, path = "/v1/services/{id}/status", security(("bearer" = []), ("apiKey" = [])), params(super::doc::IdPath, super::doc::IfMatch), request_body = StatusInput, responses(
     (status = 200, description = "The service after the change; searchable in the next request.", body = Service, headers(("ETag" = String, description = "The record's version, quoted, for If-Match."))),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 403, response = super::doc::Forbidden),
-    (status = 404, response = super::doc::NotFound),
-    (status = 409, response = super::doc::Conflict),
-    (status = 412, response = super::doc::PreconditionFailed),
-    (status = 413, response = super::doc::PayloadTooLarge),
-    (status = 415, response = super::doc::UnsupportedMediaType),
-    (status = 422, response = super::doc::Unprocessable),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::Restricted, super::doc::OneRecord, super::doc::WithBody, super::doc::Versioned,
 ))]
 pub async fn put_status(
     Editor(actor): Editor,
@@ -104,13 +86,7 @@ pub async fn put_status(
 /// "Still accurate": sets assured_date to today and changes nothing else
 #[utoipa::path(post, path = "/v1/services/{id}/verify", security(("bearer" = []), ("apiKey" = [])), params(super::doc::IdPath, super::doc::IfMatch), responses(
     (status = 200, description = "The service after the change; searchable in the next request.", body = Service, headers(("ETag" = String, description = "The record's version, quoted, for If-Match."))),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 403, response = super::doc::Forbidden),
-    (status = 404, response = super::doc::NotFound),
-    (status = 409, response = super::doc::Conflict),
-    (status = 412, response = super::doc::PreconditionFailed),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::Restricted, super::doc::OneRecord, super::doc::Versioned,
 ))]
 pub async fn verify(
     Editor(actor): Editor,
@@ -126,11 +102,7 @@ pub async fn verify(
 /// Every change to the service, with who (key id and role), when, and field-level before/after
 #[utoipa::path(get, path = "/v1/services/{id}/history", security(("bearer" = []), ("apiKey" = [])), params(super::doc::IdPath), responses(
     (status = 200, description = "Oldest first.", body = History),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 403, response = super::doc::Forbidden),
-    (status = 404, response = super::doc::NotFound),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::Restricted, super::doc::OneRecord,
 ))]
 pub async fn history(
     Staff(who): Staff,
@@ -167,13 +139,7 @@ struct ReportInput {
 /// Report a problem seen on a call (any key); it goes to the review queue
 #[utoipa::path(post, path = "/v1/services/{id}/reports", security(("bearer" = []), ("apiKey" = [])), params(super::doc::IdPath), request_body = ReportInput, responses(
     (status = 201, description = "The report.", body = crate::storage::access::Report),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 404, response = super::doc::NotFound),
-    (status = 413, response = super::doc::PayloadTooLarge),
-    (status = 415, response = super::doc::UnsupportedMediaType),
-    (status = 422, response = super::doc::Unprocessable),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::OneRecord, super::doc::WithBody,
 ))]
 pub async fn create_report(
     Staff(who): Staff,

@@ -12,11 +12,7 @@ use serde::Deserialize;
 /// Who keeps the organisation's entries current (administrators and its partners only; never in the public API or the feed)
 #[utoipa::path(get, path = "/v1/organizations/{id}/update-contacts", security(("bearer" = []), ("apiKey" = [])), params(super::doc::IdPath), responses(
     (status = 200, description = "The contacts.", body = Contacts),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 403, response = super::doc::Forbidden),
-    (status = 404, response = super::doc::NotFound),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::Restricted, super::doc::OneRecord,
 ))]
 pub async fn get_contacts(
     Editor(who): Editor,
@@ -47,14 +43,7 @@ struct ContactsBody {
 /// Replace the organisation's update contacts
 #[utoipa::path(put, path = "/v1/organizations/{id}/update-contacts", security(("bearer" = []), ("apiKey" = [])), params(super::doc::IdPath), request_body = ContactsBody, responses(
     (status = 200, description = "The contacts kept (addresses lower-cased, repeats dropped).", body = Contacts),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 403, response = super::doc::Forbidden),
-    (status = 404, response = super::doc::NotFound),
-    (status = 413, response = super::doc::PayloadTooLarge),
-    (status = 415, response = super::doc::UnsupportedMediaType),
-    (status = 422, response = super::doc::Unprocessable),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::Restricted, super::doc::OneRecord, super::doc::WithBody,
 ))]
 pub async fn put_contacts(
     Editor(who): Editor,
@@ -76,10 +65,7 @@ pub async fn put_contacts(
 /// Reminders sent to update contacts, newest first, with what became of each
 #[utoipa::path(get, path = "/v1/admin/reminders", security(("bearer" = []), ("apiKey" = [])), params(ReminderListParameters), responses(
     (status = 200, description = "Each reminder with its state, recipients, the services it asked about and why, any error, and when it was answered.", body = Reminders),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 403, response = super::doc::Forbidden),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::Restricted,
 ))]
 pub async fn list_reminders(
     _: Admin,
@@ -112,11 +98,7 @@ struct ReminderListParameters {
 /// 409 when no mail server is configured or another cycle is running.
 #[utoipa::path(post, path = "/v1/admin/reminders/run", security(("bearer" = []), ("apiKey" = [])), responses(
     (status = 200, description = "What the run did.", body = crate::directory::reminders::RunReport),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 403, response = super::doc::Forbidden),
-    (status = 409, response = super::doc::Conflict),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::Restricted, super::doc::Contended,
 ))]
 pub async fn run_reminders(
     _: Admin,

@@ -12,10 +12,7 @@ use serde::Deserialize;
 /// What needs a person - open reports, entries not verified or with capacity not updated for too long (admin; partners see their organisation's part)
 #[utoipa::path(get, path = "/v1/review-queue", security(("bearer" = []), ("apiKey" = [])), responses(
     (status = 200, description = "Items, each with an id to resolve.", body = ReviewQueue),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 403, response = super::doc::Forbidden),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::Restricted,
 ))]
 pub async fn review_queue(
     Staff(who): Staff,
@@ -56,15 +53,7 @@ struct ResolveInput {
     ("item" = String, Path, description = "The item's id from the review queue."),
 ), request_body = ResolveInput, responses(
     (status = 200, description = "Resolved.", body = Resolved),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 403, response = super::doc::Forbidden),
-    (status = 404, response = super::doc::NotFound),
-    (status = 409, response = super::doc::Conflict),
-    (status = 413, response = super::doc::PayloadTooLarge),
-    (status = 415, response = super::doc::UnsupportedMediaType),
-    (status = 422, response = super::doc::Unprocessable),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::Restricted, super::doc::OneRecord, super::doc::WithBody, super::doc::Contended,
 ))]
 pub async fn resolve_item(
     Staff(who): Staff,

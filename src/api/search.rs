@@ -191,11 +191,7 @@ pub fn search_request(
 /// body is one JSON object with the GET's parameters as fields; repeatable ones as arrays.
 #[utoipa::path(post, path = "/v1/search", request_body = inline(SearchParameters), responses(
     (status = 200, description = "A page of hits with facets and total.", body = crate::search::SearchResponse),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 415, response = super::doc::UnsupportedMediaType),
-    (status = 422, response = super::doc::Unprocessable),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::WithBody,
 ))]
 pub(super) async fn search_posted(
     reader: Reader,
@@ -216,9 +212,7 @@ pub(super) async fn search_posted(
 /// that expresses risk puts up to three crisis services first and carries a risk block.
 #[utoipa::path(get, path = "/v1/search", params(SearchParameters), responses(
     (status = 200, description = "A page of hits with facets and total.", body = crate::search::SearchResponse),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always,
 ))]
 pub(super) async fn search(
     _: Reader,

@@ -74,13 +74,7 @@ pub(super) fn check_same_id(input_id: Option<Uuid>, path_id: Uuid) -> Result<(),
 /// location once it is searchable.
 #[utoipa::path(post, path = "/v1/services", security(("bearer" = []), ("apiKey" = [])), request_body = domain::ServiceInput, responses(
     (status = 201, description = "Created; searchable in the next request.", body = Service, headers(("ETag" = String, description = "The record's version, quoted, for If-Match."), ("Location" = String, description = "The new record's path."))),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 403, response = super::doc::Forbidden),
-    (status = 413, response = super::doc::PayloadTooLarge),
-    (status = 415, response = super::doc::UnsupportedMediaType),
-    (status = 422, response = super::doc::Unprocessable),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::Restricted, super::doc::WithBody,
 ))]
 pub async fn create_service(
     Editor(actor): Editor,
@@ -125,10 +119,7 @@ fn visible(service: Service, who: &Option<crate::domain::access::Principal>) -> 
 /// Staff-only fields (named contacts, referral instructions) only for a key.
 #[utoipa::path(get, path = "/v1/services/{id}", params(super::doc::IdPath), responses(
     (status = 200, description = "The service.", body = Service, headers(("ETag" = String, description = "The record's version, quoted, for If-Match."))),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 404, response = super::doc::NotFound),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::OneRecord,
 ))]
 pub async fn get_service(
     Reader(who): Reader,
@@ -150,9 +141,7 @@ pub async fn get_service(
 /// Filtered by organisation, status, category and change time.
 #[utoipa::path(get, path = "/v1/services", params(ServiceListFilters, super::doc::Page), responses(
     (status = 200, description = "A page.", body = ListPage<Service>),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always,
 ))]
 pub async fn list_services(
     Reader(who): Reader,
@@ -237,16 +226,7 @@ pub async fn list_services(
 /// Editors; `If-Match` optional. Answers once the change is searchable.
 #[utoipa::path(put, path = "/v1/services/{id}", security(("bearer" = []), ("apiKey" = [])), params(super::doc::IdPath, super::doc::IfMatch), request_body = domain::ServiceInput, responses(
     (status = 200, description = "Replaced; searchable in the next request.", body = Service, headers(("ETag" = String, description = "The record's version, quoted, for If-Match."))),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 403, response = super::doc::Forbidden),
-    (status = 404, response = super::doc::NotFound),
-    (status = 409, response = super::doc::Conflict),
-    (status = 412, response = super::doc::PreconditionFailed),
-    (status = 413, response = super::doc::PayloadTooLarge),
-    (status = 415, response = super::doc::UnsupportedMediaType),
-    (status = 422, response = super::doc::Unprocessable),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::Restricted, super::doc::OneRecord, super::doc::WithBody, super::doc::Versioned,
 ))]
 pub async fn replace_service(
     Editor(actor): Editor,
@@ -292,16 +272,7 @@ pub async fn replace_service(
     (Object = "application/merge-patch+json"), (Object = "application/json"),
 )), responses(
     (status = 200, description = "Changed; searchable in the next request.", body = Service, headers(("ETag" = String, description = "The record's version, quoted, for If-Match."))),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 403, response = super::doc::Forbidden),
-    (status = 404, response = super::doc::NotFound),
-    (status = 409, response = super::doc::Conflict),
-    (status = 412, response = super::doc::PreconditionFailed),
-    (status = 413, response = super::doc::PayloadTooLarge),
-    (status = 415, response = super::doc::UnsupportedMediaType),
-    (status = 422, response = super::doc::Unprocessable),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::Restricted, super::doc::OneRecord, super::doc::WithBody, super::doc::Versioned,
 ))]
 pub async fn patch_service(
     Editor(actor): Editor,
@@ -330,12 +301,7 @@ pub async fn patch_service(
 /// Kept, no longer found by search; answers once that is so.
 #[utoipa::path(delete, path = "/v1/services/{id}", security(("bearer" = []), ("apiKey" = [])), params(super::doc::IdPath, super::doc::IfMatch), responses(
     (status = 200, description = "Retired.", body = Service, headers(("ETag" = String, description = "The record's version, quoted, for If-Match."))),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 403, response = super::doc::Forbidden),
-    (status = 404, response = super::doc::NotFound),
-    (status = 412, response = super::doc::PreconditionFailed),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::Restricted, super::doc::OneRecord, super::doc::Versioned,
 ))]
 pub async fn retire_service(
     Editor(actor): Editor,

@@ -10,10 +10,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 /// Other directories' feeds that signpost reads, and how their pulls went
 #[utoipa::path(get, path = "/v1/admin/sources", security(("bearer" = []), ("apiKey" = [])), responses(
     (status = 200, description = "Every source, by name.", body = Sources),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 403, response = super::doc::Forbidden),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::Restricted,
 ))]
 pub async fn list_sources(
     _: Admin,
@@ -34,14 +31,7 @@ struct Sources {
 /// Register another directory's Open Referral UK 3.0 feed; the schedule pulls it
 #[utoipa::path(post, path = "/v1/admin/sources", security(("bearer" = []), ("apiKey" = [])), request_body = SourceInput, responses(
     (status = 201, description = "Registered.", body = crate::storage::sources::Source),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 403, response = super::doc::Forbidden),
-    (status = 409, response = super::doc::Conflict),
-    (status = 413, response = super::doc::PayloadTooLarge),
-    (status = 415, response = super::doc::UnsupportedMediaType),
-    (status = 422, response = super::doc::Unprocessable),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::Restricted, super::doc::WithBody, super::doc::Contended,
 ))]
 pub async fn add_source(
     _: Admin,
@@ -66,12 +56,7 @@ pub async fn add_source(
     ("full" = Option<bool>, Query, description = "Read every record (default false)."),
 ), responses(
     (status = 200, description = "What the pull did.", body = crate::directory::sources::PullReport),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 403, response = super::doc::Forbidden),
-    (status = 404, response = super::doc::NotFound),
-    (status = 409, response = super::doc::Conflict),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::Restricted, super::doc::OneRecord, super::doc::Contended,
 ))]
 pub async fn pull_source(
     _: Admin,

@@ -17,10 +17,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
     ("days" = Option<u8>, Query, minimum = 1, maximum = 90, description = "Days to look back (default 30)."),
 ), responses(
     (status = 200, description = "The gaps, most asked first.", body = SearchGaps),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 403, response = super::doc::Forbidden),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::Restricted,
 ))]
 pub async fn search_gaps(
     _: Admin,
@@ -61,10 +58,7 @@ struct LexiconEntries {
 /// The shipped files are in `src/understand/lexicon/`.
 #[utoipa::path(get, path = "/v1/admin/lexicon", security(("bearer" = []), ("apiKey" = [])), responses(
     (status = 200, description = "The entries, oldest first, and how many phrases the whole lexicon holds.", body = LexiconEntries),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 403, response = super::doc::Forbidden),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::Restricted,
 ))]
 pub async fn list_lexicon(
     _: Admin,
@@ -87,13 +81,7 @@ pub async fn list_lexicon(
 /// entry goes into the audit trail.
 #[utoipa::path(post, path = "/v1/admin/lexicon", security(("bearer" = []), ("apiKey" = [])), request_body = LexiconInput, responses(
     (status = 201, description = "Added.", body = crate::storage::understanding::StoredEntry),
-    (status = 400, response = super::doc::BadRequest),
-    (status = 401, response = super::doc::Unauthorized),
-    (status = 403, response = super::doc::Forbidden),
-    (status = 413, response = super::doc::PayloadTooLarge),
-    (status = 415, response = super::doc::UnsupportedMediaType),
-    (status = 422, response = super::doc::Unprocessable),
-    (status = 503, response = super::doc::Unavailable),
+    super::doc::Always, super::doc::Restricted, super::doc::WithBody,
 ))]
 pub async fn add_lexicon(
     Admin(by): Admin,

@@ -65,46 +65,31 @@ fn with_server_fields(object: ObjectBuilder) -> ObjectBuilder {
         )
 }
 
-fn organization_object(input: bool) -> ObjectBuilder {
-    let mut object = content_of::<OrganizationContent>();
+/// A record's content with its id and the server's fields; on input, unknown fields are
+/// refused (the content's `additionalProperties: false`), on answers the record has more.
+fn record_object<T: PartialSchema>(input: bool) -> ObjectBuilder {
+    let mut object = content_of::<T>();
     if !input {
         object.additional_properties = None;
     }
-    let mut builder = ObjectBuilder::from(object).property(
-        "id",
-        string(
-            KnownFormat::Uuid,
-            if input {
-                "Optional on create; must match the path on update."
-            } else {
-                ""
-            },
-        ),
-    );
-    builder = builder.property(
+    let id = if input {
+        "Optional on create; must match the path on update."
+    } else {
+        ""
+    };
+    with_server_fields(ObjectBuilder::from(object).property("id", string(KnownFormat::Uuid, id)))
+}
+
+fn organization_object(input: bool) -> ObjectBuilder {
+    record_object::<OrganizationContent>(input).property(
         "retired",
         read_only(ObjectBuilder::new().schema_type(Type::Boolean).build()),
-    );
-    with_server_fields(builder)
+    )
 }
 
 fn service_object(input: bool) -> ObjectBuilder {
-    let mut object = content_of::<ServiceContent>();
-    if !input {
-        object.additional_properties = None;
-    }
-    let mut builder = ObjectBuilder::from(object).property(
-        "id",
-        string(
-            KnownFormat::Uuid,
-            if input {
-                "Optional on create; must match the path on update."
-            } else {
-                ""
-            },
-        ),
-    );
-    builder = if input {
+    let builder = record_object::<ServiceContent>(input);
+    let builder = if input {
         builder
             .property(
                 "organization_id",
@@ -117,84 +102,69 @@ fn service_object(input: bool) -> ObjectBuilder {
     } else {
         builder.property("organization", reference::<Organization>())
     };
-    with_server_fields(builder).property("source", reference::<Provenance>())
+    builder.property("source", reference::<Provenance>())
 }
 
-impl PartialSchema for ServiceInput {
-    fn schema() -> RefOr<Schema> {
-        service_object(true)
-            .description(Some(
-                "A service. Unknown fields are refused. Exported records (with id, version, timestamps and the organisation embedded) are accepted too.",
-            ))
-            .build()
-            .into()
-    }
+/// Describes a record type: its object (built by `$object`), required fields, a
+/// description, the content whose referred schemas it needs, and the records it refers to.
+macro_rules! record_schema {
+    ($type:ty, $object:expr, required [$($field:literal),*], $description:literal,
+     content $content:ty, refers [$($referred:ty),*]) => {
+        impl PartialSchema for $type {
+            fn schema() -> RefOr<Schema> {
+                <[&str; _]>::into_iter([$($field),*])
+                    .fold($object, ObjectBuilder::required)
+                    .description(Some($description))
+                    .build()
+                    .into()
+            }
+        }
+
+        impl ToSchema for $type {
+            fn name() -> Cow<'static, str> {
+                Cow::Borrowed(stringify!($type))
+            }
+
+            fn schemas(schemas: &mut Schemas) {
+                <$content>::schemas(schemas);
+                $(add::<$referred>(schemas);)*
+            }
+        }
+    };
 }
 
-impl ToSchema for ServiceInput {
-    fn schemas(schemas: &mut Schemas) {
-        ServiceContent::schemas(schemas);
-        add::<OrganizationInput>(schemas);
-        add::<Provenance>(schemas);
-    }
-}
+record_schema!(
+    ServiceInput,
+    service_object(true),
+    required [],
+    "A service. Unknown fields are refused. Exported records (with id, version, timestamps and the organisation embedded) are accepted too.",
+    content ServiceContent,
+    refers [OrganizationInput, Provenance]
+);
 
-impl PartialSchema for Service {
-    fn schema() -> RefOr<Schema> {
-        [
-            "id",
-            "organization",
-            "version",
-            "created_at",
-            "last_modified",
-        ]
-        .into_iter()
-        .fold(service_object(false), ObjectBuilder::required)
-        .description(Some("A service as stored, with its organisation."))
-        .build()
-        .into()
-    }
-}
+record_schema!(
+    Service,
+    service_object(false),
+    required ["id", "organization", "version", "created_at", "last_modified"],
+    "A service as stored, with its organisation.",
+    content ServiceContent,
+    refers [Organization, Provenance]
+);
 
-impl ToSchema for Service {
-    fn schemas(schemas: &mut Schemas) {
-        ServiceContent::schemas(schemas);
-        add::<Organization>(schemas);
-        add::<Provenance>(schemas);
-    }
-}
+record_schema!(
+    OrganizationInput,
+    organization_object(true),
+    required [],
+    "An organisation. Unknown fields are refused.",
+    content OrganizationContent,
+    refers []
+);
 
-impl PartialSchema for OrganizationInput {
-    fn schema() -> RefOr<Schema> {
-        organization_object(true)
-            .description(Some("An organisation. Unknown fields are refused."))
-            .build()
-            .into()
-    }
-}
-
-impl ToSchema for OrganizationInput {
-    fn schemas(schemas: &mut Schemas) {
-        OrganizationContent::schemas(schemas);
-    }
-}
-
-impl PartialSchema for Organization {
-    fn schema() -> RefOr<Schema> {
-        ["id", "retired", "version", "created_at", "last_modified"]
-            .into_iter()
-            .fold(organization_object(false), ObjectBuilder::required)
-            .build()
-            .into()
-    }
-}
-
-impl ToSchema for Organization {
-    fn name() -> Cow<'static, str> {
-        Cow::Borrowed("Organization")
-    }
-
-    fn schemas(schemas: &mut Schemas) {
-        OrganizationContent::schemas(schemas);
-    }
-}
+record_schema!(
+    Organization,
+    organization_object(false),
+    required ["id", "retired", "version", "created_at", "last_modified"],
+    "An organisation as stored.",
+    content OrganizationContent,
+    refers []
+);
