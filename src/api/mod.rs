@@ -1,4 +1,19 @@
-//! The HTTP API: routes, extractors, handlers and the one error body.
+//! The HTTP API: a front door over the directory's use cases. Each handler reads the
+//! request (parameters, body, key), calls one directory method and writes its answer;
+//! the rules live below.
+//!
+//! What lives here (this layer may import `directory`, and the types of `domain`, `geo`,
+//! `search` and `storage` that the directory's answers are made of; nothing below imports
+//! `api`, and only `pages` and `startup` beside or above it do):
+//! - this file: the route table ([`ENDPOINTS`]), health, readiness, metrics, taxonomy;
+//! - one module per resource: `search`, `services`, `organizations`, `partners` (quick
+//!   updates, history, reports), `review`, `keys`, `links`, `geo` (eligibility, practice
+//!   lookup), `reminders`, `sources`, `understanding` (search gaps, lexicon), `feed` (the
+//!   Open Referral UK feed);
+//! - `doc`: the API description made from the handlers' `#[utoipa::path]` and their types;
+//! - `extract` (query parameters, keys as extractors, ETags), `problem` (the one error
+//!   body), `middleware` and `limits` (request ids and spans, metrics, rate limits),
+//!   `state` (what every request shares).
 
 pub mod doc;
 pub mod extract;

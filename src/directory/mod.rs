@@ -1,5 +1,17 @@
-//! What the directory does with a write: turn input into records, keep versions and
-//! stamps, store it, and wait until search has it (read-your-writes).
+//! The directory layer: every use case the front doors (API, pages, feed, command line)
+//! need, as methods of [`Directory`] taking and returning domain types or
+//! [`DirectoryError`]. The store and the index are private to it, so a policy (who may
+//! see what, when capacity is stale, read-your-writes) is written once, here.
+//!
+//! What lives here (this layer may import `storage`, `search`, `links`, `mail`,
+//! `understand`, `domain` and `geo`; never `api`, `pages`, `cli` or `startup`):
+//! - this file: writes: input becomes records, versions and stamps are kept, the write is
+//!   stored and waited for until search has it; keys and lexicon entries;
+//! - `finding` (search with a caller, eligibility, a service's page), `keeping` (quick
+//!   updates: capacity, status, still accurate), `records` (reads, history, link checks,
+//!   index state), `review` (the review queue's rules), `admin` (link summaries),
+//!   `reminders`, `retention`, `sources` (other directories' feeds), `feed` (this
+//!   directory as an Open Referral UK feed).
 
 use crate::domain::access::{ApiKey, Principal, Role, generate_key, hash_key};
 use crate::domain::fields::Name;

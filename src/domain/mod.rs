@@ -1,4 +1,10 @@
 //! The directory's domain: services, organisations, their fields and how input becomes them.
+//!
+//! What lives here (no I/O; may import only `geo`, for postcodes and codes in fields and
+//! coverage rules): `service` (the records), `fields` (field types that cannot hold a bad
+//! value), `coverage` (who a service sees), `taxonomy`, `access` (keys and roles), `text`
+//! (normalising words), `schema` (the API description of records put together by hand),
+//! and in this file how a JSON body becomes a record, naming every wrong field.
 
 pub mod access;
 pub mod coverage;

@@ -1,5 +1,9 @@
 //! Link checking: a cycle visits services' websites and referral URLs politely, keeps
 //! every result, and turns repeated failures into flags that search shows as warnings.
+//!
+//! What lives here (may import `domain` and `storage`, where results are kept; never
+//! `search`, `directory` or the front doors): `checker` (one polite request and what it
+//! found), `policy` (when a run of failures becomes a flag), and the cycle in this file.
 
 pub mod checker;
 pub mod policy;

@@ -1,5 +1,12 @@
 //! The database: the truth the search index is derived from. SQLite by default,
 //! PostgreSQL when the URL says `postgres://`; the same SQL runs on both.
+//!
+//! What lives here (this layer may import `domain`, `geo`, `understand` and the link
+//! checker's result types from `links`, its neighbour; never `search`, `directory` or the
+//! front doors): [`Store`] with records and the change log
+//! in this file, writes in one transaction of either backend (`writes`), and one module
+//! per kind of row: `access` (keys, history, reports), `geo` (reference data),
+//! `links`, `reminders`, `retention`, `sources`, `understanding` (lexicon entries, gaps).
 
 pub mod access;
 pub mod geo;
