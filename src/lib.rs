@@ -1,6 +1,8 @@
 //! signpost: the directory of local community services behind NHS Talking Therapies
 //! signposting.
 
+#![warn(missing_docs)]
+
 pub mod api;
 pub mod cli;
 pub mod demo;

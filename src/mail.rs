@@ -22,11 +22,17 @@ pub enum SmtpSecurity {
 /// The SMTP server reminders are sent through.
 #[derive(Debug, Clone)]
 pub struct SmtpSettings {
+    /// The server's host name, which its TLS certificate must also name.
     pub host: String,
+    /// The server's port, e.g. 587 for STARTTLS or 465 for TLS.
     pub port: u16,
+    /// How the connection is protected.
     pub security: SmtpSecurity,
+    /// User name to log in with; logs in only when a password is given too.
     pub username: Option<String>,
+    /// Password to log in with; logs in only when a user name is given too.
     pub password: Option<String>,
+    /// How long the server may take to answer before sending fails.
     pub timeout: Duration,
 }
 
@@ -34,19 +40,30 @@ pub struct SmtpSettings {
 pub struct Email {
     /// (name, address)
     pub to: Vec<(String, String)>,
+    /// The subject line.
     pub subject: String,
+    /// The plain-text body.
     pub text: String,
+    /// The same message as HTML, for mail programs that show it.
     pub html: String,
 }
 
 /// Where email goes.
 pub enum Mailer {
+    /// Sent through an SMTP server.
     Smtp {
+        /// The client for the server, which keeps a pool of connections.
         transport: AsyncSmtpTransport<Tokio1Executor>,
+        /// Who the emails come from (replies go there).
         from: Mailbox,
     },
     /// A dry run: each email written to this folder.
-    Folder { dir: PathBuf, from: Mailbox },
+    Folder {
+        /// The folder each email is written into, as an `.eml` file.
+        dir: PathBuf,
+        /// Who the emails say they come from.
+        from: Mailbox,
+    },
 }
 
 impl Mailer {

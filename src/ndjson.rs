@@ -16,6 +16,7 @@ const IMPORT_BATCH: usize = 500;
 /// What an import did.
 #[derive(Debug, Default)]
 pub struct ImportReport {
+    /// Lines imported as services.
     pub imported: usize,
     /// (line number, why it was rejected)
     pub rejected: Vec<(usize, String)>,
@@ -41,6 +42,7 @@ pub struct Importer<'a> {
     created: HashMap<Uuid, Organization>,
     pending_orgs: Vec<Organization>,
     pending: Vec<Service>,
+    /// What has been imported and rejected so far.
     pub report: ImportReport,
 }
 

@@ -13,10 +13,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// What one import did.
 #[derive(Debug)]
 pub struct ImportSummary {
+    /// Which reference data was replaced.
     pub kind: GeoKind,
+    /// The file's name, without its folder, as the release records it.
     pub source: String,
+    /// Rows written.
     pub written: usize,
+    /// Rows passed over as unusable.
     pub skipped: usize,
+    /// For `epraccur`, the layout recognised, e.g. "epraccur layout: current".
     pub note: Option<String>,
 }
 

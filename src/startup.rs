@@ -16,13 +16,19 @@ use std::sync::Arc;
 /// Everything `serve` needs to know.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// Address and port to listen on, e.g. `127.0.0.1:8080`; port 0 picks a free port.
     pub bind: String,
+    /// `sqlite:PATH` (created on first run) or `postgres://user:pass@host/db`.
     pub database_url: String,
+    /// Folder of the search index, rebuilt from the database when missing.
     pub index_dir: PathBuf,
+    /// Load the demo directory when the database has no services.
     pub demo: bool,
     /// With `demo`: a folder of reference files to load when none are loaded yet.
     pub geo_dir: Option<PathBuf>,
+    /// Also accepted as an administrator's key (`admin-key`); None or empty for no such key.
     pub admin_key: Option<String>,
+    /// How search polls, commits, ranks and warns, and the crisis contacts it reads out.
     pub search: SearchSettings,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
@@ -48,7 +54,9 @@ pub struct LinkCheckSettings {
     pub cron: String,
     /// Every URL is checked at least once in this many days.
     pub spread_days: u32,
+    /// How each URL is visited: timeouts, redirects, pauses between requests to a host.
     pub check: crate::links::checker::CheckSettings,
+    /// When a run of failures becomes a flag.
     pub policy: crate::links::policy::LinkPolicy,
 }
 
@@ -57,6 +65,7 @@ pub struct LinkCheckSettings {
 pub struct SourcePullSettings {
     /// Cron expression with seconds, in UTC, e.g. `0 15 * * * *` for every hour at :15.
     pub cron: String,
+    /// How a feed is read: page size, pauses, timeouts, when a full pull is due.
     pub pull: crate::oruk::pulling::PullSettings,
 }
 
@@ -64,6 +73,7 @@ pub struct SourcePullSettings {
 pub struct Application {
     port: u16,
     server: Server,
+    /// The directory the server answers from, for callers that want it directly.
     pub directory: Directory,
     sweeper: tokio::task::AbortHandle,
     scheduler: Option<tokio_cron_scheduler::JobScheduler>,

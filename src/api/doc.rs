@@ -55,12 +55,16 @@ problem_responses! {
 /// database away.
 #[derive(IntoResponses)]
 pub enum Always {
+    /// 400: a parameter, header or the body's JSON syntax is not valid.
     #[response(status = 400)]
     BadRequest(#[ref_response] BadRequest),
+    /// 401: no API key, or not a valid one.
     #[response(status = 401)]
     Unauthorized(#[ref_response] Unauthorized),
+    /// 429: too many requests from this address or key just now.
     #[response(status = 429)]
     TooManyRequests(#[ref_response] TooManyRequests),
+    /// 503: the database cannot be reached or written just now.
     #[response(status = 503)]
     Unavailable(#[ref_response] Unavailable),
 }
@@ -68,6 +72,7 @@ pub enum Always {
 /// Routes open to some keys only.
 #[derive(IntoResponses)]
 pub enum Restricted {
+    /// 403: the key's role or organisation may not do this.
     #[response(status = 403)]
     Forbidden(#[ref_response] Forbidden),
 }
@@ -75,6 +80,7 @@ pub enum Restricted {
 /// Routes about one record, which may not exist.
 #[derive(IntoResponses)]
 pub enum OneRecord {
+    /// 404: no record with this id.
     #[response(status = 404)]
     NotFound(#[ref_response] NotFound),
 }
@@ -82,10 +88,13 @@ pub enum OneRecord {
 /// Routes that read a JSON body.
 #[derive(IntoResponses)]
 pub enum WithBody {
+    /// 413: the body is larger than 1 MiB.
     #[response(status = 413)]
     PayloadTooLarge(#[ref_response] PayloadTooLarge),
+    /// 415: the body is not sent as JSON.
     #[response(status = 415)]
     UnsupportedMediaType(#[ref_response] UnsupportedMediaType),
+    /// 422: JSON, but fields are not valid.
     #[response(status = 422)]
     Unprocessable(#[ref_response] Unprocessable),
 }
@@ -93,6 +102,7 @@ pub enum WithBody {
 /// Changes to a versioned record (`If-Match`), or jobs one at a time.
 #[derive(IntoResponses)]
 pub enum Contended {
+    /// 409: another change or job is under way.
     #[response(status = 409)]
     Conflict(#[ref_response] Conflict),
 }
@@ -100,8 +110,10 @@ pub enum Contended {
 /// Changes to a versioned record (`If-Match`).
 #[derive(IntoResponses)]
 pub enum Versioned {
+    /// 409: others kept changing the record, and nothing was written.
     #[response(status = 409)]
     Conflict(#[ref_response] Conflict),
+    /// 412: `If-Match` names an older version.
     #[response(status = 412)]
     PreconditionFailed(#[ref_response] PreconditionFailed),
 }

@@ -17,26 +17,45 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// Every way a request can fail, each with its status.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    /// The body is not JSON, or not an object (400).
     #[error("the body is not valid JSON: {0}")]
     NotJson(String),
+    /// The body is JSON but some fields are not valid, each named (422).
     #[error("some fields are not valid")]
     Invalid(Vec<FieldError>),
+    /// A query parameter, path segment or header is not valid (400).
     #[error("{detail}")]
-    BadParameter { name: String, detail: String },
+    BadParameter {
+        /// The query parameter, path segment or header at fault.
+        name: String,
+        /// What is wrong with it and what would be valid.
+        detail: String,
+    },
+    /// No record with this id (404); the message says what was looked for.
     #[error("{0}")]
     NotFound(String),
+    /// Another change or job is under way (409).
     #[error("{0}")]
     Conflict(String),
+    /// `If-Match` named an older version than the record's (412).
     #[error("the record has changed since you read it: the current version is {current}")]
-    PreconditionFailed { current: i64 },
+    PreconditionFailed {
+        /// The record's newest version, sent back as `current_version` and the ETag.
+        current: i64,
+    },
+    /// No API key, or not one that may be used (401).
     #[error("{0}")]
     Unauthorized(String),
+    /// The key's role or organisation may not do this (403).
     #[error("{0}")]
     Forbidden(String),
+    /// The body was not sent with this media type (415).
     #[error("send the body as JSON with the header 'Content-Type: {0}'")]
     UnsupportedMediaType(&'static str),
+    /// The database cannot be reached or written just now (503, with `Retry-After: 5`).
     #[error("the service is not ready: {0}")]
     Unavailable(String),
+    /// Anything else: logged, and answered as a 500 without the details.
     #[error("something went wrong on our side; it has been logged")]
     Unexpected(anyhow::Error),
 }
@@ -128,11 +147,15 @@ impl From<StoreError> for ApiError {
 /// An RFC 9457 problem document: what went wrong, naming the field or parameter at fault.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
+    /// A path naming the kind of problem, e.g. `/problems/validation`; sent as `type`.
     #[serde(rename = "type")]
     #[schema(examples("/problems/validation"))]
     pub kind: String,
+    /// A short summary, the same for every problem of one `type`.
     pub title: String,
+    /// The HTTP status code, as in the response's status line.
     pub status: u16,
+    /// What went wrong this time and what would be valid, in plain English.
     pub detail: String,
     /// The query parameter, path segment or header at fault.
     #[serde(skip_serializing_if = "Option::is_none")]

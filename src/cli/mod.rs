@@ -37,10 +37,13 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 #[command(version, about)]
 pub struct Cli {
+    /// Where the database and the search index are.
     #[command(flatten)]
     pub storage: StorageArgs,
+    /// How long history, resolved reports and link checks are kept.
     #[command(flatten)]
     pub retention: RetentionArgs,
+    /// The command to run.
     #[command(subcommand)]
     pub command: Command,
 }
@@ -135,6 +138,7 @@ pub enum Command {
     },
     /// Write every service as NDJSON to standard output (or --output).
     Export {
+        /// Write to this file instead of standard output.
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
@@ -176,6 +180,7 @@ pub enum RemindersCommand {
         /// Write the emails as .eml files into this folder instead of sending them.
         #[arg(long)]
         dry_run: Option<PathBuf>,
+        /// The SMTP server, the sender and the reminders' timing.
         #[command(flatten)]
         mail: MailArgs,
     },
@@ -187,8 +192,10 @@ pub struct MailArgs {
     /// The SMTP server reminders go through; without one, none are sent.
     #[arg(long, env = "SIGNPOST_SMTP_HOST")]
     pub smtp_host: Option<String>,
+    /// The SMTP server's port: 587 for STARTTLS, 465 for TLS.
     #[arg(long, env = "SIGNPOST_SMTP_PORT", default_value_t = 587)]
     pub smtp_port: u16,
+    /// How the connection to the SMTP server is protected.
     #[arg(
         long,
         env = "SIGNPOST_SMTP_SECURITY",
@@ -196,8 +203,10 @@ pub struct MailArgs {
         default_value = "starttls"
     )]
     pub smtp_security: crate::mail::SmtpSecurity,
+    /// User name for the SMTP server; used only together with --smtp-password.
     #[arg(long, env = "SIGNPOST_SMTP_USERNAME")]
     pub smtp_username: Option<String>,
+    /// Password for the SMTP server; used only together with --smtp-username.
     #[arg(long, env = "SIGNPOST_SMTP_PASSWORD", hide_env_values = true)]
     pub smtp_password: Option<String>,
     /// Who reminders come from (replies go there).
@@ -281,6 +290,7 @@ pub enum SourcesCommand {
         /// is due.
         #[arg(long)]
         full: bool,
+        /// How the feeds are read.
         #[command(flatten)]
         pull: PullArgs,
     },
@@ -364,6 +374,7 @@ pub enum KeysCommand {
         /// Who or what the key is for, e.g. "Bolton Food Bank volunteers".
         #[arg(long)]
         name: String,
+        /// What the key may do; a partner key needs --organization.
         #[arg(long, value_enum)]
         role: Role,
         /// For partner keys: the organisation whose services the key may edit.
@@ -489,6 +500,7 @@ pub struct ServeArgs {
     /// 03:00 every day; off with --demo, whose made-up websites are not worth visiting.
     #[arg(long, env = "SIGNPOST_LINK_CHECK_CRON")]
     pub link_check_cron: Option<String>,
+    /// How links are checked.
     #[command(flatten)]
     pub links: LinkArgs,
     /// When to pull other directories' feeds (see `signpost sources`): cron with
@@ -499,12 +511,14 @@ pub struct ServeArgs {
         default_value = "0 15 * * * *"
     )]
     pub source_pull_cron: String,
+    /// How other directories' feeds are read.
     #[command(flatten)]
     pub pull: PullArgs,
     /// When reminders go to update contacts: cron with seconds, UTC ("off" to disable).
     /// Default 09:00 on Mondays; never with --demo, and only with --smtp-host.
     #[arg(long, env = "SIGNPOST_REMINDER_CRON", default_value = "0 0 9 * * Mon")]
     pub reminder_cron: String,
+    /// How reminders are sent and what their links point at.
     #[command(flatten)]
     pub mail: MailArgs,
     /// Searches run at once (more wait their turn); 0 = one per core.

@@ -30,7 +30,9 @@ pub struct LinkSummary {
 /// A host and how many of its URLs are failing.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HostFailures {
+    /// The host name, e.g. `www.example.org`.
     pub host: String,
+    /// Its URLs in a run of failures (hard or transient) that no success has ended.
     pub failing_urls: usize,
 }
 

@@ -19,8 +19,11 @@ pub const FEED_SEARCH_LIMIT: usize = 1000;
 pub struct FeedQuery {
     /// Words, answered by the search index, best first.
     pub search: Option<String>,
+    /// Taxonomy ids to keep services of (a feed gives one at most); empty for any.
     pub categories: Vec<String>,
+    /// Only this organisation's services.
     pub organization_id: Option<Uuid>,
+    /// Only services changed after this time.
     pub modified_after: Option<DateTime<Utc>>,
     /// Services open to someone this old or older.
     pub open_from_age: Option<u8>,
@@ -32,6 +35,7 @@ pub struct FeedQuery {
     pub proximity_m: Option<f64>,
     /// From 0.
     pub offset: u64,
+    /// Services per page.
     pub limit: u32,
 }
 
@@ -56,7 +60,9 @@ impl FeedQuery {
 
 /// One page of a feed, and how many match in all.
 pub struct FeedPage {
+    /// This page's services, in id order or, with words or a place, by relevance.
     pub services: Vec<Service>,
+    /// How many services match in all, across every page.
     pub total: u64,
 }
 

@@ -15,10 +15,13 @@ use uuid::Uuid;
 /// Who the caller is, as a front door read it (all validated, none required).
 #[derive(Debug, Clone, Default)]
 pub struct CallerInput {
+    /// Where the caller lives.
     pub postcode: Option<Postcode>,
     /// A GP practice code, already checked for shape.
     pub gp: Option<String>,
+    /// The caller's age in years.
     pub age: Option<u8>,
+    /// The caller's gender, checked against each service's `gender`.
     pub gender: Option<Gender>,
 }
 
@@ -32,20 +35,28 @@ impl CallerInput {
 /// Where a search is asked from, and what the place may do to the results.
 #[derive(Debug, Clone, Default)]
 pub struct PlaceInput {
+    /// Who the caller is: where they live, their GP practice, age and gender.
     pub who: CallerInput,
     /// Keep services whose coverage cannot be decided for this caller.
     pub include_unknown: bool,
+    /// Nearest first instead of by relevance; needs a place whose location is known.
     pub by_distance: bool,
+    /// Keep only services within this many km (telephone and online ones always stay).
     pub within_km: Option<f64>,
 }
 
 /// What the service understood of the caller, returned beside answers.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CallerView {
+    /// The caller's postcode as understood, normalised (`M14 5AB`); null when none was given.
     pub postcode: Option<String>,
+    /// The GP practice given, when the reference data knows it.
     pub gp_practice: Option<PracticeInfo>,
+    /// Whether the reference data knows the practice given; null when none was given.
     pub gp_known: Option<bool>,
+    /// Where distances are measured from; null when no location is known.
     pub location: Option<Origin>,
+    /// What to check with the caller: a terminated postcode, a practice no longer active.
     pub notes: Vec<String>,
 }
 
@@ -64,16 +75,22 @@ impl CallerView {
 /// Can one service see one caller, and why.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EligibilityView {
+    /// The service asked about, with its coverage rules.
     pub service: ServiceRef,
+    /// The answer, and each check that led to it.
     pub eligibility: Answer,
+    /// What was understood of the caller.
     pub caller: CallerView,
 }
 
 /// A service named in an answer about it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ServiceRef {
+    /// The service's UUID.
     pub id: Uuid,
+    /// The service's name.
     pub name: String,
+    /// The service's coverage rules, as checked.
     pub coverage: crate::domain::Coverage,
 }
 
@@ -83,8 +100,11 @@ const HISTORY_SHOWN: usize = 5;
 /// One service as its page shows it.
 #[derive(Debug)]
 pub struct ServiceDetail {
+    /// The record, without its staff-only fields unless the reader is staff.
     pub service: Service,
+    /// The warnings search shows beside it (temporarily closed, capacity unknown, …).
     pub warnings: Vec<Warning>,
+    /// Whether it can see the caller given; None when no caller details were given.
     pub eligibility: Option<EligibilityView>,
     /// The latest changes (staff only), newest first.
     pub history: Vec<HistoryEntry>,

@@ -13,6 +13,7 @@ use uuid::Uuid;
 /// A change of status as a partner states it.
 #[derive(Debug, Clone)]
 pub struct StatusChange {
+    /// The new status; `temporarily_closed` needs `reason`.
     pub status: ServiceStatus,
     /// Why it is closed; required for a temporary closure.
     pub reason: Option<Text>,

@@ -53,8 +53,10 @@ const QUICK_UPDATES: &[&str] = &["capacity", "status", "verify"];
 /// HTTP status.
 #[derive(Debug, thiserror::Error)]
 pub enum DirectoryError {
+    /// No such record (404); the message says which.
     #[error("{0}")]
     NotFound(String),
+    /// The caller's role or organisation may not do this (403); the message says why.
     #[error("{0}")]
     Forbidden(String),
     /// The key presented is not one that may be used.
@@ -62,15 +64,25 @@ pub enum DirectoryError {
     Unauthorized(String),
     /// `If-Match` named an older version than `current`.
     #[error("the record has changed since you read it: the current version is {current}")]
-    Stale { current: i64 },
+    Stale {
+        /// The record's version now.
+        current: i64,
+    },
     /// Others kept changing the record; nothing was written.
     #[error("{0}")]
     Busy(String),
+    /// Fields of the input are not valid, each named with what would be valid (422).
     #[error("some fields are not valid")]
     Invalid(Vec<FieldError>),
     /// A question the directory cannot answer as asked (a query parameter, not a body).
     #[error("{detail}")]
-    BadQuery { name: String, detail: String },
+    BadQuery {
+        /// The query parameter at fault.
+        name: String,
+        /// What is wrong with it and what would be valid.
+        detail: String,
+    },
+    /// Anything else, such as a database failure (503 if the database is away, else 500).
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -685,7 +697,9 @@ impl Directory {
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeyInput {
+    /// A label for the key, e.g. who will hold it; one line, at most 200 characters.
     pub name: Name,
+    /// What the key may do; `partner` needs `organization_id`.
     pub role: Role,
     /// An existing organisation, for a partner key only.
     #[serde(default)]

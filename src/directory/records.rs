@@ -19,12 +19,14 @@ use uuid::Uuid;
 /// One URL of a service and what checking it found.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UrlChecks {
+    /// The URL as the record gives it.
     pub url: String,
     /// Where the URL sits on the record (`url`, `organization.url`, …).
     pub kind: &'static str,
     /// Runs of failures by day, flag, evidence, suggested new URL.
     #[schema(value_type = Option<Object>)]
     pub state: Option<LinkState>,
+    /// When it was last checked, as an RFC 3339 time (UTC); null if never.
     pub last_checked: Option<String>,
     /// The latest checks, newest first, each with outcome, finding, status and the
     /// redirect hops.
@@ -35,6 +37,7 @@ pub struct UrlChecks {
 /// How the index stands.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IndexState {
+    /// Services in the search index.
     pub documents: u64,
     /// The last change-log sequence the index has applied.
     pub applied_seq: i64,

@@ -67,7 +67,9 @@ impl Default for ReminderSettings {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactInput {
+    /// The person's name, as the reminder greets them.
     pub name: Name,
+    /// Where their reminders go.
     #[schema(value_type = String, format = Email)]
     pub email: EmailAddress,
 }
@@ -77,6 +79,7 @@ pub struct ContactInput {
 pub struct RunReport {
     /// Organisations with update contacts and something that needs a look.
     pub organizations_due: usize,
+    /// Reminders the mail server accepted.
     pub sent: usize,
     /// Written to the dry-run folder instead.
     pub written: usize,
@@ -84,45 +87,63 @@ pub struct RunReport {
     pub failed: usize,
     /// Reminded too recently to be reminded again.
     pub too_soon: usize,
+    /// Reminders that made too many unanswered in a row, so went to the review queue.
     pub escalated: usize,
+    /// Services asked about, across every reminder made.
     pub services: usize,
+    /// How long the run took, in seconds.
     pub seconds: f64,
 }
 
 /// A link opened from an email, ready for its confirmation page.
 pub struct OpenedLink {
+    /// The link as stored: which service, which action, which contact, until when.
     pub link: ReminderLink,
+    /// The service the link is about.
     pub service: Service,
+    /// What the link does, in words, e.g. "Everything is still accurate".
     pub action_text: &'static str,
 }
 
 /// Why a link cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum LinkRefused {
+    /// Not a link signpost sent, changed on the way, or answered with another action.
     #[error("this link is not one signpost sent, or it was changed on the way")]
     NotValid,
+    /// Past its expiry; carries the day it expired, in words.
     #[error("this link expired on {0}; a new reminder will bring a fresh one")]
     Expired(String),
+    /// Used already; carries when, in words.
     #[error("this link was used already, on {0}")]
     Used(String),
+    /// The directory could not read the service or make the change.
     #[error(transparent)]
     Directory(#[from] DirectoryError),
 }
 
 /// What a person chose on a link's confirmation page.
 pub enum Answer {
+    /// Everything is still accurate: the entry is confirmed as of today.
     Accurate,
+    /// Whether it is taking referrals now; stamped with the server's time.
     Capacity(Capacity),
+    /// Temporarily closed, with why and, if known, until when.
     ClosedUntil {
+        /// The day it expects to reopen; must be in the future.
         reopens_on: Option<NaiveDate>,
+        /// Why it is closed, as callers will be told.
         reason: Text,
     },
+    /// Closed for good: the service becomes defunct.
     Closed,
+    /// Edit the details: signs the contact in as the organisation's partner.
     Edit,
 }
 
 /// What answering did.
 pub enum Answered {
+    /// The service as the answer left it.
     Changed(Box<Service>),
     /// Edit the details: sign in as the organisation's partner for a short while.
     EditAs(Principal, Uuid),

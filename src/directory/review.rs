@@ -16,10 +16,15 @@ pub struct ReviewItem {
     /// report, not_verified, capacity_stale, link_flag, source_vanished,
     /// possible_duplicate or reminders_unanswered.
     pub kind: &'static str,
+    /// The service it is about (for `reminders_unanswered`, the first one asked about).
     pub service_id: Uuid,
+    /// That service's name.
     pub service_name: String,
+    /// The organisation that runs the service.
     pub organization_id: Uuid,
+    /// What needs doing, in words.
     pub detail: String,
+    /// When it began: a day (`YYYY-MM-DD`) or an RFC 3339 time; null for never.
     pub since: Option<String>,
     /// For a report: its kind alone (what a reminder may repeat; never who reported).
     #[serde(skip)]
@@ -293,6 +298,7 @@ impl Directory {
 /// Services a partner keeps, each with what needs their attention.
 #[derive(Debug)]
 pub struct Attention {
+    /// The service as stored, staff-only fields included.
     pub service: crate::domain::Service,
     /// What search shows a navigator about it (closed, capacity unknown, link broken…).
     pub warnings: Vec<crate::search::Warning>,

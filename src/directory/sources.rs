@@ -29,6 +29,7 @@ const CLOCK_MARGIN_MINUTES: i64 = 10;
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SourceInput {
+    /// What navigators see as the records' origin, e.g. "Bolton Council"; unique.
     pub name: Name,
     /// The feed's base URL (http or https), e.g. https://example.org/oruk: the one
     /// whose `/services` lists its services.
@@ -39,13 +40,19 @@ pub struct SourceInput {
 /// What one pull of one source did.
 #[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct PullReport {
+    /// The source's name.
     pub source: String,
     /// Every record read (`false`: only those changed since the last pull).
     pub full: bool,
+    /// Pages of the source's `/services` read.
     pub pages: u32,
+    /// HTTP requests made, retries and single-record fetches included.
     pub requests: u32,
+    /// Records seen for the first time, now added.
     pub new: usize,
+    /// Records whose content or organisation changed, now updated.
     pub changed: usize,
+    /// Records the same as the copy here.
     pub unchanged: usize,
     /// Records a full pull no longer found: marked for review, never deleted.
     pub vanished: usize,
@@ -57,6 +64,7 @@ pub struct PullReport {
     /// (the record's id there, what was left out or inferred), at most 200.
     #[schema(value_type = Vec<Vec<String>>)]
     pub notes: Vec<(String, String)>,
+    /// How long the pull took, in seconds.
     pub seconds: f64,
     /// Why the pull stopped; what it wrote before stays, the last good copy with it.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -45,6 +45,7 @@ impl Role {
 pub struct Principal {
     /// The key's public id (never the secret), or `admin-key` for the configured key.
     pub key_id: String,
+    /// What the caller may do, from its key.
     pub role: Role,
     /// For partners: the organisation whose services they keep.
     pub organization_id: Option<Uuid>,
@@ -73,12 +74,19 @@ impl Principal {
 /// A stored key, without its secret.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ApiKey {
+    /// The key's public id, `key_` and 12 hex digits; never the secret.
     pub id: String,
+    /// A label the administrator gave it, e.g. who holds it.
     pub name: String,
+    /// What the key may do.
     pub role: Role,
+    /// For a partner key, the organisation whose services it keeps; null otherwise.
     pub organization_id: Option<Uuid>,
+    /// When it was issued (UTC).
     pub created_at: DateTime<Utc>,
+    /// When it stops working (UTC); null if it never expires.
     pub expires_at: Option<DateTime<Utc>>,
+    /// When an administrator revoked it (UTC); null unless revoked.
     pub revoked_at: Option<DateTime<Utc>>,
 }
 

@@ -33,15 +33,25 @@ pub enum CoverageRule {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RuleType {
+    /// Anyone in the UK; takes no value.
     National,
+    /// Residents of a postcode area, e.g. `M`.
     Area,
+    /// Residents of a postcode district, e.g. `M14`, or sub-district, e.g. `EC1A`.
     District,
+    /// Residents of a postcode sector, e.g. `M14 5`.
     Sector,
+    /// Residents of one full postcode, e.g. `M14 5AB`.
     Unit,
+    /// Residents of a local authority district, by ONS code, e.g. `E08000003`.
     LocalAuthority,
+    /// Patients of one GP practice, by ODS code, e.g. `P84001`.
     GpPractice,
+    /// Patients of a practice in a Primary Care Network, by ODS code, e.g. `U49529`.
     Pcn,
+    /// Patients of a practice in a sub-ICB location, by ODS (`14L`) or ONS code (`E38…`).
     SubIcb,
+    /// Patients of a practice in an ICB, by ODS code (`QOP`) or ONS code (`E54…`).
     Icb,
 }
 
@@ -50,6 +60,7 @@ pub enum RuleType {
 #[serde(deny_unknown_fields)]
 #[schema(as = CoverageRule)]
 pub struct RawRule {
+    /// Which kind of rule, sent as `type`; decides what `value` must be.
     #[serde(rename = "type")]
     pub kind: RuleType,
     /// M (area), M14 or EC1A (district), M14 5 (sector), M14 5AB (unit), E08000003 (local
@@ -133,8 +144,10 @@ impl From<CoverageRule> for RawRule {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Coverage {
+    /// Rules a person must match at least one of; empty means the service has not said.
     #[serde(default)]
     pub include: Vec<CoverageRule>,
+    /// Rules that leave a person out even when an include rule matches; `national` is refused.
     #[serde(default)]
     pub exclude: Vec<CoverageRule>,
 }

@@ -29,6 +29,7 @@ pub struct FieldError {
     /// The field, as a path into the body, e.g. `phones[0].number`.
     #[schema(examples("phones[0].number"))]
     pub field: String,
+    /// What is wrong and what would be valid, in plain English.
     pub message: String,
 }
 
@@ -56,17 +57,24 @@ pub enum InputError {
 /// Server-kept fields, accepted on input so an exported record can be imported again.
 #[derive(Debug, Clone, Default)]
 pub struct ServerFields {
+    /// The id the input gave, if any: kept on create, must match the path on update.
     pub id: Option<Uuid>,
+    /// The version an exported record carried; kept only by an NDJSON import.
     pub version: Option<i64>,
+    /// When an exported record was created; kept only by an NDJSON import.
     pub created_at: Option<DateTime<Utc>>,
+    /// When an exported record last changed; kept only by an NDJSON import.
     pub last_modified: Option<DateTime<Utc>>,
 }
 
 /// A new or changed organisation.
 #[derive(Debug, Clone)]
 pub struct OrganizationInput {
+    /// The server's fields the input carried (an exported record has them).
     pub server: ServerFields,
+    /// Whether an exported organisation was retired; kept only by an NDJSON import.
     pub retired: Option<bool>,
+    /// What the organisation says about itself.
     pub content: OrganizationContent,
 }
 
@@ -82,8 +90,11 @@ pub enum OrganizationRef {
 /// A new or changed service.
 #[derive(Debug, Clone)]
 pub struct ServiceInput {
+    /// The server's fields the input carried (an exported record has them).
     pub server: ServerFields,
+    /// Its organisation, by `organization_id` or embedded; None when the input named neither.
     pub organization: Option<OrganizationRef>,
+    /// Everything a partner or administrator edits about the service.
     pub content: ServiceContent,
 }
 

@@ -15,10 +15,14 @@ use uuid::Uuid;
 )]
 #[serde(rename_all = "snake_case")]
 pub enum ServiceStatus {
+    /// Running as usual (the default).
     #[default]
     Active,
+    /// Closed for a while; `temporary_closure` says why and when it may reopen.
     TemporarilyClosed,
+    /// Not running at the moment; hidden from search unless asked for.
     Inactive,
+    /// Closed for good, as retiring leaves it; hidden from search unless asked, not in feeds.
     Defunct,
 }
 
@@ -51,9 +55,13 @@ impl ServiceStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryMode {
+    /// At a place the person goes to (see `locations`).
     InPerson,
+    /// By telephone; never excluded by a search's `within_km`.
     Telephone,
+    /// Online; never excluded by a search's `within_km`.
     Online,
+    /// At the person's home.
     HomeVisit,
 }
 
@@ -86,8 +94,11 @@ impl DeliveryMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReferralRoute {
+    /// People may refer themselves.
     SelfReferral,
+    /// Only a professional, such as a GP, may refer.
     ProfessionalReferral,
+    /// People may refer themselves or be referred by a professional.
     Both,
 }
 
@@ -95,8 +106,11 @@ pub enum ReferralRoute {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Accepting {
+    /// Taking people on now.
     Open,
+    /// Taking people on to a waiting list; `waiting_weeks` may say for how long.
     Waitlist,
+    /// Not taking referrals at the moment.
     Closed,
 }
 
@@ -117,9 +131,12 @@ impl Accepting {
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Gender {
+    /// Open to people of any gender (the default).
     #[default]
     Any,
+    /// For women only.
     Female,
+    /// For men only.
     Male,
 }
 
@@ -138,12 +155,19 @@ impl Gender {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Weekday {
+    /// Monday.
     Monday,
+    /// Tuesday.
     Tuesday,
+    /// Wednesday.
     Wednesday,
+    /// Thursday.
     Thursday,
+    /// Friday.
     Friday,
+    /// Saturday.
     Saturday,
+    /// Sunday.
     Sunday,
 }
 
@@ -151,7 +175,9 @@ pub enum Weekday {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemporaryClosure {
+    /// Why it is closed, shown to callers in search's `temporarily_closed` warning.
     pub reason: Text,
+    /// The day it expects to reopen (`YYYY-MM-DD`); omitted when not known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reopens_on: Option<NaiveDate>,
 }
@@ -160,7 +186,9 @@ pub struct TemporaryClosure {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Referral {
+    /// Who may make the referral.
     pub route: ReferralRoute,
+    /// Where to refer online, such as a referral form; visited by the link checker.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<WebUrl>,
     /// How to refer; staff-only once roles exist.
@@ -172,7 +200,9 @@ pub struct Referral {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PhoneEntry {
+    /// The number as people dial it, spacing kept as written.
     pub number: Phone,
+    /// What the number is for, e.g. "Text relay" or "Out of hours"; at most 100 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<Label>,
 }
@@ -181,11 +211,15 @@ pub struct PhoneEntry {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Contact {
+    /// The person's name.
     pub name: Name,
+    /// Their job title or role, e.g. "Volunteer coordinator".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<Label>,
+    /// Their own email address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<Email>,
+    /// Their own phone number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<Phone>,
 }
@@ -194,7 +228,9 @@ pub struct Contact {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Cost {
+    /// True when the service costs the person nothing.
     pub free: bool,
+    /// What it costs, in words (charges, concessions); usually given only when not free.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<Text>,
 }
@@ -203,8 +239,11 @@ pub struct Cost {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpeningHours {
+    /// The day of the week these hours are for.
     pub day: Weekday,
+    /// Opening time as `HH:MM` on the 24-hour clock.
     pub opens: ClockTime,
+    /// Closing time as `HH:MM` on the 24-hour clock; must be after `opens`.
     pub closes: ClockTime,
 }
 
@@ -212,11 +251,13 @@ pub struct OpeningHours {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Capacity {
+    /// Whether it is taking referrals: open, on a waiting list, or closed.
     pub accepting: Accepting,
     /// Only with waitlist.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 0, maximum = 260)]
     pub waiting_weeks: Option<u16>,
+    /// Places free now; omitted when the partner does not count them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub places: Option<u32>,
     /// Set by the server whenever the capacity changes.
@@ -238,17 +279,23 @@ impl Capacity {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Location {
+    /// The venue's name, e.g. "Longsight Library".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<Name>,
+    /// First line of the street address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address_1: Option<Name>,
+    /// Town or city.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub city: Option<Name>,
+    /// A full UK postcode, stored normalised (`M14 5AB`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub postal_code: Option<PostalCode>,
+    /// Latitude in degrees (WGS84); with `longitude`, what search measures distances to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 49, maximum = 61)]
     pub latitude: Option<f64>,
+    /// Longitude in degrees (WGS84); given with `latitude` or not at all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = -9, maximum = 2.5)]
     pub longitude: Option<f64>,
@@ -262,26 +309,38 @@ fn is_default<T: Default + PartialEq>(v: &T) -> bool {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceContent {
+    /// What the service is called; words in it count most in search.
     pub name: Name,
+    /// Another name it goes by, such as an acronym; searchable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alternate_name: Option<Name>,
+    /// What the service does and for whom, in plain words; searchable.
     pub description: Text,
+    /// One to ten taxonomy ids (GET /v1/taxonomy lists them).
     #[schema(min_items = 1, max_items = 10)]
     pub categories: Vec<CategoryId>,
+    /// More words to find it by, e.g. callers' own words; searched but not shown in results.
     #[serde(default)]
     #[schema(max_items = 50)]
     pub keywords: Vec<Label>,
+    /// Whether it is running; `active` when omitted.
     #[serde(default)]
     pub status: ServiceStatus,
+    /// Why and until when it is closed; required with, and only with, `temporarily_closed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temporary_closure: Option<TemporaryClosure>,
+    /// How people receive it; at least one.
     #[schema(min_items = 1)]
     pub delivery_modes: Vec<DeliveryMode>,
+    /// Who may refer and how.
     pub referral: Referral,
+    /// The service's own web page; visited by the link checker.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<WebUrl>,
+    /// Email address for enquiries, shown to everyone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<Email>,
+    /// Phone numbers, each with what it is for; shown to everyone.
     #[serde(default)]
     #[schema(max_items = 20)]
     pub phones: Vec<PhoneEntry>,
@@ -289,16 +348,21 @@ pub struct ServiceContent {
     #[serde(default)]
     #[schema(max_items = 20)]
     pub contacts: Vec<Contact>,
+    /// Languages it is offered in, as ISO 639 codes; empty is taken as English only.
     #[serde(default)]
     #[schema(max_items = 50)]
     pub languages: Vec<Language>,
+    /// Whether it is free and what it costs if not; omitted when not stated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<Cost>,
+    /// Regular opening times, one entry per day and session.
     #[serde(default)]
     #[schema(max_items = 50)]
     pub opening_hours: Vec<OpeningHours>,
+    /// Opening times in words, e.g. exceptions or "by appointment only".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opening_hours_description: Option<Text>,
+    /// Youngest age accepted, in years; no lower limit when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 0, maximum = 120)]
     pub minimum_age: Option<u8>,
@@ -306,17 +370,22 @@ pub struct ServiceContent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 0, maximum = 120)]
     pub maximum_age: Option<u8>,
+    /// Which genders it is for; `any` when omitted.
     #[serde(default)]
     pub gender: Gender,
+    /// Who it is for, in words (e.g. "carers of people with dementia"); searchable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eligibility_description: Option<Text>,
+    /// Where callers must live or have their GP; omitted when the service has not said.
     #[serde(default, skip_serializing_if = "is_default")]
     pub coverage: Coverage,
+    /// Whether it is taking referrals, as its partner last said; omitted when never stated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<Capacity>,
     /// Last confirmed accurate by a person.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assured_date: Option<NaiveDate>,
+    /// Places it is delivered; search gives the distance to the nearest with coordinates.
     #[serde(default)]
     #[schema(max_items = 100)]
     pub locations: Vec<Location>,
@@ -437,17 +506,24 @@ impl ServiceContent {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrganizationContent {
+    /// The organisation's name, e.g. its registered charity name.
     pub name: Name,
+    /// Another name it goes by, such as an acronym.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alternate_name: Option<Name>,
+    /// What the organisation does, in words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<Text>,
+    /// The organisation's home page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub website: Option<WebUrl>,
+    /// Email address for general enquiries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<Email>,
+    /// Phone number for general enquiries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<Phone>,
+    /// Registered charity number, e.g. `1012345` or `SC012345`; omitted if not a charity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub charity_number: Option<Label>,
 }
@@ -455,18 +531,25 @@ pub struct OrganizationContent {
 /// Fields the server keeps for every record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordMeta {
+    /// 1 when created, one more with each change; the record's ETag, checked by If-Match.
     pub version: i64,
+    /// When the record was first stored (UTC).
     pub created_at: DateTime<Utc>,
+    /// When the record last changed (UTC).
     pub last_modified: DateTime<Utc>,
 }
 
 /// An organisation as stored and served.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Organization {
+    /// The organisation's UUID; kept from the input if given, otherwise a new v7.
     pub id: Uuid,
+    /// What the organisation says about itself, flattened into the record's JSON.
     #[serde(flatten)]
     pub content: OrganizationContent,
+    /// True once retired: its running services became defunct and none may be added.
     pub retired: bool,
+    /// Version and timestamps, flattened into the record's JSON.
     #[serde(flatten)]
     pub meta: RecordMeta,
 }
@@ -474,10 +557,14 @@ pub struct Organization {
 /// A service as stored and served, with its organisation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Service {
+    /// The service's UUID; kept from the input if given, otherwise a new v7.
     pub id: Uuid,
+    /// The organisation that runs it, in full.
     pub organization: Organization,
+    /// Everything a partner or administrator edits, flattened into the record's JSON.
     #[serde(flatten)]
     pub content: ServiceContent,
+    /// Version and timestamps, flattened into the record's JSON.
     #[serde(flatten)]
     pub meta: RecordMeta,
     /// Where the record came from when another directory's feed supplies it; `None` for
@@ -489,6 +576,7 @@ pub struct Service {
 /// Where a record read from another directory's feed came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Provenance {
+    /// The registered source's id, as GET /v1/admin/sources lists it.
     pub source_id: Uuid,
     /// The source's name as the administrator registered it.
     pub name: String,
@@ -504,6 +592,7 @@ pub struct Provenance {
 /// How a source's copy stands, as search shows it beside each of its records.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SourceHealth {
+    /// The source's name as the administrator registered it.
     pub name: String,
     /// When a pull last read the source to the end: its records are as fresh as this.
     pub last_success_at: Option<DateTime<Utc>>,

@@ -21,7 +21,9 @@ use serde::Serialize;
 /// What ONSPD says of a postcode.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PostcodeInfo {
+    /// Its centre as (latitude, longitude) in degrees; None without a grid reference.
     pub location: Option<(f64, f64)>,
+    /// ONS code of its local authority district, e.g. `E08000003`.
     pub local_authority: Option<String>,
     /// ONS code (E38…).
     pub sub_icb: Option<String>,
@@ -34,13 +36,21 @@ pub struct PostcodeInfo {
 /// A GP practice and the groupings it belongs to.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PracticeInfo {
+    /// ODS practice code, e.g. `P84004`.
     pub code: String,
+    /// The practice's name as ODS publishes it, usually in capitals.
     pub name: String,
+    /// The practice's postcode.
     pub postcode: String,
+    // Not `///`: utoipa would put a field description beside the inlined enum in an
+    // `allOf` with an object schema, which no string matches; it skips `concat!` docs.
+    #[doc = concat!("Whether the practice is open, as ODS records it.")]
     #[serde(serialize_with = "status_str")]
     #[schema(inline)]
     pub status: PracticeStatus,
+    /// ODS code of its Primary Care Network, e.g. `U49529`; null when it is in none.
     pub pcn: Option<String>,
+    /// The network's name as ePCN gives it.
     pub pcn_name: Option<String>,
     /// ODS code, e.g. `14L`.
     pub sub_icb: Option<String>,
@@ -59,13 +69,17 @@ fn status_str<S: serde::Serializer>(s: &PracticeStatus, ser: S) -> Result<S::Ok,
 /// What is known of the person being helped.
 #[derive(Debug, Clone, Default)]
 pub struct Caller {
+    /// Where the person lives, if given.
     pub postcode: Option<Postcode>,
+    /// What ONSPD says of that postcode; None when not given or not in the loaded data.
     pub postcode_info: Option<PostcodeInfo>,
     /// The GP practice code as given (validated).
     pub gp: Option<String>,
     /// The practice, when the reference data knows it.
     pub practice: Option<PracticeInfo>,
+    /// The person's age in years, if given.
     pub age: Option<u8>,
+    /// The person's gender, if given.
     pub gender: Option<Gender>,
 }
 
@@ -286,17 +300,24 @@ pub fn title_case(s: &str) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
+    /// The service covers the caller.
     Eligible,
+    /// A coverage rule, the caller's age or their gender rules them out.
     NotEligible,
+    /// Not decidable from what is known (no GP given, postcode not loaded…); never guessed.
     Unknown,
 }
 
 /// One part of the answer: where they live or are registered, age, gender.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Check {
+    /// What the check is about: `coverage`, `age` or `gender`.
     pub about: &'static str,
+    /// This check's answer.
     pub verdict: Verdict,
+    /// The sentence a navigator can read out for this check.
     pub reason: String,
+    /// The coverage rule that decided this check, when one did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<CoverageRule>,
 }
@@ -304,12 +325,14 @@ pub struct Check {
 /// Whether a service can see a caller, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Answer {
+    /// `not_eligible` if any check says so, else `unknown` if any does, else `eligible`.
     pub verdict: Verdict,
     /// The sentence a navigator can read out.
     pub reason: String,
     /// The coverage rule that decided, when one did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<CoverageRule>,
+    /// Every check made: coverage always, age and gender when the caller gave them.
     pub checks: Vec<Check>,
 }
 

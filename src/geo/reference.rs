@@ -42,9 +42,13 @@ impl GeoKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
 #[schema(rename_all = "snake_case")]
 pub enum PracticeStatus {
+    /// Open (ODS `A` or `ACTIVE`).
     Active,
+    /// Closed (ODS `C` or `INACTIVE`).
     Inactive,
+    /// Not operating for now, though not closed (ODS `D` or `DORMANT`).
     Dormant,
+    /// Planned but not yet open (ODS `P` or `PROPOSED`).
     Proposed,
 }
 
@@ -74,10 +78,15 @@ impl PracticeStatus {
 /// A GP practice from the NHS register (epraccur), with its PCN and sub-ICB.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Practice {
+    /// ODS practice code, a letter and five digits, e.g. `P84004`.
     pub code: String,
+    /// The practice's name as ODS publishes it, usually in capitals.
     pub name: String,
+    /// The address lines, joined with ", "; the postcode is separate.
     pub address: String,
+    /// The practice's postcode, normalised when it parses, else as the file wrote it.
     pub postcode: String,
+    /// Whether the practice is open, as ODS records it.
     pub status: PracticeStatus,
     /// ODS code of the integrated care board, e.g. `QOP`.
     pub icb: Option<String>,
@@ -97,8 +106,11 @@ pub enum EpraccurLayout {
 /// What an import read: rows kept and rows passed over, with why.
 #[derive(Debug, Default)]
 pub struct ReadReport {
+    /// Rows read into the reference data.
     pub kept: usize,
+    /// Rows passed over: not a GP practice, a bad code, an ended link, and so on.
     pub skipped: usize,
+    /// For `epraccur`, the layout of its first row; None for other files and empty ones.
     pub layout: Option<EpraccurLayout>,
 }
 
@@ -175,9 +187,13 @@ pub fn read_epraccur(input: impl Read) -> anyhow::Result<(Vec<Practice>, ReadRep
 /// A practice's membership of a Primary Care Network.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PcnLink {
+    /// The practice's ODS code, e.g. `P84004`.
     pub practice: String,
+    /// The network's ODS code, e.g. `U49529`.
     pub pcn: String,
+    /// The network's name as ePCN gives it.
     pub pcn_name: String,
+    /// When the practice joined this network; None when the file does not say.
     pub started: Option<NaiveDate>,
 }
 
@@ -241,9 +257,13 @@ pub fn read_pcn_links(input: impl Read) -> anyhow::Result<(Vec<PcnLink>, ReadRep
 /// A postcode district's centre, for distances and district eligibility.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DistrictCentroid {
+    /// The district (outward code) in capitals, e.g. `M14`.
     pub outcode: String,
+    /// Latitude of the district's centre in degrees (WGS84).
     pub latitude: f64,
+    /// Longitude of the district's centre in degrees (WGS84).
     pub longitude: f64,
+    /// True for a district with no area of its own (PO boxes); never a caller's origin.
     pub non_geographic: bool,
 }
 
@@ -299,9 +319,13 @@ pub fn read_districts(input: impl Read) -> anyhow::Result<(Vec<DistrictCentroid>
 /// One postcode as ONSPD describes it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PostcodeRecord {
+    /// The full postcode, normalised (`M14 5AB`).
     pub postcode: String,
+    /// Latitude in degrees (WGS84); None without a grid reference (e.g. Crown dependencies).
     pub latitude: Option<f64>,
+    /// Longitude in degrees (WGS84); None exactly when `latitude` is.
     pub longitude: Option<f64>,
+    /// ONS code of the local authority district, e.g. `E08000003`; None when ONSPD has none.
     pub local_authority: Option<String>,
     /// ONS code of the sub-ICB location (E38…).
     pub sub_icb: Option<String>,
@@ -369,8 +393,11 @@ pub fn read_postcodes<R: Read>(
 /// An NHS sub-ICB location: its ODS code, ONS code and name.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SubIcb {
+    /// ONS code, e.g. `E38000217`.
     pub ons: String,
+    /// ODS code, e.g. `14L`.
     pub ods: String,
+    /// The location's name.
     pub name: String,
 }
 

@@ -12,9 +12,11 @@ use url::Url;
 /// How the checker behaves; every default is named here.
 #[derive(Debug, Clone)]
 pub struct CheckSettings {
+    /// How long connecting to a host may take.
     pub connect_timeout: Duration,
     /// For one request, headers and the start of the body.
     pub request_timeout: Duration,
+    /// Redirects followed before giving up with `too_many_redirects`.
     pub max_redirects: usize,
     /// Says who we are and where to complain.
     pub user_agent: String,
@@ -56,6 +58,7 @@ impl Default for CheckSettings {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
+    /// The page is there and nothing suggests it has closed.
     Ok,
     /// Works, but lives somewhere else now: see `suggested_url`.
     Moved,
@@ -84,14 +87,18 @@ impl Outcome {
 /// One redirect followed: where it pointed and with what status.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Hop {
+    /// The URL that answered with the redirect.
     pub url: String,
+    /// Its HTTP status, e.g. 301 or 302.
     pub status: u16,
 }
 
 /// One URL's check.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckResult {
+    /// The URL as checked.
     pub url: String,
+    /// What the check found, broadly.
     pub outcome: Outcome,
     /// The finding in one word: `ok`, `not_found`, `gone`, `no_such_domain`, `refused`,
     /// `certificate`, `parked`, `soft_404`, `closure_wording`, `timeout`, `server_error`,
@@ -99,13 +106,19 @@ pub struct CheckResult {
     /// `redirect_loop`, `too_many_redirects`, `moved_permanently`, `moved_domain`,
     /// `moved_home`, `bad_url`, `connection`.
     pub finding: &'static str,
+    /// The last HTTP status received; None when no answer came (DNS, connection, timeout).
     pub status: Option<u16>,
     /// Every redirect followed, in order.
     pub hops: Vec<Hop>,
+    /// Where the check ended, after redirects; None for a bad URL or a non-existent domain.
     pub final_url: Option<String>,
+    /// The new address of a moved page; None otherwise.
     pub suggested_url: Option<String>,
+    /// What was seen, in words, e.g. "404 Not Found".
     pub detail: String,
+    /// Attempts made, retries included; 0 for a URL that is not http(s).
     pub attempts: u32,
+    /// How long the last attempt took, in milliseconds.
     pub elapsed_ms: u64,
 }
 

@@ -39,11 +39,15 @@ pub fn service_urls(s: &Service) -> Vec<(&'static str, String)> {
 /// What a cycle did.
 #[derive(Debug, Default, Serialize)]
 pub struct CycleReport {
+    /// URLs checked in this cycle.
     pub urls: usize,
+    /// Checks by finding (`ok`, `not_found`, `timeout`, …).
     pub by_finding: BTreeMap<String, usize>,
+    /// Checks by outcome (`ok`, `moved`, `hard`, `transient`, `unverifiable`).
     pub by_outcome: BTreeMap<String, usize>,
     /// URLs whose flag changed, with the new flag (`null` when cleared).
     pub flag_changes: Vec<(String, Option<&'static str>)>,
+    /// How long the cycle took, in seconds.
     pub seconds: f64,
 }
 

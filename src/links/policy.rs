@@ -31,8 +31,11 @@ impl Default for LinkPolicy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Flag {
+    /// Hard failures on several different days (3 by default; 2 for 410 or a vanished domain).
     LinkBroken,
+    /// Closure wording or a parked domain seen, even once.
     PossiblyClosed,
+    /// Transient failures on several different days (7 by default).
     Unreachable,
 }
 
@@ -50,14 +53,21 @@ impl Flag {
 /// A URL's running record across checks.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LinkState {
+    /// Different days with a hard failure in the current run; a success resets it.
     pub hard_days: u32,
+    /// The latest of those days.
     pub last_hard_day: Option<NaiveDate>,
+    /// Different days with a transient failure in the current run; a success resets it.
     pub transient_days: u32,
+    /// The latest of those days.
     pub last_transient_day: Option<NaiveDate>,
+    /// What the checks concluded, if anything yet; a success clears it.
     pub flag: Option<Flag>,
     /// What raised the flag, in words.
     pub evidence: Option<String>,
+    /// The latest check's outcome; None before the first.
     pub last_outcome: Option<Outcome>,
+    /// The latest check's finding, e.g. `not_found` (see `CheckResult::finding`).
     pub last_finding: Option<String>,
     /// Where a moved page lives now.
     pub suggested_url: Option<String>,

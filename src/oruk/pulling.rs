@@ -16,6 +16,7 @@ pub struct PullSettings {
     pub per_page: u32,
     /// Pause between two requests to the source.
     pub pause: Duration,
+    /// How long connecting to the source may take.
     pub connect_timeout: Duration,
     /// For one request, body included.
     pub request_timeout: Duration,
@@ -29,6 +30,7 @@ pub struct PullSettings {
     pub max_retry_after: Duration,
     /// Walk every record (and so notice vanished ones) when the last full walk is older.
     pub full_every: chrono::Duration,
+    /// Sent with every request: who is reading, and where to complain.
     pub user_agent: String,
 }
 
@@ -55,19 +57,35 @@ impl Default for PullSettings {
 /// Why a walk stopped early.
 #[derive(Debug, thiserror::Error)]
 pub enum PullError {
+    /// No answer, or busy (429/503) beyond the retries; carries what happened.
     #[error("{0}")]
     Unreachable(String),
+    /// The source answered with an error status.
     #[error("{url} answered {status}")]
-    Status { url: String, status: u16 },
+    Status {
+        /// The URL asked for.
+        url: String,
+        /// The HTTP status it answered with.
+        status: u16,
+    },
+    /// The answer was not an Open Referral UK page.
     #[error("{url} is not an Open Referral UK page: {why}")]
-    Garbage { url: String, why: String },
+    Garbage {
+        /// The URL asked for.
+        url: String,
+        /// What was wrong with the answer, e.g. "no 'contents' list".
+        why: String,
+    },
+    /// A page larger than allowed, or more pages than allowed; carries which.
     #[error("{0}")]
     TooLarge(String),
 }
 
 /// One page of services read.
 pub struct Page {
+    /// The page's number, from 1.
     pub number: u32,
+    /// The page's services as the source sent them, not yet read.
     pub services: Vec<Value>,
     /// The source says (or its counts suggest) nothing follows.
     pub last: bool,

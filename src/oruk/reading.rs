@@ -56,7 +56,9 @@ pub fn services_in(text: &str) -> Result<Vec<Value>, String> {
 
 /// One foreign service in signpost's import shape, with what was not carried over.
 pub struct Converted {
+    /// The service in the shape `POST /v1/services` accepts.
     pub record: Value,
+    /// What was left out or inferred, one sentence each.
     pub notes: Vec<String>,
 }
 
@@ -563,6 +565,7 @@ fn extensions(ext: &Value, out: &mut Map<String, Value>, notes: &mut Vec<String>
 /// What importing a feed file did: the import's report, and per record what was not
 /// carried over.
 pub struct FeedImport {
+    /// How many services were imported, and which records were rejected and why.
     pub report: crate::ndjson::ImportReport,
     /// (record number from 1, what was left out or inferred)
     pub notes: Vec<(usize, String)>,

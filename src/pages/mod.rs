@@ -94,7 +94,9 @@ fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
 
 /// What every page's frame shows: the title and who is signed in.
 pub struct Chrome {
+    /// The page's title, shown in the browser tab before "– signpost".
     pub title: String,
+    /// Who is signed in; None for a visitor who is not.
     pub staff: Option<StaffView>,
     /// The session's token for forms that change something (empty when signed out).
     pub csrf: String,
@@ -102,8 +104,11 @@ pub struct Chrome {
 
 /// The signed-in member of staff, as the frame shows them.
 pub struct StaffView {
+    /// Their role in words: administrator, partner or navigator.
     pub role: &'static str,
+    /// True for an administrator: the frame links to Administration.
     pub admin: bool,
+    /// True for a partner: the frame links to their services.
     pub partner: bool,
 }
 
@@ -153,8 +158,11 @@ pub fn render(page: &impl Template, status: actix_web::http::StatusCode) -> Http
 #[derive(Template)]
 #[template(path = "message.html")]
 pub struct MessagePage {
+    /// The page's frame: its title and who is signed in.
     pub chrome: Chrome,
+    /// What went wrong, as the page's heading.
     pub heading: String,
+    /// What went wrong in words, and what to do.
     pub text: String,
 }
 

@@ -23,10 +23,15 @@ use uuid::Uuid;
 
 /// A row of the partner's list.
 pub struct Row {
+    /// The service as the list shows it.
     pub service: Listed,
+    /// The warnings search shows beside it, in words with their weight.
     pub alerts: Vec<Alert>,
+    /// The worst alert's weight: `danger`, `warn` or empty.
     pub tone: &'static str,
+    /// Open review-queue items about it.
     pub items: Vec<ReviewItem>,
+    /// Its capacity's `accepting` (`open`, `waitlist` or `closed`), or empty if never stated.
     pub accepting: String,
 }
 
@@ -260,6 +265,7 @@ struct KeepPage {
 
 /// Someone else's change, shown beside what this person tried to save.
 pub struct Conflict {
+    /// The entry's version now, put in the form so that saving again applies to it.
     pub version: i64,
     /// (field, the entry now, what you sent) for each field that differs.
     pub differences: Vec<(String, String, String)>,

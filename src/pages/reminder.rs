@@ -21,13 +21,21 @@ const EDIT_SESSION: std::time::Duration = std::time::Duration::from_secs(60 * 60
 #[derive(Template)]
 #[template(path = "reminder.html")]
 pub struct LinkPage {
+    /// The page's frame: its title and who is signed in.
     pub chrome: Chrome,
+    /// The link's token (its id and signature), posted back to answer.
     pub token: String,
+    /// What the link does: accurate, capacity, closed_until, closed or edit.
     pub action: String,
+    /// That action in words, e.g. "Everything is still accurate".
     pub action_text: &'static str,
+    /// The service the link is about.
     pub service: Listed,
+    /// The day the link stops working, in words, e.g. "21 March 2026".
     pub expires: String,
+    /// What is wrong with the answer, by field.
     pub errors: Errors,
+    /// The answer as typed, shown again with its errors.
     pub form: Form,
 }
 

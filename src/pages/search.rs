@@ -29,19 +29,33 @@ const GP_CHOICES: u32 = 8;
 /// The form's values as typed, shown again with the results or the errors.
 #[derive(Debug, Default, Clone)]
 pub struct SearchForm {
+    /// The caller's words, as typed.
     pub q: String,
+    /// The caller's postcode, as typed.
     pub postcode: String,
+    /// The caller's GP practice: its code, or part of its name, street or postcode to look up.
     pub gp: String,
+    /// The caller's age in years, as typed.
     pub age: String,
+    /// `female`, `male`, or empty when not given.
     pub gender: String,
+    /// Delivery modes ticked, as the API names them.
     pub delivery_modes: Vec<String>,
+    /// `open`, `waitlist` (open or waiting list), or empty for any.
     pub accepting: String,
+    /// Only services people may refer themselves to.
     pub self_referral: bool,
+    /// Only free services.
     pub free: bool,
+    /// An ISO 639 code a service must offer, or empty for any.
     pub language: String,
+    /// `distance` for nearest first; anything else sorts by best match.
     pub sort: String,
+    /// Keep services whose coverage cannot be decided for this caller.
     pub include_unknown: bool,
+    /// A taxonomy id to narrow to, or empty for every category.
     pub category: String,
+    /// Results to skip, for later pages (at most 1000).
     pub offset: usize,
 }
 
@@ -145,40 +159,61 @@ impl SearchForm {
 
 /// A category to narrow to, with its count.
 pub struct FacetView {
+    /// The taxonomy id.
     pub value: &'static str,
+    /// The category's name.
     pub label: &'static str,
+    /// Matching services in it.
     pub count: u64,
+    /// True when the search is narrowed to it already.
     pub pressed: bool,
 }
 
 /// A search's answer, as the page shows it.
 pub struct Results {
+    /// Services matching in all.
     pub total: usize,
+    /// The position of the first result shown, counting from 1.
     pub from: usize,
+    /// The position of the last result shown.
     pub to: usize,
+    /// This page's results.
     pub cards: Vec<Card>,
+    /// Categories to narrow to, with their counts.
     pub facets: Vec<FacetView>,
     /// "Money and budgeting (from “money worries”)".
     pub understood: Vec<String>,
+    /// Why the results are not plain matches (partial, suggested or none), in words.
     pub note: Option<String>,
+    /// The closest needs to a question that matched nothing, as (taxonomy id, name).
     pub suggestions: Vec<(String, String)>,
+    /// The risk block, when the question expresses risk.
     pub risk: Option<RiskView>,
+    /// What to check with the caller: a terminated postcode, a practice no longer active.
     pub caller_notes: Vec<String>,
+    /// The caller's place as understood, e.g. "postcode M14 5AB, registered at …".
     pub place: Option<String>,
+    /// The previous page's offset; None on the first page.
     pub previous: Option<usize>,
+    /// The next page's offset; None on the last page (or past 1000).
     pub next: Option<usize>,
 }
 
 /// The risk block: shown above everything.
 pub struct RiskView {
+    /// The question's words that expressed risk.
     pub because: Vec<String>,
+    /// What the navigator is asked to do.
     pub message: &'static str,
+    /// The crisis contacts to read out.
     pub contacts: Vec<CrisisContact>,
 }
 
 /// A GP practice offered when the typed GP matched several.
 pub struct GpChoice {
+    /// The practice's ODS code.
     pub code: String,
+    /// Its name, address, postcode and code, to pick it by.
     pub label: String,
 }
 
@@ -186,14 +221,23 @@ pub struct GpChoice {
 #[derive(Template)]
 #[template(path = "search.html")]
 pub struct SearchPage {
+    /// The page's frame: its title and who is signed in.
     pub chrome: Chrome,
+    /// The form as typed.
     pub form: SearchForm,
+    /// What is wrong with the form, by field.
     pub errors: Errors,
+    /// The search's answer; None before a search or when the form has errors.
     pub results: Option<Results>,
+    /// Practices to pick from when the GP typed matched several.
     pub gp_choices: Vec<GpChoice>,
+    /// This page's address with the bookmarkable filters alone, e.g. `/?category=debt`.
     pub bookmark: String,
+    /// Delivery modes as (API name, words), in the order the form lists them.
     pub modes: &'static [(&'static str, &'static str)],
+    /// Every taxonomy category, for the category list.
     pub categories: &'static [taxonomy::Category],
+    /// Known languages as (ISO 639-1 code, English name), by name.
     pub languages: Vec<(&'static str, &'static str)>,
 }
 

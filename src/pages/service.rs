@@ -16,14 +16,19 @@ use uuid::Uuid;
 
 /// One location with its distance from the caller.
 pub struct Place {
+    /// Its address on one line: venue, street, town, postcode.
     pub address: String,
+    /// Distance from the caller, e.g. "3.2 km away"; None unless both places have coordinates.
     pub distance: Option<String>,
 }
 
 /// One recent change, in words.
 pub struct ChangeView {
+    /// The day it was made, `YYYY-MM-DD`.
     pub at: String,
+    /// Who made it, with their role, e.g. "admin-key (admin)".
     pub actor: String,
+    /// The action and the fields it changed, e.g. "update: phones, url".
     pub what: String,
 }
 
@@ -31,20 +36,33 @@ pub struct ChangeView {
 #[derive(Template)]
 #[template(path = "service.html")]
 pub struct ServicePage {
+    /// The page's frame: its title and who is signed in.
     pub chrome: Chrome,
+    /// The record; staff-only fields only when staff are signed in.
     pub service: Listed,
+    /// The warnings search shows beside it, in words with their weight.
     pub alerts: Vec<Alert>,
+    /// The worst alert's weight, for the page's edge: `danger`, `warn` or empty.
     pub tone: &'static str,
+    /// Whether it can see the caller given; None when no caller details were given.
     pub verdict: Option<VerdictView>,
+    /// What to check with the caller: a terminated postcode, a practice no longer active.
     pub caller_notes: Vec<String>,
+    /// Each location, with its distance from the caller when known.
     pub places: Vec<Place>,
+    /// The latest changes, newest first; empty unless staff are signed in.
     pub changes: Vec<ChangeView>,
     /// The caller fields as typed (for the "check for a caller" form).
     pub caller: Form,
+    /// What is wrong with the caller or report form, by field.
     pub errors: Errors,
+    /// The kinds of problem staff may report (`closed`, `wrong_phone`, …).
     pub report_kinds: &'static [&'static str],
+    /// The report form as typed, shown again with its errors.
     pub report: Form,
+    /// True just after a report was saved, to say so.
     pub reported: bool,
+    /// True when staff are signed in: staff fields, history and the report form show.
     pub staff: bool,
 }
 

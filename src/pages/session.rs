@@ -27,7 +27,9 @@ const SESSION_LIFETIME: Duration = Duration::from_secs(9 * 60 * 60);
 /// One signed-in member of staff.
 #[derive(Clone)]
 pub struct Session {
+    /// Who signed in, as their API key says.
     pub principal: Principal,
+    /// The token every form that changes something must carry.
     pub csrf: String,
     expires: Instant,
 }

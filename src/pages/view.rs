@@ -10,28 +10,51 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct Listed {
+    /// The service's UUID, as text.
     pub id: String,
+    /// The service's name.
     pub name: String,
+    /// The organisation that runs it: its id and name.
     pub organization: Named,
+    /// What the service does, in the record's words.
     pub description: String,
+    /// Its taxonomy ids.
     pub categories: Vec<String>,
+    /// How people receive it, as the API names the modes (`in_person`, …).
     pub delivery_modes: Vec<String>,
+    /// Who may refer and where; `instructions` only when staff read the whole record.
     pub referral: Option<ReferralView>,
+    /// Phone numbers, each with what it is for.
     pub phones: Vec<PhoneView>,
+    /// Email address for enquiries.
     pub email: Option<String>,
+    /// The service's web page.
     pub url: Option<String>,
+    /// Where it is delivered; the first is the address a card shows.
     pub locations: Vec<LocationView>,
+    /// Regular opening times, one entry per day and session.
     pub opening_hours: Vec<HoursView>,
+    /// Opening times in words, shown after the regular ones.
     pub opening_hours_description: Option<String>,
+    /// Whether it is free and what it costs; None when not stated.
     pub cost: Option<CostView>,
+    /// Languages it is offered in, as ISO 639 codes.
     pub languages: Vec<String>,
+    /// Named people to ask for; empty unless staff read the whole record.
     pub contacts: Vec<ContactView>,
+    /// Who it is for, in words.
     pub eligibility_description: Option<String>,
+    /// Youngest age accepted, in years.
     pub minimum_age: Option<u8>,
+    /// Oldest age accepted, in years.
     pub maximum_age: Option<u8>,
+    /// `female` or `male` for a service for one gender; anything else reads as anyone.
     pub gender: Option<String>,
+    /// When a person last confirmed it accurate, `YYYY-MM-DD`.
     pub assured_date: Option<String>,
+    /// `active`, `temporarily_closed`, `inactive` or `defunct`.
     pub status: String,
+    /// The record's version, which a partner's form carries as the one it was made from.
     pub version: i64,
     /// Where a record read from another directory's feed came from.
     pub source: Option<SourceView>,
@@ -41,8 +64,11 @@ pub struct Listed {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct SourceView {
+    /// The source's name as the administrator registered it.
     pub name: String,
+    /// The record's id in the source.
     pub record_id: String,
+    /// When signpost last took a changed copy from the source.
     pub copied_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
@@ -65,7 +91,9 @@ impl SourceView {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct Named {
+    /// Its UUID, as text.
     pub id: String,
+    /// Its name.
     pub name: String,
 }
 
@@ -73,8 +101,11 @@ pub struct Named {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct ReferralView {
+    /// `self_referral`, `professional_referral` or `both`.
     pub route: String,
+    /// Where to refer online.
     pub url: Option<String>,
+    /// How to refer, for staff only; None in search summaries.
     pub instructions: Option<String>,
 }
 
@@ -82,7 +113,9 @@ pub struct ReferralView {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct PhoneView {
+    /// The number as people dial it.
     pub number: String,
+    /// What the number is for.
     pub description: Option<String>,
 }
 
@@ -90,11 +123,17 @@ pub struct PhoneView {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct LocationView {
+    /// The venue's name.
     pub name: Option<String>,
+    /// First line of the street address.
     pub address_1: Option<String>,
+    /// Town or city.
     pub city: Option<String>,
+    /// The postcode.
     pub postal_code: Option<String>,
+    /// Latitude in degrees (WGS84).
     pub latitude: Option<f64>,
+    /// Longitude in degrees (WGS84).
     pub longitude: Option<f64>,
 }
 
@@ -114,8 +153,11 @@ impl LocationView {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct HoursView {
+    /// The day, in lower case, e.g. `monday`.
     pub day: String,
+    /// Opening time, `HH:MM`.
     pub opens: String,
+    /// Closing time, `HH:MM`.
     pub closes: String,
 }
 
@@ -123,7 +165,9 @@ pub struct HoursView {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct CostView {
+    /// True when it costs nothing.
     pub free: bool,
+    /// What it costs, in words; shown when it is not free.
     pub description: Option<String>,
 }
 
@@ -131,9 +175,13 @@ pub struct CostView {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct ContactView {
+    /// The person's name.
     pub name: String,
+    /// Their job title or role.
     pub title: Option<String>,
+    /// Their own email address.
     pub email: Option<String>,
+    /// Their own phone number.
     pub phone: Option<String>,
 }
 
@@ -293,6 +341,7 @@ pub fn mode_label(mode: &str) -> &str {
 pub struct Alert {
     /// `danger` (do not refer without checking) or `warn` (check first).
     pub level: &'static str,
+    /// The warning's message, as search gave it.
     pub text: String,
 }
 
@@ -314,8 +363,11 @@ impl Alert {
 
 /// The eligibility verdict with the sentence to read out.
 pub struct VerdictView {
+    /// CSS class of the badge: `eligible`, `not_eligible` or `unknown`.
     pub class: &'static str,
+    /// The badge's words, e.g. "Can see this caller".
     pub label: &'static str,
+    /// The sentence a navigator can read out.
     pub reason: String,
 }
 
@@ -337,12 +389,17 @@ impl VerdictView {
 
 /// One search result, ready for the page.
 pub struct Card {
+    /// The service as the search summary shows it.
     pub service: Listed,
     /// HTML-escaped by the search, with the question's words in `<b>`.
     pub snippet_html: String,
+    /// The hit's warnings, in words with their weight.
     pub alerts: Vec<Alert>,
+    /// Whether it can see the caller, when the search said who they are.
     pub verdict: Option<VerdictView>,
+    /// Distance from the caller, e.g. "3.2 km"; None without the caller's location.
     pub distance: Option<String>,
+    /// True for a crisis service, which the card marks as one.
     pub crisis: bool,
     /// The worst alert's weight, for the card's edge: `danger`, `warn` or "".
     pub tone: &'static str,

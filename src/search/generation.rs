@@ -84,8 +84,11 @@ impl Generation {
 /// What a rebuild did.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RebuildReport {
+    /// Services written into the new index.
     pub services: usize,
+    /// How long the rebuild took, in seconds.
     pub seconds: f64,
+    /// The change-log sequence the new index was built at; later changes were applied after.
     pub seq: i64,
 }
 

@@ -15,20 +15,31 @@ use tantivy::{DocAddress, Searcher, TantivyDocument, Term};
 /// The parts of a stored summary that warnings and snippets read.
 #[derive(Debug, Default, Deserialize)]
 pub struct SummaryFacts {
+    /// The service's description, for snippets.
     #[serde(default)]
     pub description: String,
+    /// Youngest age accepted, in years.
     pub minimum_age: Option<u8>,
+    /// Oldest age accepted, in years.
     pub maximum_age: Option<u8>,
+    /// Which genders it is for.
     #[serde(default)]
     pub gender: Gender,
+    /// Where it is delivered, for distances.
     #[serde(default)]
     pub locations: Vec<Location>,
+    /// Its URLs' link-check flags, for warnings.
     #[serde(default)]
     pub link_flags: Vec<schema::LinkFlag>,
+    /// Whether it is running; None reads as active.
     pub status: Option<ServiceStatus>,
+    /// Why and until when it is closed, for the warning.
     pub temporary_closure: Option<TemporaryClosure>,
+    /// Whether it is taking referrals, for the warnings.
     pub capacity: Option<Capacity>,
+    /// When a person last confirmed it accurate, for the `not_verified` warning.
     pub assured_date: Option<NaiveDate>,
+    /// Where a record from another directory's feed came from, for the source warnings.
     pub source: Option<Provenance>,
     /// The record's version (see `RecordMeta`).
     pub version: Option<i64>,

@@ -167,7 +167,9 @@ pub struct Word {
 /// and the boosts.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
+    /// The question's words a service must have (all, or any with `any_word`), each scored.
     pub words: Vec<Word>,
+    /// Match services with any of `words` rather than all of them.
     pub any_word: bool,
     /// Categories of the needs the question expresses, most confident first.
     pub categories: Vec<NeedScore>,
@@ -222,8 +224,11 @@ pub const CLEAR_NEED: f32 = 0.8;
 /// does not contain it (so it may match with a typo).
 #[derive(Debug, Clone)]
 pub struct ContentWord {
+    /// The word's stem, as the catch-all field indexes it.
     pub stem: String,
+    /// The word as typed, lower-cased and accent-folded but not stemmed.
     pub plain: String,
+    /// True when the directory lacks the word as typed, so near spellings may match.
     pub typo_prone: bool,
 }
 
@@ -382,16 +387,25 @@ impl TextQuery {
 /// Filters a search can apply; each is AND-ed, values within one are OR-ed.
 #[derive(Debug, Clone, Default)]
 pub struct Filters {
+    /// Taxonomy ids, any of which a service must be in; empty for any.
     pub categories: Vec<String>,
+    /// Delivery modes, any of which a service must offer; empty for any.
     pub delivery_modes: Vec<DeliveryMode>,
+    /// Statuses, any of which a service must have; empty for any (not the API's default).
     pub statuses: Vec<ServiceStatus>,
+    /// Only services whose fresh capacity news says this; None for any.
     pub accepting: Option<Accepting>,
     /// Capacity updated before this (unix seconds) counts as unknown.
     pub capacity_fresh_after: i64,
+    /// Only services people may refer themselves to.
     pub self_referral: bool,
+    /// Only services open to someone this old, in years.
     pub age: Option<u8>,
+    /// Only services open to this gender; `Any` keeps every service.
     pub gender: Option<Gender>,
+    /// ISO 639 codes, any of which a service must offer (one listing none counts as `en`).
     pub languages: Vec<String>,
+    /// Only free services (true) or only charging ones (false); those that do not say are out.
     pub free: Option<bool>,
     /// Keep services that can see this caller.
     pub eligibility: Option<EligibilityFilter>,
@@ -458,12 +472,15 @@ pub struct StateFilter {
     pub modes: u64,
     /// This [`accepting_ord`], with a capacity update at or after this (unix seconds).
     pub accepting: Option<(u64, i64)>,
+    /// Only services people may refer themselves to.
     pub self_referral: bool,
+    /// Only services open to someone this old, in years.
     pub age: Option<u8>,
     /// A position in `GENDERS`, other than "any".
     pub gender: Option<u64>,
     /// 1 free, 0 charges.
     pub free: Option<u64>,
+    /// Keep services within this many km of this point (latitude, longitude), and remote ones.
     pub within: Option<((f64, f64), f64)>,
     /// Coverage tokens: one of the first needed, none of the second allowed.
     pub coverage: Option<(Vec<String>, Vec<String>)>,

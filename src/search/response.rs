@@ -13,12 +13,17 @@ use serde_json::value::RawValue;
 /// A search as the API asks for it.
 #[derive(Debug, Clone, Default)]
 pub struct SearchRequest {
+    /// The question as typed; empty to list services by the filters alone.
     pub q: String,
+    /// What a service must be to be kept.
     pub filters: Filters,
+    /// Hits per page (the API allows 1 to 100, 10 by default).
     pub limit: usize,
+    /// Hits to skip, for later pages.
     pub offset: usize,
     /// Who the services are for: each hit is assessed against them.
     pub caller: Option<Caller>,
+    /// By relevance (the default) or nearest first.
     pub sort: Sort,
     /// Where the caller is: each hit gets its distance from here, whatever the sort.
     pub origin: Option<(f64, f64)>,
@@ -33,6 +38,7 @@ pub struct Warning {
     /// capacity_unknown, not_verified, possibly_closed, link_unreachable, link_broken,
     /// source_vanished or source_out_of_date.
     pub code: &'static str,
+    /// What it means for this service, in words a navigator can read out.
     pub message: String,
 }
 
@@ -43,8 +49,11 @@ pub struct Hit {
     /// opening_hours, keywords, referral.instructions); organization is {id, name}.
     #[schema(value_type = Object)]
     pub service: Box<RawValue>,
+    /// Relevance scaled by the service's state; comparable only within one search.
     pub score: f32,
+    /// Up to 180 characters of the description, the question's words in `<b>`, HTML-escaped.
     pub snippet: String,
+    /// What a navigator must see before referring, e.g. that it is temporarily closed.
     pub warnings: Vec<Warning>,
     /// Whether the service can see the caller, when the search said who they are.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -64,25 +73,35 @@ pub struct Hit {
 /// Counts of matching services by value.
 #[derive(Debug, Serialize, Default, utoipa::ToSchema)]
 pub struct Facets {
+    /// Matching services by taxonomy category.
     pub category: Vec<FacetCount>,
+    /// Matching services by delivery mode.
     pub delivery_mode: Vec<FacetCount>,
+    /// Matching services by status.
     pub status: Vec<FacetCount>,
 }
 
 /// How many matching services have one value.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FacetCount {
+    /// The value as the API names it, e.g. `debt` or `online`.
     pub value: &'static str,
+    /// How many matching services have it.
     pub count: u64,
 }
 
 /// A page of results.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SearchResponse {
+    /// Services matching in all, across every page.
     pub total: usize,
+    /// Hits per page, as asked.
     pub limit: usize,
+    /// Hits skipped before this page.
     pub offset: usize,
+    /// This page's services, best (or nearest) first.
     pub hits: Vec<Hit>,
+    /// Counts of the matching services by category, delivery mode and status.
     pub facets: Facets,
     /// What was understood of the caller, when the search said who they are (as
     /// `/v1/services/{id}/eligibility` shows it).

@@ -116,12 +116,15 @@ pub fn day_number(unix_seconds: i64) -> u64 {
 /// Who a service is for and how to reach it, as filters read them: one fast-field value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Traits {
+    /// People may refer themselves (referral route `self_referral` or `both`).
     pub self_referral: bool,
     /// 0 charges, 1 free, 2 not stated.
     pub free: u64,
     /// Position in [`GENDERS`].
     pub gender: u64,
+    /// Youngest age accepted; 0 when the service sets none.
     pub min_age: u8,
+    /// Oldest age accepted; 255 when the service sets none.
     pub max_age: u8,
 }
 
@@ -158,7 +161,9 @@ impl Traits {
 /// Every field, by name.
 #[derive(Clone, Copy)]
 pub struct Fields {
+    /// The service's UUID as text, stored: how a hit finds its record.
     pub id: Field,
+    /// The service's name, stemmed, for the name boost.
     pub name: Field,
     /// Neighbouring words of the name and description, as [`pair`]s: a question's words
     /// side by side score higher.
@@ -166,19 +171,29 @@ pub struct Fields {
     /// Everything a question may match: name, description, organisation, other names,
     /// keywords, eligibility wording and category names and descriptions.
     pub all: Field,
+    /// The words of `all` but category descriptions, not stemmed, for typo matches.
     pub plain: Field,
+    /// Each taxonomy id the service is in, as an exact term.
     pub category: Field,
+    /// Fast field: bit `i` set when the service is in `taxonomy::CATEGORIES[i]`.
     pub category_mask: Field,
+    /// Fast field: the packed [`State`] that ranking and facets read.
     pub state: Field,
+    /// Fast field: the packed [`Traits`] that filters read.
     pub traits: Field,
+    /// Fast field: unix seconds of the last capacity update; `i64::MIN` for never.
     pub capacity_updated: Field,
+    /// Each ISO 639 code the service lists (`en` when it lists none), as an exact term.
     pub language: Field,
+    /// Stored: the public summary hits show, as JSON (see [`summary`]).
     pub summary: Field,
     /// `in:`/`ex:` + rule token for each coverage rule, `inkind:`/`exkind:` + its kind.
     pub coverage: Field,
     /// The coverage rules as JSON, to explain each hit's eligibility.
     pub coverage_doc: Field,
+    /// Fast field: latitude in degrees of the first location with coordinates.
     pub latitude: Field,
+    /// Fast field: longitude in degrees of the same location.
     pub longitude: Field,
 }
 
@@ -284,9 +299,13 @@ const SUMMARY_DROPS: &[&str] = &["contacts", "coverage", "opening_hours", "keywo
 /// A link check's flag on one of a service's URLs, as search results show it.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct LinkFlag {
+    /// The flagged URL.
     pub url: String,
+    /// `link_broken`, `possibly_closed` or `unreachable`.
     pub flag: String,
+    /// What raised the flag, in words.
     pub evidence: Option<String>,
+    /// Where a moved page lives now, when known.
     pub suggested_url: Option<String>,
 }
 

@@ -13,17 +13,22 @@ use uuid::Uuid;
 /// One field's change: `before` and `after` are `null` when the field was absent.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Change {
+    /// The field's path, nested fields dotted, e.g. `capacity.accepting`.
     pub field: String,
+    /// Its value before; null when the field was absent.
     pub before: Value,
+    /// Its value after; null when the field was removed.
     pub after: Value,
 }
 
 /// What the audit trail records of a write, beside the record itself.
 #[derive(Debug, Clone)]
 pub struct Audit {
+    /// Who made the change.
     pub actor: Principal,
     /// `create`, `update`, `retire`, `capacity`, `status`, `verify`, `reopen`, `import`…
     pub action: &'static str,
+    /// Each field changed, as `diff` found it.
     pub changes: Vec<Change>,
 }
 
@@ -68,28 +73,42 @@ fn diff_into(path: &str, before: &Value, after: &Value, out: &mut Vec<Change>) {
 /// One entry of a record's history.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HistoryEntry {
+    /// Position in the audit log, increasing with every write.
     pub seq: i64,
+    /// When the change was made, as an RFC 3339 time (UTC).
     pub at: String,
+    /// The record's version this change made.
     pub version: i64,
     /// Key id, admin-key, scheduler or import; never a secret.
     pub actor: String,
+    /// The actor's role then: admin, partner or navigator.
     pub role: String,
     /// create, update, retire, capacity, status, verify, reopen or import.
     pub action: String,
+    /// Each field changed, with its value before and after.
     pub changes: Vec<Change>,
 }
 
 /// A navigator's report about a service.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Report {
+    /// The report's UUID.
     pub id: Uuid,
+    /// The service reported on.
     pub service_id: Uuid,
+    /// What is wrong: closed, wrong_phone, not_taking_referrals, wrong_details or other.
     pub kind: String,
+    /// The navigator's own words; required for `other`.
     pub text: Option<String>,
+    /// The id of the key that reported it; never the secret.
     pub reporter: String,
+    /// When it was reported, as an RFC 3339 time (UTC).
     pub created_at: String,
+    /// When it was resolved, as an RFC 3339 time (UTC); null while open.
     pub resolved_at: Option<String>,
+    /// The key id of whoever resolved it; null while open.
     pub resolved_by: Option<String>,
+    /// The note given when it was resolved; null while open.
     pub resolution: Option<String>,
 }
 

@@ -95,8 +95,11 @@ impl ReferenceCache {
 
 /// One column value of a reference row.
 pub enum Cell {
+    /// A text value, or NULL.
     Text(Option<String>),
+    /// A floating-point value, or NULL.
     Real(Option<f64>),
+    /// A boolean.
     Bool(bool),
 }
 
@@ -207,24 +210,36 @@ const BATCH: usize = 1000;
 /// A release of one kind of reference data.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct GeoRelease {
+    /// Which reference data: `practices`, `pcns`, `districts`, `postcodes` or `sub_icbs`.
     pub kind: String,
+    /// The name of the file it was imported from.
     pub source: String,
+    /// Rows imported.
     pub rows: i64,
+    /// When it was imported, as an RFC 3339 time (UTC).
     pub imported_at: String,
 }
 
 /// A practice as the finder lists it.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct PracticeSummary {
+    /// ODS practice code, e.g. `P84004`.
     pub code: String,
+    /// The practice's name as ODS publishes it, usually in capitals.
     pub name: String,
+    /// The address lines, joined with ", ".
     pub address: String,
+    /// The practice's postcode.
     pub postcode: String,
     /// active, inactive, dormant or proposed.
     pub status: String,
+    /// ODS code of its Primary Care Network, e.g. `U49529`; null when it is in none.
     pub pcn: Option<String>,
+    /// The network's name as ePCN gives it.
     pub pcn_name: Option<String>,
+    /// ODS code of the sub-ICB location that commissions it, e.g. `14L`.
     pub sub_icb: Option<String>,
+    /// ODS code of its integrated care board, e.g. `QOP`.
     pub icb: Option<String>,
 }
 
@@ -476,7 +491,9 @@ impl Store {
 /// Where a caller's distances are measured from.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct Origin {
+    /// Latitude in degrees (WGS84).
     pub latitude: f64,
+    /// Longitude in degrees (WGS84).
     pub longitude: f64,
     /// `postcode` (the unit's own centroid) or `district` (the district's centroid).
     #[schema(value_type = String, pattern = "^(postcode|district)$")]

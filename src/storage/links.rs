@@ -14,24 +14,38 @@ use std::collections::HashMap;
 /// One stored check.
 #[derive(Debug, Clone, Serialize)]
 pub struct StoredCheck {
+    /// The URL checked.
     pub url: String,
+    /// When, as an RFC 3339 time (UTC).
     pub checked_at: String,
+    /// `ok`, `moved`, `hard`, `transient` or `unverifiable`.
     pub outcome: String,
+    /// The finding in one word, e.g. `not_found` (see `CheckResult::finding`).
     pub finding: String,
+    /// The last HTTP status received; null when no answer came.
     pub status: Option<i32>,
+    /// What was seen, in words.
     pub detail: String,
+    /// Where the check ended, after redirects.
     pub final_url: Option<String>,
+    /// The new address of a moved page.
     pub suggested_url: Option<String>,
+    /// Every redirect followed, in order, as a JSON array of `{url, status}`.
     pub hops: serde_json::Value,
 }
 
 /// The last cycle, for the summary.
 #[derive(Debug, Clone, Serialize)]
 pub struct CycleRecord {
+    /// Who ran it: the lease holder, e.g. `cli-1234`, or a server's process id and a UUID.
     pub holder: String,
+    /// When it began, as an RFC 3339 time (UTC).
     pub started_at: String,
+    /// When it ended, as an RFC 3339 time (UTC).
     pub finished_at: String,
+    /// URLs checked.
     pub urls: i64,
+    /// How long it took, in milliseconds.
     pub duration_ms: i64,
 }
 

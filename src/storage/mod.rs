@@ -44,12 +44,19 @@ const CHANGE_LOG_LOCK: i64 = 0x0051_676e_706f_7374;
 /// What can go wrong with a write that the caller should answer differently.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// No record with this id.
     #[error("not found")]
     NotFound,
+    /// The record is no longer at the version the writer read.
     #[error("the record has changed: current version is {current}")]
-    VersionMismatch { current: i64 },
+    VersionMismatch {
+        /// The version it is at now.
+        current: i64,
+    },
+    /// A record with this id exists already.
     #[error("a record with this id already exists")]
     AlreadyExists,
+    /// Anything else, such as the database being unreachable.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -135,11 +142,15 @@ use on_pool;
 /// Filters for listing services.
 #[derive(Debug, Clone, Default)]
 pub struct ServiceFilter {
+    /// Only this organisation's services.
     pub organization_id: Option<Uuid>,
+    /// Only services with one of these statuses; empty for any.
     pub statuses: Vec<ServiceStatus>,
     /// Leave out services with these statuses.
     pub excluded_statuses: Vec<ServiceStatus>,
+    /// Taxonomy ids a service must have, every one of them.
     pub categories: Vec<String>,
+    /// Only services changed after this time.
     pub modified_after: Option<DateTime<Utc>>,
     /// Only services open to someone this old or older (their maximum age, if any, is at
     /// least this).

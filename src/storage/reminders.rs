@@ -12,41 +12,60 @@ use uuid::Uuid;
 /// Someone who keeps an organisation's entries current (staff only).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UpdateContact {
+    /// The person's name, as reminders greet them.
     pub name: String,
+    /// Where their reminders go.
     pub email: String,
 }
 
 /// A service a reminder asks about, and why.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AskedAbout {
+    /// The service asked about.
     pub service_id: Uuid,
+    /// Its name when the reminder was made.
     pub name: String,
+    /// Why it needs a look, one sentence each, e.g. "never confirmed as accurate".
     pub reasons: Vec<String>,
 }
 
 /// A reminder as kept.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Reminder {
+    /// The reminder's UUID.
     pub id: Uuid,
+    /// The organisation reminded.
     pub organization_id: Uuid,
+    /// When the run made it (UTC).
     pub created_at: DateTime<Utc>,
     /// `sent`, `failed` (retried next run) or `dry_run` (written to a folder).
     pub state: String,
+    /// The email addresses of the update contacts it went to.
     pub recipients: Vec<String>,
+    /// Each service it asked about, and why.
     pub services: Vec<AskedAbout>,
+    /// Why it could not be sent, when `state` is `failed`.
     pub error: Option<String>,
+    /// When the first of its links was used; null while unanswered.
     pub answered_at: Option<DateTime<Utc>>,
 }
 
 /// A one-click link as kept.
 #[derive(Debug, Clone)]
 pub struct ReminderLink {
+    /// The link's random UUID (v4); its URL carries it with a signature.
     pub id: Uuid,
+    /// The reminder it was sent in.
     pub reminder_id: Uuid,
+    /// The service it answers for.
     pub service_id: Uuid,
+    /// What it does: accurate, capacity, closed_until, closed or edit.
     pub action: String,
+    /// The email address it was sent to, so an answer says who gave it.
     pub contact: String,
+    /// When it stops working (UTC).
     pub expires_at: DateTime<Utc>,
+    /// When it was used; None until then, as a link works once.
     pub used_at: Option<DateTime<Utc>>,
 }
 

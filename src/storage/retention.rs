@@ -10,16 +10,22 @@ use chrono::{DateTime, Utc};
 /// What is older than each cutoff goes; `None` keeps that kind for good.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Cutoffs {
+    /// Change history older than this goes.
     pub history: Option<DateTime<Utc>>,
+    /// Reports resolved before this, and review-queue resolutions, go.
     pub resolved_reports: Option<DateTime<Utc>>,
+    /// Link checks and cycles older than this go (each URL's current state stays).
     pub link_checks: Option<DateTime<Utc>>,
 }
 
 /// How many rows a purge removed, by kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub struct Purged {
+    /// History entries deleted.
     pub history: u64,
+    /// Resolved reports deleted.
     pub resolved_reports: u64,
+    /// Link checks deleted.
     pub link_checks: u64,
 }
 

@@ -15,19 +15,25 @@ use uuid::Uuid;
 /// A registered source and how its pulls went.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Source {
+    /// The source's UUID, as `POST /v1/admin/sources/{id}/pull` takes it.
     pub id: Uuid,
+    /// What navigators see as the records' origin, e.g. "Bolton Council"; unique.
     pub name: String,
     /// The feed's base URL (the one whose `/services` lists its services).
     pub url: String,
+    /// When it was registered (UTC).
     pub added_at: DateTime<Utc>,
     /// `new` (never pulled), `ok` or `failing`.
     pub state: String,
+    /// When the latest pull started; null if never pulled.
     pub last_attempt_at: Option<DateTime<Utc>>,
+    /// When the latest pull that read to the end finished; null if none has.
     pub last_success_at: Option<DateTime<Utc>>,
     /// The last pull that read every record, and so could tell which vanished.
     pub last_full_at: Option<DateTime<Utc>>,
     /// What the next pull asks for as `modified_after`.
     pub next_modified_after: Option<DateTime<Utc>>,
+    /// Why the latest pull failed; null once one succeeds.
     pub last_error: Option<String>,
     /// What the last pull did (as `POST /v1/admin/sources/{id}/pull` reports it).
     #[schema(value_type = Option<Object>)]
@@ -38,10 +44,13 @@ pub struct Source {
 
 /// A new or changed record of a page, as a pull writes it.
 pub struct SourcedWrite {
+    /// The record's id in the source.
     pub record_id: String,
+    /// The service as it will be stored, provenance included.
     pub service: Service,
     /// The version stored now; `None` for a new record.
     pub expected: Option<i64>,
+    /// What the audit trail records of the write.
     pub audit: Audit,
 }
 
@@ -49,22 +58,28 @@ pub struct SourcedWrite {
 pub struct SourcedPage {
     /// New (`None` expected) and changed organisations.
     pub organizations: Vec<(Organization, Option<i64>, Audit)>,
+    /// New and changed services.
     pub services: Vec<SourcedWrite>,
     /// Ids there of the records found unchanged.
     pub seen: Vec<String>,
     /// Records whose provenance alone changed (back after vanishing): their search
     /// summaries are rewritten.
     pub touched: Vec<Uuid>,
+    /// The time the page's writes are stamped with.
     pub at: DateTime<Utc>,
 }
 
 /// How a pull ended, for [`Store::finish_pull`].
 pub struct PullEnd<'a> {
+    /// When the pull ended; on success, the source's `last_success_at`.
     pub at: DateTime<Utc>,
+    /// Why the pull failed; None on success.
     pub error: Option<&'a str>,
     /// On success: the next pull's `modified_after`, and whether every record was read.
     pub next_modified_after: Option<DateTime<Utc>>,
+    /// On success: whether every record was read, making this the last full pull.
     pub full: bool,
+    /// The pull's report as JSON, kept as the source's `last_report`.
     pub report: &'a serde_json::Value,
 }
 

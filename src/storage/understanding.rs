@@ -15,11 +15,13 @@ use uuid::Uuid;
 /// A lexicon entry as stored.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StoredEntry {
+    /// The entry's UUID.
     pub id: Uuid,
     /// A taxonomy category id, or `risk`.
     pub need: String,
     /// The line as given.
     pub phrase: String,
+    /// How sure the phrase alone is of the need, above 0 and at most 1.
     pub confidence: f64,
     /// When it was added (RFC 3339).
     pub created_at: String,
@@ -34,8 +36,11 @@ pub struct Gap {
     pub question: String,
     /// `none` (nothing found), `suggested` (only the closest needs) or `partial`.
     pub kind: String,
+    /// Times it was asked on the days reported.
     pub count: i64,
+    /// The first of those days it was counted, `YYYY-MM-DD`.
     pub first_day: String,
+    /// The last of those days it was counted, `YYYY-MM-DD`.
     pub last_day: String,
 }
 

@@ -103,10 +103,13 @@ pub const MAX_PHRASE_CHARS: usize = 300;
 /// Why a lexicon line cannot be used.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum LexiconError {
+    /// The need is neither a taxonomy id nor `risk`; carries the need given.
     #[error("'{0}' is not a need: use a category id from GET /v1/taxonomy, or 'risk'")]
     UnknownNeed(String),
+    /// The phrase is too long, empty, or not in the lexicon's format; carries why.
     #[error("{0}")]
     BadPhrase(String),
+    /// The confidence is not above 0 and at most 1.
     #[error("the confidence must be above 0 and at most 1")]
     BadConfidence,
 }
