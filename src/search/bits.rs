@@ -95,6 +95,23 @@ impl Bits {
         }
     }
 
+    /// Keeps only the documents also in `other`, calling `dropped` with each one it
+    /// takes out.
+    pub(super) fn intersect_with_each_dropped(
+        &mut self,
+        other: &Bits,
+        mut dropped: impl FnMut(DocId),
+    ) {
+        for (i, (a, b)) in self.0.iter_mut().zip(&other.0).enumerate() {
+            let mut gone = *a & !b;
+            *a &= b;
+            while gone != 0 {
+                dropped((i * 64) as DocId + gone.trailing_zeros());
+                gone &= gone - 1;
+            }
+        }
+    }
+
     pub(super) fn intersect_with(&mut self, other: &Bits) {
         for (a, b) in self.0.iter_mut().zip(&other.0) {
             *a &= b;
@@ -127,6 +144,68 @@ impl Bits {
             }
         }
         out
+    }
+}
+
+/// A set of documents kept between searches (the documents with a term, or a word near
+/// a misspelt one): a bit set, or the documents themselves when they are few, as most
+/// coverage terms (a practice, a ward) and near spellings are. A list of a few hundred
+/// documents is quicker to add to a bit set, and far smaller to keep, than a million
+/// bits.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) enum DocSet {
+    Dense(Bits),
+    /// In order, no repeats.
+    Sparse(Vec<DocId>),
+}
+
+impl DocSet {
+    /// A list holds at most one document in this many of the segment's: adding a list
+    /// to a bit set costs a few times more per document than a bit set's word does.
+    const SPARSE_AT_MOST_ONE_IN: usize = 256;
+
+    /// The set of `docs` (in order, no repeats) of a segment of `max_doc` documents.
+    pub(super) fn of(max_doc: u32, docs: Vec<DocId>) -> Self {
+        if docs.len() <= max_doc as usize / Self::SPARSE_AT_MOST_ONE_IN {
+            return Self::Sparse(docs);
+        }
+        let mut set = Bits::empty(max_doc);
+        for d in docs {
+            set.insert(d);
+        }
+        Self::Dense(set)
+    }
+
+    /// Memory the set takes.
+    pub(super) fn bytes(&self) -> usize {
+        match self {
+            Self::Dense(b) => b.0.len() * 8,
+            Self::Sparse(docs) => docs.len() * 4,
+        }
+    }
+
+    /// Adds the set's documents to `set`.
+    pub(super) fn add_to(&self, set: &mut Bits) {
+        match self {
+            Self::Dense(b) => set.union_with(b),
+            Self::Sparse(docs) => docs.iter().for_each(|&d| set.insert(d)),
+        }
+    }
+
+    /// Takes the set's documents out of `set`.
+    pub(super) fn remove_from(&self, set: &mut Bits) {
+        match self {
+            Self::Dense(b) => set.subtract(b),
+            Self::Sparse(docs) => docs.iter().for_each(|&d| set.set(d, false)),
+        }
+    }
+
+    /// Calls `each` with every document in the set, in order.
+    pub(super) fn for_each(&self, mut each: impl FnMut(DocId)) {
+        match self {
+            Self::Dense(b) => b.for_each(each),
+            Self::Sparse(docs) => docs.iter().for_each(|&d| each(d)),
+        }
     }
 }
 
@@ -168,10 +247,37 @@ mod tests {
         assert!(a.contains(129) && !a.contains(128) && !a.contains(1000));
         let u = Bits::union_of(130, &[a.clone(), b.clone()], 0b10);
         assert_eq!(u, b);
+        let mut dropped = Vec::new();
+        a.clone()
+            .intersect_with_each_dropped(&b, |d| dropped.push(d));
+        assert_eq!(dropped, [0, 64]);
         a.intersect_with(&b);
         assert_eq!(a.count_both(&a), 2);
         a.set(63, false);
         a.set(7, true);
         assert!(!a.contains(63) && a.contains(7) && a.contains(129));
+    }
+
+    #[test]
+    fn few_documents_are_kept_as_a_list_and_many_as_bits() {
+        let few = DocSet::of(1024, vec![3, 700]);
+        assert!(matches!(few, DocSet::Sparse(_)));
+        let many = DocSet::of(1024, (0..100).collect());
+        assert!(matches!(many, DocSet::Dense(_)));
+        assert!(few.bytes() < many.bytes());
+        for set in [&few, &many] {
+            let mut bits = Bits::empty(1024);
+            bits.insert(1000);
+            set.add_to(&mut bits);
+            let mut without = bits.clone();
+            set.remove_from(&mut without);
+            assert_eq!(without.len(), 1);
+            let mut listed = Vec::new();
+            set.for_each(|d| listed.push(d));
+            assert!(listed.iter().all(|&d| bits.contains(d)));
+            assert!(bits.contains(1000) && !listed.contains(&1000));
+            assert_eq!(bits.len(), listed.len() + 1);
+        }
+        assert_eq!(many.bytes(), 128);
     }
 }

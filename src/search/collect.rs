@@ -18,11 +18,14 @@ use super::schema::Fields;
 use super::segment::{SegmentVitals, VitalsCache, for_each_posting};
 use crate::domain::{DeliveryMode, ServiceStatus, taxonomy};
 use crate::geo::eligibility::distance_km;
+use std::borrow::Cow;
 use std::cell::RefCell;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use tantivy::collector::TopNComputer;
 use tantivy::collector::sort_key::NaturalComparator;
 use tantivy::fieldnorm::FieldNormReader;
+use tantivy::index::SegmentId;
 use tantivy::query::Bm25Weight;
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SegmentReader, Term};
@@ -193,7 +196,14 @@ pub struct PageCollector {
     pub filter: StateFilter,
     pub fields: Fields,
     pub vitals: Arc<VitalsCache>,
+    /// `filter` as each segment applies it, made once per search: a question that falls
+    /// back to fewer words runs several plans with the same filters.
+    pub(super) segment_filters: SegmentFilters,
 }
+
+/// Each segment's [`SegmentFilter`], by segment.
+#[derive(Default)]
+pub(super) struct SegmentFilters(Mutex<HashMap<SegmentId, Arc<SegmentFilter>>>);
 
 /// The documents of one segment that have any of `tokens` in `field`.
 fn having_any(
@@ -204,34 +214,37 @@ fn having_any(
 ) -> tantivy::Result<Bits> {
     let mut set = Bits::empty(segment.max_doc());
     for t in tokens {
-        set.union_with(&*vitals.with_term(segment, &Term::from_field_text(field, t))?);
+        vitals
+            .with_term(segment, &Term::from_field_text(field, t))?
+            .add_to(&mut set);
     }
     Ok(set)
 }
 
-/// The documents of one segment in category `id`.
-fn in_category(
-    vitals: &SegmentVitals,
+/// The documents of one segment in category `id` (the segment's own set for a category
+/// of the taxonomy, not a copy).
+fn in_category<'v>(
+    vitals: &'v SegmentVitals,
     segment: Option<(&SegmentReader, &Fields)>,
     id: &str,
-) -> tantivy::Result<Bits> {
+) -> tantivy::Result<Cow<'v, Bits>> {
     if let Some(set) = taxonomy::CATEGORIES
         .iter()
         .position(|c| c.id == id)
         .and_then(|i| vitals.by_category.get(i))
     {
-        return Ok(set.clone());
+        return Ok(Cow::Borrowed(set));
     }
     // Not in the taxonomy, so not in the per-segment sets.
-    match segment {
-        Some((segment, f)) => having_any(vitals, segment, f.category, &[id.to_string()]),
-        None => Ok(Bits::empty(vitals.max_doc)),
-    }
+    Ok(Cow::Owned(match segment {
+        Some((segment, f)) => having_any(vitals, segment, f.category, &[id.to_string()])?,
+        None => Bits::empty(vitals.max_doc),
+    }))
 }
 
 /// A [`StateFilter`] for one segment: the yes-or-no filters as one bit set, and what is
 /// left to check per match.
-struct SegmentFilter {
+pub(super) struct SegmentFilter {
     /// Documents the yes-or-no filters keep; `None` for all.
     allowed: Option<Bits>,
     age: Option<u8>,
@@ -250,46 +263,71 @@ impl SegmentFilter {
     ) -> tantivy::Result<Self> {
         let max_doc = vitals.max_doc;
         let mut allowed: Option<Bits> = None;
-        let mut narrow = |set: &Bits| match &mut allowed {
-            Some(a) => a.intersect_with(set),
-            None => allowed = Some(set.clone()),
+        // A set of the segment's own is copied only when it is the first filter.
+        let mut narrow = |set: Cow<Bits>| match &mut allowed {
+            Some(a) => a.intersect_with(&set),
+            None => allowed = Some(set.into_owned()),
         };
         if filter.statuses != 0 {
-            narrow(&Bits::union_of(max_doc, &vitals.by_status, filter.statuses));
+            narrow(Cow::Owned(Bits::union_of(
+                max_doc,
+                &vitals.by_status,
+                filter.statuses,
+            )));
         }
         if filter.modes != 0 {
-            narrow(&Bits::union_of(max_doc, &vitals.by_mode, filter.modes));
+            narrow(Cow::Owned(Bits::union_of(
+                max_doc,
+                &vitals.by_mode,
+                filter.modes,
+            )));
         }
-        let none = Bits::empty(max_doc);
-        let one = |sets: &[Bits], value: u64| sets.get(value as usize).unwrap_or(&none).clone();
+        fn one(sets: &[Bits], value: u64, max_doc: u32) -> Cow<'_, Bits> {
+            match sets.get(value as usize) {
+                Some(set) => Cow::Borrowed(set),
+                None => Cow::Owned(Bits::empty(max_doc)),
+            }
+        }
         if let Some((wanted, _)) = filter.accepting {
-            narrow(&one(&vitals.by_accepting, wanted));
+            narrow(one(&vitals.by_accepting, wanted, max_doc));
         }
         if filter.self_referral {
-            narrow(&vitals.self_referral);
+            narrow(Cow::Borrowed(&vitals.self_referral));
         }
         if let Some(free) = filter.free {
-            narrow(&one(&vitals.by_free, free));
+            narrow(one(&vitals.by_free, free, max_doc));
         }
         if let Some(g) = filter.gender {
             // Services for everyone, and those for this gender.
-            narrow(&Bits::union_of(max_doc, &vitals.by_gender, 1 | 1 << g));
+            narrow(Cow::Owned(Bits::union_of(
+                max_doc,
+                &vitals.by_gender,
+                1 | 1 << g,
+            )));
         }
         if !filter.categories.is_empty() {
             let mut set = Bits::empty(max_doc);
             for c in &filter.categories {
-                set.union_with(&in_category(vitals, segment, c)?);
+                set.union_with(&*in_category(vitals, segment, c)?);
             }
-            narrow(&set);
+            narrow(Cow::Owned(set));
         }
         if let Some((segment, f)) = segment {
             if !filter.languages.is_empty() {
-                narrow(&having_any(vitals, segment, f.language, &filter.languages)?);
+                narrow(Cow::Owned(having_any(
+                    vitals,
+                    segment,
+                    f.language,
+                    &filter.languages,
+                )?));
             }
             if let Some((include, exclude)) = &filter.coverage {
                 let mut set = having_any(vitals, segment, f.coverage, include)?;
-                set.subtract(&having_any(vitals, segment, f.coverage, exclude)?);
-                narrow(&set);
+                for t in exclude {
+                    let term = Term::from_field_text(f.coverage, t);
+                    vitals.with_term(segment, &term)?.remove_from(&mut set);
+                }
+                narrow(Cow::Owned(set));
             }
         }
         Ok(Self {
@@ -300,6 +338,11 @@ impl SegmentFilter {
             }),
             within: filter.within,
         })
+    }
+
+    /// Whether any filter reads a document's own values.
+    fn per_document(&self) -> bool {
+        self.age.is_some() || self.capacity_from_minute.is_some() || self.within.is_some()
     }
 
     /// Whether the filters that read a document's own values keep it (the bit set is
@@ -358,7 +401,8 @@ thread_local! {
 }
 
 /// Adds `weight`'s BM25 score of `term` to the score of each document of `within` (all
-/// when `None`) that has it; `seen` gets those documents.
+/// when `None`) that has it (no scores when `scores` is empty); `seen` gets those
+/// documents.
 fn add_term_scores(
     segment: &SegmentReader,
     term: &Term,
@@ -367,6 +411,16 @@ fn add_term_scores(
     scores: &mut [Score],
     mut seen: Option<&mut Bits>,
 ) -> tantivy::Result<()> {
+    if scores.is_empty() {
+        if let Some(seen) = seen {
+            for_each_posting(segment, term, IndexRecordOption::Basic, |d, _| {
+                if within.is_none_or(|w| w.contains(d)) {
+                    seen.insert(d);
+                }
+            })?;
+        }
+        return Ok(());
+    }
     let norms = match segment.fieldnorms_readers().get_field(term.field())? {
         Some(n) => n,
         None => FieldNormReader::constant(segment.max_doc(), 1),
@@ -385,20 +439,20 @@ fn add_term_scores(
 }
 
 /// Term at a time: the documents of a segment among `allowed` (all when `None`) that
-/// `plan` matches, with their scores summed into `scores` (all zero to begin with); and
-/// the documents whose scores it wrote.
+/// `plan` matches, with their scores summed into `scores` (all zero to begin with; only
+/// the matches' are not zero after; empty to find the matches without scoring them).
 /// Only documents that can still match are scored: with every word needed, each word
 /// (rarest first) is scored only where the words before it all are, and boosts only
 /// where the plan matches.
-fn evaluate(
+fn evaluate<'v>(
     segment: &SegmentReader,
     fields: &Fields,
     plan: &Plan,
     weights: &Weights,
-    vitals: &SegmentVitals,
+    vitals: &'v SegmentVitals,
     allowed: Option<&Bits>,
     scores: &mut [Score],
-) -> tantivy::Result<Evaluated> {
+) -> tantivy::Result<Evaluated<'v>> {
     let max_doc = segment.max_doc();
     let mut words: Vec<_> = plan.words.iter().zip(&weights.words).collect();
     if !plan.any_word {
@@ -414,10 +468,11 @@ fn evaluate(
         order.sort_by_key(|&i| freqs[i]);
         words = order.into_iter().map(|i| words[i]).collect();
     }
-    let mut every: Option<Bits> = None;
-    let mut any = Bits::empty(max_doc);
+    // With every word needed, a document that lacks a word has its score set back to
+    // zero as it drops out.
+    let mut by_words: Option<Bits> = None;
     for (word, bm25) in words {
-        let within = match (&every, plan.any_word) {
+        let within = match (&by_words, plan.any_word) {
             (Some(e), false) => Some(e),
             _ => allowed,
         };
@@ -434,51 +489,42 @@ fn evaluate(
                 }
             });
         }
-        any.union_with(&has);
-        match &mut every {
-            Some(e) => e.intersect_with(&has),
-            None => every = Some(has),
+        match &mut by_words {
+            None => by_words = Some(has),
+            Some(m) if plan.any_word => m.union_with(&has),
+            Some(m) => m.intersect_with_each_dropped(&has, |d| {
+                if let Some(s) = scores.get_mut(d as usize) {
+                    *s = 0.0;
+                }
+            }),
         }
     }
-    let mut written = any.clone();
-    let mut matched = match every {
-        Some(every) if !plan.any_word => {
-            // A document with only some of the words matches by a category if at all,
-            // and then its words do not count.
-            any.subtract(&every);
-            any.for_each(|d| scores[d as usize] = 0.0);
-            every
-        }
-        _ => any,
-    };
+    let mut matched = by_words.unwrap_or_else(|| Bits::empty(max_doc));
     // Boosts add to what matched by its words, not to what matched by a category alone.
-    let by_words = matched.clone();
+    if !scores.is_empty() {
+        for ((term, _), bm25) in plan.boosts.iter().zip(&weights.boosts) {
+            add_term_scores(segment, term, bm25, Some(&matched), scores, None)?;
+        }
+    }
+    let in_segment = Some((segment, fields));
     let shown = plan.categories.iter().filter(|n| n.shown).count();
     let mut need_sets = Vec::new();
     for need in plan.categories.iter().filter(|n| n.matches) {
-        let mut set = in_category(vitals, Some((segment, fields)), &need.category)?;
-        if let Some(a) = allowed {
-            set.intersect_with(a);
-        }
-        set.for_each(|d| scores[d as usize] += need.score);
-        matched.union_with(&set);
+        let set = in_category(vitals, in_segment, &need.category)?;
+        add_to_each(&set, allowed, need.score, scores, Some(&mut matched));
         if need.shown && shown > 1 && need_sets.len() < DIVERSE_NEEDS {
             need_sets.push(set);
         }
     }
     // Weak needs only add to what matches anyway.
     for need in plan.categories.iter().filter(|n| !n.matches) {
-        let mut set = in_category(vitals, Some((segment, fields)), &need.category)?;
-        set.intersect_with(&matched);
-        set.for_each(|d| scores[d as usize] += need.score);
+        let set = in_category(vitals, in_segment, &need.category)?;
+        add_to_each(&set, Some(&matched), need.score, scores, None);
     }
     let first = match &plan.first {
         Some(c) => {
-            let mut set = in_category(vitals, Some((segment, fields)), c)?;
-            if let Some(a) = allowed {
-                set.intersect_with(a);
-            }
-            matched.union_with(&set);
+            let set = in_category(vitals, in_segment, c)?;
+            add_to_each(&set, allowed, 0.0, scores, Some(&mut matched));
             Some(set)
         }
         None => None,
@@ -492,26 +538,51 @@ fn evaluate(
             matched.union_with(&speaking);
         }
         speaking.for_each(|d| {
-            if matched.contains(d) {
-                scores[d as usize] += LANGUAGE_SCORE;
+            if matched.contains(d)
+                && let Some(s) = scores.get_mut(d as usize)
+            {
+                *s += LANGUAGE_SCORE;
             }
         });
     }
-    if let Some(a) = allowed {
-        matched.intersect_with(a);
-    }
-    let mut boosted = by_words;
-    boosted.intersect_with(&matched);
-    for ((term, _), bm25) in plan.boosts.iter().zip(&weights.boosts) {
-        add_term_scores(segment, term, bm25, Some(&boosted), scores, None)?;
-    }
-    written.union_with(&matched);
+    // Every set added above was within `allowed`, so `matched` is too.
     Ok(Evaluated {
         matched,
-        written,
         first,
         need_sets,
     })
+}
+
+/// Adds `score` to the score of each document of `set` that is in `within` (every one
+/// when `None`), and puts those documents in `into` when given: one pass over the
+/// segment's own set, no copy of it.
+fn add_to_each(
+    set: &Bits,
+    within: Option<&Bits>,
+    score: Score,
+    scores: &mut [Score],
+    mut into: Option<&mut Bits>,
+) {
+    for (i, &word) in set.0.iter().enumerate() {
+        let w = word & within.map_or(u64::MAX, |m| m.0.get(i).copied().unwrap_or(0));
+        if w == 0 {
+            continue;
+        }
+        if let Some(into) = into.as_deref_mut()
+            && let Some(t) = into.0.get_mut(i)
+        {
+            *t |= w;
+        }
+        if score != 0.0 && !scores.is_empty() {
+            let mut bits = w;
+            while bits != 0 {
+                if let Some(s) = scores.get_mut(i * 64 + bits.trailing_zeros() as usize) {
+                    *s += score;
+                }
+                bits &= bits - 1;
+            }
+        }
+    }
 }
 
 /// Why a hit matched and scored as it did.
@@ -543,24 +614,24 @@ pub struct ScoredNeed {
     pub score: f32,
 }
 
-/// What [`evaluate`] found in a segment.
-struct Evaluated {
+/// What [`evaluate`] found in a segment. Every document it gave a score is in `matched`.
+struct Evaluated<'v> {
     /// The documents the plan matches.
     matched: Bits,
-    /// The documents whose scores it wrote.
-    written: Bits,
-    /// The documents that come before all others ([`Plan::first`]).
-    first: Option<Bits>,
-    /// With several needs, the documents of each of the first [`DIVERSE_NEEDS`] of them.
-    need_sets: Vec<Bits>,
+    /// The documents that come before all others ([`Plan::first`]), among others.
+    first: Option<Cow<'v, Bits>>,
+    /// With several needs, the documents of each of the first [`DIVERSE_NEEDS`] of them,
+    /// among others.
+    need_sets: Vec<Cow<'v, Bits>>,
 }
 
 /// Runs `search` with this thread's score of each of a segment's `max_doc` documents,
-/// all zero to begin with; `search` says which it wrote, and those are set back to zero
-/// for the next search (clearing only what was written costs less than clearing all).
+/// all zero to begin with; `search` says which it may have written (`None`: none), and
+/// those are set back to zero for the next search (clearing only what was written costs
+/// less than clearing all).
 fn with_scores<T>(
     max_doc: u32,
-    search: impl FnOnce(&mut [Score]) -> tantivy::Result<(T, Bits)>,
+    search: impl FnOnce(&mut [Score]) -> tantivy::Result<(T, Option<Bits>)>,
 ) -> tantivy::Result<T> {
     SCORES.with_borrow_mut(|scores| {
         let n = max_doc as usize;
@@ -569,9 +640,10 @@ fn with_scores<T>(
         }
         let searched = search(&mut scores[..n]);
         match &searched {
-            Ok((_, written)) => written.for_each_word(|i| {
+            Ok((_, Some(written))) => written.for_each_word(|i| {
                 scores[(i * 64).min(n)..((i + 1) * 64).min(n)].fill(0.0);
             }),
+            Ok((_, None)) => {}
             Err(_) => scores.clear(),
         }
         searched.map(|(found, _)| found)
@@ -585,19 +657,25 @@ impl PageCollector {
         let weights = plan.map(|p| Weights::new(searcher, p)).transpose()?;
         let mut total = 0;
         for segment in searcher.segment_readers() {
-            total += with_scores(segment.max_doc(), |scores| {
-                let (vitals, filter, evaluated) =
-                    self.segment_matches(segment, plan.zip(weights.as_ref()), scores)?;
-                let alive = segment.alive_bitset();
-                let mut n = 0;
-                evaluated.matched.for_each(|doc| {
-                    if !alive.is_some_and(|a| a.is_deleted(doc)) && filter.keeps_each(&vitals, doc)
-                    {
-                        n += 1;
-                    }
-                });
-                Ok((n, evaluated.written))
-            })?;
+            let vitals = self.vitals.get(segment)?;
+            // Matches only: no scores.
+            let (filter, evaluated) =
+                self.segment_matches(&vitals, segment, plan.zip(weights.as_ref()), &mut [])?;
+            let alive = segment.alive_bitset();
+            total += match alive.is_none() && !filter.per_document() {
+                true => evaluated.matched.len(),
+                false => {
+                    let mut n = 0;
+                    evaluated.matched.for_each(|doc| {
+                        if !alive.is_some_and(|a| a.is_deleted(doc))
+                            && filter.keeps_each(&vitals, doc)
+                        {
+                            n += 1;
+                        }
+                    });
+                    n
+                }
+            };
         }
         Ok(total)
     }
@@ -663,21 +741,41 @@ impl PageCollector {
 
     /// What `plan` matches in the segment among what the yes-or-no filters allow (the
     /// filters that read each document's values are for the caller to apply).
-    fn segment_matches(
+    fn segment_matches<'v>(
         &self,
+        vitals: &'v SegmentVitals,
         segment: &SegmentReader,
         plan: Option<(&Plan, &Weights)>,
         scores: &mut [Score],
-    ) -> tantivy::Result<(Arc<SegmentVitals>, SegmentFilter, Evaluated)> {
-        let vitals = self.vitals.get(segment)?;
-        let filter = SegmentFilter::new(&self.filter, &vitals, Some((segment, &self.fields)))?;
+    ) -> tantivy::Result<(Arc<SegmentFilter>, Evaluated<'v>)> {
+        let id = segment.segment_id();
+        let kept = self
+            .segment_filters
+            .0
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&id).cloned());
+        let filter = match kept {
+            Some(filter) => filter,
+            None => {
+                let made = Arc::new(SegmentFilter::new(
+                    &self.filter,
+                    vitals,
+                    Some((segment, &self.fields)),
+                )?);
+                if let Ok(mut m) = self.segment_filters.0.lock() {
+                    m.insert(id, made.clone());
+                }
+                made
+            }
+        };
         let evaluated = match plan {
             Some((plan, weights)) => evaluate(
                 segment,
                 &self.fields,
                 plan,
                 weights,
-                &vitals,
+                vitals,
                 filter.allowed.as_ref(),
                 scores,
             )?,
@@ -686,12 +784,11 @@ impl PageCollector {
                     .allowed
                     .clone()
                     .unwrap_or_else(|| Bits::full(vitals.max_doc)),
-                written: Bits::empty(vitals.max_doc),
                 first: None,
                 need_sets: Vec::new(),
             },
         };
-        Ok((vitals, filter, evaluated))
+        Ok((filter, evaluated))
     }
 
     /// The segment's part of the search, and the documents whose scores it wrote.
@@ -701,11 +798,11 @@ impl PageCollector {
         segment: &SegmentReader,
         plan: Option<(&Plan, &Weights)>,
         scores: &mut [Score],
-    ) -> tantivy::Result<(Found, Bits)> {
-        let (vitals, filter, evaluated) = self.segment_matches(segment, plan, scores)?;
+    ) -> tantivy::Result<(Found, Option<Bits>)> {
+        let vitals = self.vitals.get(segment)?;
+        let (filter, evaluated) = self.segment_matches(&vitals, segment, plan, scores)?;
         let Evaluated {
             mut matched,
-            written,
             first,
             need_sets,
         } = evaluated;
@@ -725,8 +822,15 @@ impl PageCollector {
         );
         let mut need_best: Vec<Option<(Score, DocId, u8)>> = vec![None; need_sets.len()];
         let mut top_first = TopNComputer::new_with_comparator(FIRST_LIMIT, NaturalComparator);
+        let check_each = alive.is_some() || filter.per_document();
         matched.retain(|doc| {
-            if alive.is_some_and(|a| a.is_deleted(doc)) || !filter.keeps_each(&vitals, doc) {
+            if check_each
+                && (alive.is_some_and(|a| a.is_deleted(doc)) || !filter.keeps_each(&vitals, doc))
+            {
+                // Its score, if any, goes back to zero with the others'.
+                if let Some(s) = scores.get_mut(doc as usize) {
+                    *s = 0.0;
+                }
                 return false;
             }
             // With no words, every match scores the same and state alone orders.
@@ -780,7 +884,8 @@ impl PageCollector {
                 .map(|d| (d.sort_key, DocAddress::new(segment_ord, d.doc)))
                 .collect(),
         };
-        Ok((found, written))
+        // The documents kept are the only ones that may still hold a score.
+        Ok((found, plan.map(|_| matched)))
     }
 
     /// Why the document at `address` matched `plan` and scored as it did.

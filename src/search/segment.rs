@@ -2,7 +2,7 @@
 //! is loaded (a tantivy `Warmer`) or kept from an earlier search: segments never change,
 //! so none of it goes stale.
 
-use super::bits::Bits;
+use super::bits::{Bits, DocSet};
 use super::hit::StoredHit;
 use super::schema::{self, Freshness, GENDERS, REMOTE_MODES, State, Traits, rank_class};
 use crate::domain::{DeliveryMode, ServiceStatus, taxonomy};
@@ -15,32 +15,38 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::schema::Value;
 use tantivy::{DocId, Searcher, SearcherGeneration, SegmentReader, TantivyDocument, Term, Warmer};
 
-/// Values worked out from a segment on demand and kept, at most `limit` of them (past
-/// that, all are forgotten and the busy ones soon come back).
+/// Values worked out from a segment on demand and kept, up to a budget (past that, all
+/// are forgotten and the busy ones soon come back).
 struct SegmentMemo<K, V> {
-    values: Mutex<HashMap<K, Arc<V>>>,
-    limit: usize,
+    /// The values, and how much of the budget they take.
+    values: Mutex<(HashMap<K, Arc<V>>, usize)>,
+    budget: usize,
+    /// How much of the budget a value takes.
+    weigh: fn(&V) -> usize,
 }
 
 impl<K: Eq + std::hash::Hash + Clone, V> SegmentMemo<K, V> {
-    fn new(limit: usize) -> Self {
+    fn new(budget: usize, weigh: fn(&V) -> usize) -> Self {
         Self {
-            values: Mutex::new(HashMap::new()),
-            limit,
+            values: Mutex::new((HashMap::new(), 0)),
+            budget,
+            weigh,
         }
     }
 
     /// The value for `key`, worked out with `read` unless kept from before.
     fn get_or_read<E>(&self, key: &K, read: impl FnOnce() -> Result<V, E>) -> Result<Arc<V>, E> {
-        if let Some(v) = self.values.lock().ok().and_then(|m| m.get(key).cloned()) {
+        if let Some(v) = self.values.lock().ok().and_then(|m| m.0.get(key).cloned()) {
             return Ok(v);
         }
         let v = Arc::new(read()?);
         if let Ok(mut kept) = self.values.lock() {
-            if kept.len() >= self.limit {
-                kept.clear();
+            let weight = (self.weigh)(&v);
+            if kept.1 + weight > self.budget {
+                *kept = (HashMap::new(), 0);
             }
-            kept.insert(key.clone(), v.clone());
+            kept.1 += weight;
+            kept.0.insert(key.clone(), v.clone());
         }
         Ok(v)
     }
@@ -111,11 +117,11 @@ pub struct SegmentVitals {
     pub(super) remote: Arc<Bits>,
     /// The documents with a term, for terms filters ask about again and again (a
     /// caller's coverage tokens, languages): a segment never changes, so neither do these.
-    term_sets: Arc<SegmentMemo<Term, Bits>>,
+    term_sets: Arc<SegmentMemo<Term, DocSet>>,
     /// The documents with a word a typo or two from a term (a word of a question that
     /// the directory does not contain), by term and edits allowed: finding those words
     /// in the segment's dictionary is costly, and callers' words recur.
-    near_sets: Arc<SegmentMemo<(Term, u8), Bits>>,
+    near_sets: Arc<SegmentMemo<(Term, u8), DocSet>>,
     /// Hits decoded from the segment's stored documents, for the next search that shows
     /// them (as Solr's document cache does): a segment's documents never change.
     stored: Arc<SegmentMemo<DocId, StoredHit>>,
@@ -124,14 +130,10 @@ pub struct SegmentVitals {
 /// Decoded hits a segment keeps at most (a few KiB each).
 const STORED_KEPT: usize = 2048;
 
-/// Memory a segment may keep in document sets of each kind (terms, near spellings).
+/// Memory a segment may keep in document sets of each kind (terms, near spellings): a
+/// thousand dense sets at 100,000 services, a hundred at a million, and many more of
+/// the short lists most coverage terms and near spellings make.
 const SETS_KEPT_BYTES: usize = 16 << 20;
-
-/// Document sets of each kind a segment keeps at most: up to 1024, fewer for segments
-/// so large that a set takes much room (12 KiB a set at 100,000 services).
-fn sets_kept(max_doc: u32) -> usize {
-    (SETS_KEPT_BYTES / (max_doc as usize / 8).max(1)).clamp(64, 1024)
-}
 
 impl SegmentVitals {
     fn read(segment: &SegmentReader) -> tantivy::Result<Self> {
@@ -222,9 +224,9 @@ impl SegmentVitals {
             by_gender: Arc::new(by_gender),
             self_referral: Arc::new(self_referral),
             remote: Arc::new(remote),
-            term_sets: Arc::new(SegmentMemo::new(sets_kept(max_doc))),
-            near_sets: Arc::new(SegmentMemo::new(sets_kept(max_doc))),
-            stored: Arc::new(SegmentMemo::new(STORED_KEPT)),
+            term_sets: Arc::new(SegmentMemo::new(SETS_KEPT_BYTES, DocSet::bytes)),
+            near_sets: Arc::new(SegmentMemo::new(SETS_KEPT_BYTES, DocSet::bytes)),
+            stored: Arc::new(SegmentMemo::new(STORED_KEPT, |_| 1)),
         }
     }
 
@@ -326,13 +328,11 @@ impl SegmentVitals {
         &self,
         segment: &SegmentReader,
         term: &Term,
-    ) -> tantivy::Result<Arc<Bits>> {
+    ) -> tantivy::Result<Arc<DocSet>> {
         self.term_sets.get_or_read(term, || {
-            let mut set = Bits::empty(self.max_doc);
-            for_each_posting(segment, term, IndexRecordOption::Basic, |d, _| {
-                set.insert(d)
-            })?;
-            Ok(set)
+            let mut docs = Vec::new();
+            for_each_posting(segment, term, IndexRecordOption::Basic, |d, _| docs.push(d))?;
+            Ok(DocSet::of(self.max_doc, docs))
         })
     }
 
@@ -343,17 +343,16 @@ impl SegmentVitals {
         segment: &SegmentReader,
         term: &Term,
         distance: u8,
-    ) -> tantivy::Result<Arc<Bits>> {
+    ) -> tantivy::Result<Arc<DocSet>> {
         self.near_sets.get_or_read(&(term.clone(), distance), || {
             let weight = FuzzyTermQuery::new(term.clone(), distance, true)
                 .weight(EnableScoring::disabled_from_schema(segment.schema()))?;
-            let mut set = Bits::empty(self.max_doc);
-            weight.for_each_no_score(segment, &mut |docs| {
-                for &d in docs {
-                    set.insert(d);
-                }
-            })?;
-            Ok(set)
+            let mut found = Vec::new();
+            weight.for_each_no_score(segment, &mut |docs| found.extend_from_slice(docs))?;
+            // Documents come in order within each word near the term, not across them.
+            found.sort_unstable();
+            found.dedup();
+            Ok(DocSet::of(self.max_doc, found))
         })
     }
 
