@@ -15,7 +15,7 @@
 use super::bits::Bits;
 use super::query::{LANGUAGE_SCORE, Plan, StateFilter, TYPO_SCORE};
 use super::schema::Fields;
-use super::segment::{SegmentVitals, VitalsCache, for_each_posting};
+use super::segment::{SegmentVitals, VitalsCache, for_each_posting_within};
 use crate::domain::{DeliveryMode, ServiceStatus, taxonomy};
 use crate::geo::eligibility::distance_km;
 use std::borrow::Cow;
@@ -413,10 +413,8 @@ fn add_term_scores(
 ) -> tantivy::Result<()> {
     if scores.is_empty() {
         if let Some(seen) = seen {
-            for_each_posting(segment, term, IndexRecordOption::Basic, |d, _| {
-                if within.is_none_or(|w| w.contains(d)) {
-                    seen.insert(d);
-                }
+            for_each_posting_within(segment, term, IndexRecordOption::Basic, within, |d, _| {
+                seen.insert(d)
             })?;
         }
         return Ok(());
@@ -425,17 +423,20 @@ fn add_term_scores(
         Some(n) => n,
         None => FieldNormReader::constant(segment.max_doc(), 1),
     };
-    for_each_posting(segment, term, IndexRecordOption::WithFreqs, |d, tf| {
-        if within.is_some_and(|w| !w.contains(d)) {
-            return;
-        }
-        if let Some(s) = scores.get_mut(d as usize) {
-            *s += weight.score(norms.fieldnorm_id(d), tf);
-        }
-        if let Some(seen) = seen.as_deref_mut() {
-            seen.insert(d);
-        }
-    })
+    for_each_posting_within(
+        segment,
+        term,
+        IndexRecordOption::WithFreqs,
+        within,
+        |d, tf| {
+            if let Some(s) = scores.get_mut(d as usize) {
+                *s += weight.score(norms.fieldnorm_id(d), tf);
+            }
+            if let Some(seen) = seen.as_deref_mut() {
+                seen.insert(d);
+            }
+        },
+    )
 }
 
 /// Term at a time: the documents of a segment among `allowed` (all when `None`) that

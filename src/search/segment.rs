@@ -10,10 +10,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use tantivy::fastfield::AliveBitSet;
 use tantivy::index::SegmentId;
+use tantivy::postings::Postings;
 use tantivy::query::{EnableScoring, FuzzyTermQuery, Query};
 use tantivy::schema::IndexRecordOption;
 use tantivy::schema::Value;
-use tantivy::{DocId, Searcher, SearcherGeneration, SegmentReader, TantivyDocument, Term, Warmer};
+use tantivy::{
+    DocId, DocSet as _, Searcher, SearcherGeneration, SegmentReader, TERMINATED, TantivyDocument,
+    Term, Warmer,
+};
 
 /// Values worked out from a segment on demand and kept, up to a budget (past that, all
 /// are forgotten and the busy ones soon come back).
@@ -437,6 +441,57 @@ impl Warmer for VitalsCache {
     }
 }
 
+/// The postings of `term` are skipped through, not read, when `within` holds fewer than
+/// one of this many of the term's documents.
+const SEEK_WHEN_FEWER_THAN_ONE_IN: usize = 16;
+
+/// [`for_each_posting`] for the documents of `within` only (all when `None`). When they
+/// are far fewer than the term's documents (a common word after a rare one has narrowed
+/// the question), the postings are skipped to each of them, a block of 128 documents at a
+/// time, instead of all read.
+pub(super) fn for_each_posting_within(
+    segment: &SegmentReader,
+    term: &Term,
+    record: IndexRecordOption,
+    within: Option<&Bits>,
+    mut each: impl FnMut(DocId, u32),
+) -> tantivy::Result<()> {
+    let Some(within) = within else {
+        return for_each_posting(segment, term, record, each);
+    };
+    let index = segment.inverted_index(term.field())?;
+    let Some(info) = index.get_term_info(term)? else {
+        return Ok(());
+    };
+    if within.len().saturating_mul(SEEK_WHEN_FEWER_THAN_ONE_IN) >= info.doc_freq as usize {
+        return for_each_posting(segment, term, record, |d, tf| {
+            if within.contains(d) {
+                each(d, tf);
+            }
+        });
+    }
+    let mut postings = index.read_postings_from_terminfo(&info, record)?;
+    let with_freqs = record.has_freq();
+    for (i, &word) in within.0.iter().enumerate() {
+        let mut w = word;
+        while w != 0 {
+            let d = (i * 64) as DocId + w.trailing_zeros();
+            w &= w - 1;
+            let at = match postings.doc() {
+                at if at < d => postings.seek(d),
+                at => at,
+            };
+            if at == TERMINATED {
+                return Ok(());
+            }
+            if at == d {
+                each(d, if with_freqs { postings.term_freq() } else { 1 });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Calls `each(doc, term frequency)` for every document of the segment that has `term`,
 /// deleted ones included, reading the posting list a block at a time.
 pub(super) fn for_each_posting(
@@ -476,6 +531,48 @@ mod tests {
             vitals: Default::default(),
             coverage: Default::default(),
         })
+    }
+
+    #[test]
+    fn postings_within_a_few_documents_are_skipped_to_and_the_same_as_read() {
+        use tantivy::schema::{Schema, TEXT};
+        let mut builder = Schema::builder();
+        let word = builder.add_text_field("word", TEXT);
+        let index = tantivy::Index::create_in_ram(builder.build());
+        let mut writer = index.writer_with_num_threads(1, 15_000_000).unwrap();
+        for d in 0..2000u32 {
+            let mut doc = TantivyDocument::default();
+            doc.add_text(word, "common");
+            if d % 3 == 0 {
+                doc.add_text(word, "third");
+            }
+            writer.add_document(doc).unwrap();
+        }
+        writer.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        let segment = searcher.segment_reader(0);
+        let max_doc = segment.max_doc();
+        for term in ["common", "third", "absent"] {
+            let term = Term::from_field_text(word, term);
+            // Few enough to skip to (7 of 2,000), then too many (every other one).
+            for step in [300, 2] {
+                let mut within = Bits::empty(max_doc);
+                (0..max_doc).step_by(step).for_each(|d| within.insert(d));
+                let (mut read, mut skipped) = (Vec::new(), Vec::new());
+                for_each_posting(segment, &term, IndexRecordOption::WithFreqs, |d, tf| {
+                    if within.contains(d) {
+                        read.push((d, tf));
+                    }
+                })
+                .unwrap();
+                let record = IndexRecordOption::WithFreqs;
+                for_each_posting_within(segment, &term, record, Some(&within), |d, tf| {
+                    skipped.push((d, tf))
+                })
+                .unwrap();
+                assert_eq!(read, skipped, "{term:?} every {step}");
+            }
+        }
     }
 
     #[test]
