@@ -52,7 +52,7 @@ pub(crate) const MAX_SEARCH_OFFSET: i64 = 1000;
 /// A route: its handler, and the handler's description (`#[utoipa::path]`), which says
 /// its method and path.
 pub(crate) struct Endpoint {
-    method: fn() -> Vec<utoipa::openapi::HttpMethod>,
+    methods: fn() -> Vec<utoipa::openapi::HttpMethod>,
     path: fn() -> String,
     route: fn() -> actix_web::Route,
     describe: fn(utoipa::openapi::path::PathsBuilder) -> utoipa::openapi::path::PathsBuilder,
@@ -69,7 +69,7 @@ macro_rules! endpoint {
     };
     (@ $doc:path, $handler:path) => {
         Endpoint {
-            method: <$doc as utoipa::Path>::methods,
+            methods: <$doc as utoipa::Path>::methods,
             path: <$doc as utoipa::Path>::path,
             route: || web::route().to($handler),
             describe: |paths| paths.path_from::<$doc>(),
@@ -132,7 +132,7 @@ const ENDPOINTS: &[Endpoint] = &[
 /// Every route, as (method in lower case, as OpenAPI writes it, path).
 pub fn route_list() -> impl Iterator<Item = (String, String)> {
     ENDPOINTS.iter().flat_map(|e| {
-        (e.method)()
+        (e.methods)()
             .into_iter()
             .map(move |m| (method_name(&m).to_string(), (e.path)()))
     })
@@ -187,7 +187,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         let resource = ENDPOINTS.iter().filter(|e| (e.path)() == path).fold(
             resource(&path),
             |resource, endpoint| {
-                (endpoint.method)()
+                (endpoint.methods)()
                     .iter()
                     .fold(resource, |resource, method| {
                         let method = actix_web::http::Method::from_bytes(
