@@ -722,3 +722,80 @@ async fn a_search_can_carry_the_caller_in_a_json_body() {
     assert_eq!(r.status(), 415);
     app.stop().await;
 }
+
+/// Each search adds up its matches' scores in an array its thread keeps for the next
+/// search and sets back only what it wrote (a word of 64 documents at a time): a
+/// match a filter then drops, or a fallback that only counts, must leave nothing
+/// behind for the next question on the same thread.
+#[tokio::test]
+async fn a_search_leaves_no_score_behind_for_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let store = std::sync::Arc::new(signpost::storage::Store::connect(&url).await.unwrap());
+    store.migrate().await.unwrap();
+    let service = |n: u128, name: &str, description: &str| {
+        json!({
+            "id": uuid::Uuid::from_u128(0x0192_f7a4_0000_7000_8000_0000_0000_0000 | n),
+            "organization": {"id": "0192f7a4-0000-7000-8000-0000000000aa", "name": "Org"},
+            "name": name,
+            "description": description,
+            "categories": ["debt"],
+            "delivery_modes": ["telephone"],
+            "referral": {"route": "self_referral", "url": "https://example.org/refer"},
+            "phones": [{"number": "0161 234 5678"}],
+        })
+    };
+    // The young adults' service first, a hundred others, then the two that stay: the
+    // one a filter drops shares no word of the bit sets with those kept.
+    let mut young = service(0, "Swimming for young adults", "Swimming lessons.");
+    young["minimum_age"] = json!(18);
+    young["maximum_age"] = json!(25);
+    let mut lines = vec![young];
+    lines.extend((1..=100).map(|n| service(n, &format!("Knitting circle {n}"), "Wool.")));
+    lines.push(service(101, "Swimming club", "Lessons at the pool."));
+    lines.push(service(102, "Pool league", "Swimming and darts."));
+    let ndjson: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let report = signpost::ndjson::import(&store, ndjson.as_bytes(), None, false)
+        .await
+        .unwrap();
+    assert_eq!(report.imported, 103, "{:?}", report.rejected.first());
+    let index = signpost::search::SearchIndex::open(
+        &dir.path().join("index"),
+        store,
+        signpost::search::SearchSettings::default(),
+    )
+    .await
+    .unwrap();
+    let search = |q: &str, age: Option<u8>| {
+        let request = signpost::search::SearchRequest {
+            q: q.to_string(),
+            limit: 10,
+            filters: signpost::search::query::Filters {
+                age,
+                ..signpost::search::query::Filters::default()
+            },
+            ..signpost::search::SearchRequest::default()
+        };
+        let found = index.search_now(&request, chrono::Utc::now()).unwrap();
+        let hits: Vec<(String, f32)> = found
+            .hits
+            .iter()
+            .map(|h| {
+                let service: serde_json::Value = serde_json::from_str(h.service.get()).unwrap();
+                (service["name"].as_str().unwrap().to_string(), h.score)
+            })
+            .collect();
+        (hits, found.match_kind.map(|k| k.as_str()))
+    };
+    let (first, _) = search("swimming lessons", None);
+    assert_eq!(first.len(), 2, "{first:?}");
+    // The young adults' service matches, is scored, then dropped by the age filter.
+    let (older, _) = search("swimming lessons", Some(60));
+    assert_eq!(older.len(), 1, "{older:?}");
+    assert_eq!(search("swimming lessons", None).0, first);
+    // No service has every word: the fallback counts each word, then runs fewer.
+    let (_, kind) = search("swimming zqxvbn lessons", Some(60));
+    assert_eq!(kind, Some("partial"));
+    assert_eq!(search("swimming lessons", None).0, first);
+    index.shutdown().await;
+}
