@@ -425,10 +425,15 @@ impl Stopper {
 }
 
 fn tracing_actix() -> actix_web::middleware::Logger {
-    // Path, never the query string: a search, an eligibility check or a practice lookup
-    // carries the caller's words, postcode and GP practice there.
-    actix_web::middleware::Logger::new("%{method}xi %U %s %b %Dms id=%{x-request-id}o")
+    // The route, never the path or the query string: a search, an eligibility check or a
+    // practice lookup carries the caller's words, postcode and GP practice there, and a
+    // path no route matches (a guessed `/v1/gp-practices/P84004`) may carry them too.
+    actix_web::middleware::Logger::new("%{method}xi %{route}xi %s %b %Dms id=%{x-request-id}o")
         .custom_request_replace("method", |req| req.method().to_string())
+        .custom_request_replace("route", |req| {
+            req.match_pattern()
+                .unwrap_or_else(|| "(no such route)".to_string())
+        })
         .exclude("/health")
 }
 

@@ -65,6 +65,14 @@ async fn no_log_line_holds_a_callers_words_postcode_or_gp() {
             .status();
         assert!(status.is_success(), "{path}: {status}");
     }
+    // A path no route matches, holding a practice code and a postcode.
+    let status = client
+        .get(format!("{base}/v1/gp-practices/P84004/M11-1AA"))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 404);
     // The same questions in bodies: never logged either.
     for (path, body) in [
         (
