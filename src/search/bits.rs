@@ -153,13 +153,13 @@ impl Bits {
 /// documents is quicker to add to a bit set, and far smaller to keep, than a million
 /// bits.
 #[derive(Clone, Debug, PartialEq)]
-pub(super) enum DocSet {
+pub(super) enum KeptDocs {
     Dense(Bits),
     /// In order, no repeats.
     Sparse(Vec<DocId>),
 }
 
-impl DocSet {
+impl KeptDocs {
     /// A list holds at most one document in this many of the segment's: adding a list
     /// to a bit set costs a few times more per document than a bit set's word does.
     const SPARSE_AT_MOST_ONE_IN: usize = 256;
@@ -260,10 +260,10 @@ mod tests {
 
     #[test]
     fn few_documents_are_kept_as_a_list_and_many_as_bits() {
-        let few = DocSet::of(1024, vec![3, 700]);
-        assert!(matches!(few, DocSet::Sparse(_)));
-        let many = DocSet::of(1024, (0..100).collect());
-        assert!(matches!(many, DocSet::Dense(_)));
+        let few = KeptDocs::of(1024, vec![3, 700]);
+        assert!(matches!(few, KeptDocs::Sparse(_)));
+        let many = KeptDocs::of(1024, (0..100).collect());
+        assert!(matches!(many, KeptDocs::Dense(_)));
         assert!(few.bytes() < many.bytes());
         for set in [&few, &many] {
             let mut bits = Bits::empty(1024);

@@ -2,7 +2,7 @@
 //! is loaded (a tantivy `Warmer`) or kept from an earlier search: segments never change,
 //! so none of it goes stale.
 
-use super::bits::{Bits, DocSet};
+use super::bits::{Bits, KeptDocs};
 use super::hit::StoredHit;
 use super::schema::{self, Freshness, GENDERS, REMOTE_MODES, State, Traits, rank_class};
 use crate::domain::{DeliveryMode, ServiceStatus, taxonomy};
@@ -15,8 +15,8 @@ use tantivy::query::{EnableScoring, FuzzyTermQuery, Query};
 use tantivy::schema::IndexRecordOption;
 use tantivy::schema::Value;
 use tantivy::{
-    DocId, DocSet as _, Searcher, SearcherGeneration, SegmentReader, TERMINATED, TantivyDocument,
-    Term, Warmer,
+    DocId, DocSet, Searcher, SearcherGeneration, SegmentReader, TERMINATED, TantivyDocument, Term,
+    Warmer,
 };
 
 /// Values worked out from a segment on demand and kept, up to a budget (past that, all
@@ -121,11 +121,11 @@ pub struct SegmentVitals {
     pub(super) remote: Arc<Bits>,
     /// The documents with a term, for terms filters ask about again and again (a
     /// caller's coverage tokens, languages): a segment never changes, so neither do these.
-    term_sets: Arc<SegmentMemo<Term, DocSet>>,
+    term_sets: Arc<SegmentMemo<Term, KeptDocs>>,
     /// The documents with a word a typo or two from a term (a word of a question that
     /// the directory does not contain), by term and edits allowed: finding those words
     /// in the segment's dictionary is costly, and callers' words recur.
-    near_sets: Arc<SegmentMemo<(Term, u8), DocSet>>,
+    near_sets: Arc<SegmentMemo<(Term, u8), KeptDocs>>,
     /// Hits decoded from the segment's stored documents, for the next search that shows
     /// them (as Solr's document cache does): a segment's documents never change.
     stored: Arc<SegmentMemo<DocId, StoredHit>>,
@@ -228,8 +228,8 @@ impl SegmentVitals {
             by_gender: Arc::new(by_gender),
             self_referral: Arc::new(self_referral),
             remote: Arc::new(remote),
-            term_sets: Arc::new(SegmentMemo::new(SETS_KEPT_BYTES, DocSet::bytes)),
-            near_sets: Arc::new(SegmentMemo::new(SETS_KEPT_BYTES, DocSet::bytes)),
+            term_sets: Arc::new(SegmentMemo::new(SETS_KEPT_BYTES, KeptDocs::bytes)),
+            near_sets: Arc::new(SegmentMemo::new(SETS_KEPT_BYTES, KeptDocs::bytes)),
             stored: Arc::new(SegmentMemo::new(STORED_KEPT, |_| 1)),
         }
     }
@@ -332,11 +332,11 @@ impl SegmentVitals {
         &self,
         segment: &SegmentReader,
         term: &Term,
-    ) -> tantivy::Result<Arc<DocSet>> {
+    ) -> tantivy::Result<Arc<KeptDocs>> {
         self.term_sets.get_or_read(term, || {
             let mut docs = Vec::new();
             for_each_posting(segment, term, IndexRecordOption::Basic, |d, _| docs.push(d))?;
-            Ok(DocSet::of(self.max_doc, docs))
+            Ok(KeptDocs::of(self.max_doc, docs))
         })
     }
 
@@ -347,7 +347,7 @@ impl SegmentVitals {
         segment: &SegmentReader,
         term: &Term,
         distance: u8,
-    ) -> tantivy::Result<Arc<DocSet>> {
+    ) -> tantivy::Result<Arc<KeptDocs>> {
         self.near_sets.get_or_read(&(term.clone(), distance), || {
             let weight = FuzzyTermQuery::new(term.clone(), distance, true)
                 .weight(EnableScoring::disabled_from_schema(segment.schema()))?;
@@ -356,7 +356,7 @@ impl SegmentVitals {
             // Documents come in order within each word near the term, not across them.
             found.sort_unstable();
             found.dedup();
-            Ok(DocSet::of(self.max_doc, found))
+            Ok(KeptDocs::of(self.max_doc, found))
         })
     }
 
