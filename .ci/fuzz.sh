@@ -22,14 +22,11 @@ target/debug/signpost --database-url "sqlite://$dir/db.sqlite" --index-dir "$dir
   --bind "127.0.0.1:$port" >"$dir/log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
-for _ in $(seq 1 120); do
+# Ready once the database answers and the risk model has learned (so no search waits).
+for _ in $(seq 1 240); do
   curl -sf "http://127.0.0.1:$port/ready" >/dev/null && break
   sleep 0.5
 done
-# The first search waits for the risk model's one-time training (seconds in a release
-# build, about 20 s in this debug build); the fuzzer's 10 s read timeout is for requests,
-# not for that, so one search is made before it starts.
-curl -sf -m 180 "http://127.0.0.1:$port/v1/search?q=warm+up" >/dev/null
 # run EXCLUDED_CHECKS PHASES MAX_EXAMPLES [st options…]
 run() {
   local excluded=$1 phases=$2 examples=$3

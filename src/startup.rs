@@ -287,8 +287,8 @@ async fn load_demo_geo(store: &Store, dir: Option<&std::path::Path>) -> anyhow::
 impl Application {
     /// Opens the database and the index, and binds the server, ready to run.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        // The risk model learns in the background while the rest starts; a search that
-        // comes first waits for it.
+        // The risk model learns in the background while the rest starts; `/ready` says
+        // 503 until it has, and a search that comes first waits for it.
         std::thread::spawn(crate::understand::risk_model::RiskModel::built_in);
         let store = open_store(&settings.database_url).await?;
         if settings.demo && store.count_services().await? == 0 {

@@ -249,12 +249,17 @@ async fn openapi() -> HttpResponse {
         .body(OPENAPI.as_str())
 }
 
-/// Readiness (database reachable), with index state
+/// Readiness (database reachable, risk model trained), with index state
 #[utoipa::path(get, path = "/ready", responses(
-    (status = 200, description = "Ready: the database answers; how far the index has caught up.", body = inline(Readiness)),
+    (status = 200, description = "Ready: the database answers and searches need not wait for the risk model (trained once at start, under a second); how far the index has caught up.", body = inline(Readiness)),
     (status = 503, response = doc::Unavailable),
 ))]
 async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if !crate::understand::risk_model::RiskModel::built_in_is_trained() {
+        return Err(ApiError::Unavailable(
+            "the risk model is still learning (once, at start); searches would wait for it".into(),
+        ));
+    }
     state
         .directory
         .ping()

@@ -1,6 +1,6 @@
 //! A small learned check for risk, beside the lexicon's phrases: logistic regression over
-//! word stems and stem pairs, trained once per process (about a second of one core; the
-//! server starts it in the background) from the labelled questions in `risk_examples.tsv`
+//! word stems and stem pairs, trained once per process (a fraction of a second; the server
+//! starts it in the background) from the labelled questions in `risk_examples.tsv`
 //! and a few wordings of every lexicon line. The lexicon knows wordings exactly; the model weighs
 //! words it has seen in risky questions against those it has seen in ordinary ones, and
 //! so catches new wordings made of familiar parts. Either raising risk is enough.
@@ -35,6 +35,9 @@ const L2: f32 = 1e-4;
 /// examples raised and 4.9% of ordinary ones, on 22,012): a missed risk is far worse than
 /// an extra banner.
 pub const THRESHOLD: f32 = 0.35;
+
+/// The model trained on the shipped examples, once per process.
+static BUILT_IN: OnceLock<Arc<RiskModel>> = OnceLock::new();
 
 /// A trained model.
 #[derive(Debug, Clone)]
@@ -116,41 +119,64 @@ pub fn shipped_examples() -> Vec<(Vec<String>, bool)> {
 impl RiskModel {
     /// The model trained on the shipped examples (trained once, on first use).
     pub fn built_in() -> Arc<RiskModel> {
-        static MODEL: OnceLock<Arc<RiskModel>> = OnceLock::new();
-        MODEL
+        BUILT_IN
             .get_or_init(|| Arc::new(RiskModel::train(&shipped_examples())))
             .clone()
+    }
+
+    /// Whether the shipped model has been trained, so a search need not wait for it.
+    pub fn built_in_is_trained() -> bool {
+        BUILT_IN.get().is_some()
     }
 
     /// Trains on labelled questions, risky and ordinary ones weighing equally in total:
     /// the average of a few trainings that see the examples in different orders, so one
     /// example more or less does not move borderline questions by the luck of the order.
     pub fn train(examples: &[(Vec<String>, bool)]) -> RiskModel {
-        let featured: Vec<(Vec<String>, bool)> = examples
+        // Features become numbers once, so the passes index arrays instead of hashing
+        // and copying strings (training takes a fraction of a second, not seconds).
+        let mut ids: FxHashMap<String, u32> = FxHashMap::default();
+        let featured: Vec<(Vec<u32>, bool)> = examples
             .iter()
-            .map(|(w, y)| (features(w).into_iter().map(|f| f.0).collect(), *y))
+            .map(|(w, y)| {
+                let fs = features(w)
+                    .into_iter()
+                    .map(|(f, _)| {
+                        let next = ids.len() as u32;
+                        *ids.entry(f).or_insert(next)
+                    })
+                    .collect();
+                (fs, *y)
+            })
             .collect();
-        let mut weights: FxHashMap<String, f32> = FxHashMap::default();
+        let mut summed = vec![0.0f32; ids.len()];
         let mut bias = 0.0;
         for seed in SEEDS {
-            let one = Self::train_once(&featured, seed);
-            for (feature, w) in one.weights {
-                *weights.entry(feature).or_insert(0.0) += w / SEEDS.len() as f32;
+            let (one, one_bias) = Self::train_once(&featured, ids.len(), seed);
+            for (sum, w) in summed.iter_mut().zip(one) {
+                if w.abs() > 1e-3 {
+                    *sum += w / SEEDS.len() as f32;
+                }
             }
-            bias += one.bias / SEEDS.len() as f32;
+            bias += one_bias / SEEDS.len() as f32;
         }
+        let mut weights: FxHashMap<String, f32> = ids
+            .into_iter()
+            .map(|(f, id)| (f, summed[id as usize]))
+            .collect();
         weights.retain(|_, w| w.abs() > 1e-3);
         RiskModel { weights, bias }
     }
 
-    /// One training pass over featured examples, in an order fixed by `seed`.
-    fn train_once(featured: &[(Vec<String>, bool)], seed: u64) -> RiskModel {
+    /// One training over featured examples, in orders fixed by `seed`: each feature's
+    /// weight, and the bias.
+    fn train_once(featured: &[(Vec<u32>, bool)], features: usize, seed: u64) -> (Vec<f32>, f32) {
         let positives = featured.iter().filter(|e| e.1).count().max(1) as f32;
         let negatives = featured.iter().filter(|e| !e.1).count().max(1) as f32;
         let total = positives + negatives;
         let (weight_yes, weight_no) = (total / (2.0 * positives), total / (2.0 * negatives));
-        let mut weights: FxHashMap<String, f32> = FxHashMap::default();
-        let mut squares: FxHashMap<String, f32> = FxHashMap::default();
+        let mut weights = vec![0.0f32; features];
+        let mut squares = vec![0.0f32; features];
         let (mut bias, mut bias_square) = (0.0f32, 0.0f32);
         // A fixed shuffle per pass, so training is the same on every start.
         let mut order: Vec<usize> = (0..featured.len()).collect();
@@ -164,16 +190,13 @@ impl RiskModel {
             }
             for &i in &order {
                 let (fs, y) = &featured[i];
-                let z = bias
-                    + fs.iter()
-                        .map(|f| weights.get(f).unwrap_or(&0.0))
-                        .sum::<f32>();
+                let z = bias + fs.iter().map(|&f| weights[f as usize]).sum::<f32>();
                 let class_weight = if *y { weight_yes } else { weight_no };
                 let error = (sigmoid(z) - if *y { 1.0 } else { 0.0 }) * class_weight;
-                for f in fs {
-                    let w = weights.entry(f.clone()).or_insert(0.0);
+                for &f in fs {
+                    let w = &mut weights[f as usize];
                     let g = error + L2 * *w;
-                    let s = squares.entry(f.clone()).or_insert(0.0);
+                    let s = &mut squares[f as usize];
                     *s += g * g;
                     *w -= LEARNING_RATE * g / (s.sqrt() + 1e-6);
                 }
@@ -181,8 +204,7 @@ impl RiskModel {
                 bias -= LEARNING_RATE * error / (bias_square.sqrt() + 1e-6);
             }
         }
-        weights.retain(|_, w| w.abs() > 1e-3);
-        RiskModel { weights, bias }
+        (weights, bias)
     }
 
     /// Scores a normalised question.

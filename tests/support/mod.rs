@@ -90,7 +90,7 @@ pub struct Server {
 
 impl Server {
     /// Starts `signpost serve` on a free port with the test's administrator key and waits
-    /// until it answers. `extra` goes after `serve` (e.g. `--demo`).
+    /// until it is ready. `extra` goes after `serve` (e.g. `--demo`).
     pub async fn start(
         database_url: &str,
         index_dir: &Path,
@@ -135,7 +135,13 @@ impl Server {
     pub async fn wait_ready(&self) {
         let client = client();
         let deadline = Instant::now() + Duration::from_secs(90);
-        while client.get(self.url("/health")).send().await.is_err() {
+        // Ready: the database answers and the risk model has learned (once per process).
+        while !client
+            .get(self.url("/ready"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
             assert!(
                 Instant::now() < deadline,
                 "the server did not start: {}",
