@@ -21,10 +21,11 @@ const SMALL_WORDS: [&str; 52] = [
 /// A word's weight above which it leans towards risk.
 const LEANING: f32 = 0.3;
 /// How many of a question's words must lean towards risk for the model to raise it.
-/// Two cost a tenth of the model's recall in cross validation (79.4% against 89.3% at
-/// 0.35, on 25,013 examples) for 1.9 points fewer false alarms (2.6% against 4.5%); a
-/// missed risk is far worse than an extra banner, so one is enough.
-pub const MIN_LEANING: usize = 1;
+/// One would recall a tenth more in cross validation (89.3% against 79.4% at 0.35, on
+/// 25,013 examples, for 1.9 points more false alarms), but once the blind sets taught
+/// the model that "door" leans (strangers and threats at the door), one word raised
+/// "bailiffs at the door" (0.81), the commonest debt question there is; two it is.
+pub const MIN_LEANING: usize = 2;
 /// Wordings of each lexicon line learned from.
 const WORDINGS_PER_LINE: usize = 2;
 /// Passes over the examples while training.
@@ -36,9 +37,8 @@ const LEARNING_RATE: f32 = 0.5;
 /// Pull of every weight towards zero, so that rare words decide little.
 const L2: f32 = 1e-4;
 /// The probability above which the model raises risk. Chosen by five-fold cross
-/// validation on the examples (`evaluate --cross-validate`; at 0.35 with one leaning
-/// word, 89.3% of risky examples raised and 4.5% of ordinary ones, on 25,013): a missed
-/// risk is far worse than an extra banner.
+/// validation on the examples (`evaluate --cross-validate`, deciding as the server does):
+/// a missed risk is far worse than an extra banner.
 pub const THRESHOLD: f32 = 0.35;
 
 /// The model trained on the shipped examples, once per process.
