@@ -9,6 +9,16 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = signpost::cli::Cli::parse();
+    if !matches!(cli.command, signpost::cli::Command::Serve(_)) {
+        // A command's output piped into `head` ends quietly when the pipe closes, as
+        // other command-line tools' does, instead of panicking in `println!`. The server
+        // keeps Rust's default of ignoring the signal: a client that hangs up is an
+        // error to handle, not the end.
+        // SAFETY: restores the signal's default action; no handler runs Rust code.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     signpost::links::checker::install_tls_provider();
     signpost::telemetry::init("info,tantivy=warn,sqlx=warn");
     match signpost::cli::run(cli).await {
