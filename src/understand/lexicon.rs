@@ -87,9 +87,27 @@ const DENIAL_FILLERS: [&str; 13] = [
     "evidence",
 ];
 
+/// Words that make a "no" before a phrase an answer, not a denial ("if I say no they
+/// will kill me"): punctuation is gone by the time phrases are read.
+const ANSWERED: [&str; 6] = ["say", "says", "said", "saying", "answer", "answered"];
+/// Words a phrase starts with when it is a sentence of its own ("no, he will kill me",
+/// "not now, I want to die"), which a denial before it cannot reach.
+const SUBJECTS: [&str; 18] = [
+    "i", "im", "ill", "id", "ive", "he", "hes", "hell", "hed", "she", "shes", "shell", "shed",
+    "they", "theyre", "theyll", "we", "you",
+];
+
 /// Whether the words before `start` deny what starts there.
 fn denied(words: &[String], start: usize) -> bool {
     let before = |n: usize| start.checked_sub(n).map(|i| words[i].as_str());
+    if words
+        .get(start)
+        .is_some_and(|w| SUBJECTS.contains(&w.as_str()))
+        || (before(1).is_some_and(|w| DENIALS.contains(&w))
+            && before(2).is_some_and(|w| ANSWERED.contains(&w)))
+    {
+        return false;
+    }
     match (before(2), before(1)) {
         (_, Some(w)) if DENIALS.contains(&w) => true,
         (Some(d), Some(f)) => DENIALS.contains(&d) && DENIAL_FILLERS.contains(&f),
@@ -1590,6 +1608,12 @@ mod tests {
         assert!(!raised("denies self harm ideas"));
         assert!(raised("not suicidal but cutting, self harm daily"));
         assert!(raised("says there is no reason to live"));
+        // A "no" that answers, or a phrase that is a sentence of its own, denies nothing.
+        let l = small(&[("risk", "they will kill me"), ("risk", "want to die")]);
+        let raised = |q: &str| !l.needs(&normalise(q)).1.is_empty();
+        assert!(raised("if I say no, they will kill me"));
+        assert!(raised("no they will kill me"));
+        assert!(raised("I said no want to die"));
     }
 
     #[test]

@@ -26,6 +26,11 @@ const LEANING: f32 = 0.3;
 /// the model that "door" leans (strangers and threats at the door), one word raised
 /// "bailiffs at the door" (0.81), the commonest debt question there is; two it is.
 pub const MIN_LEANING: usize = 2;
+/// A probability at which the model raises risk whatever leans: a question it is this
+/// sure of is made of word pairs it has only seen in risky questions ("the exit bag
+/// arrives tomorrow", "self arming every night"), which the rule above would silence;
+/// "bailiffs at the door" stays below it (0.76).
+pub const SURE: f32 = 0.9;
 /// Wordings of each lexicon line learned from.
 const WORDINGS_PER_LINE: usize = 2;
 /// Passes over the examples while training.
@@ -61,6 +66,14 @@ pub struct RiskScore {
     /// How many of its words (common ones such as "gone" or "over" aside) lean towards
     /// risk by themselves.
     pub leaning: usize,
+}
+
+impl RiskScore {
+    /// Whether the score may raise risk at all: said by at least [`MIN_LEANING`] leaning
+    /// words, or [`SURE`].
+    fn counts(&self) -> bool {
+        self.leaning >= MIN_LEANING || self.probability >= SURE
+    }
 }
 
 /// The question's features: its stems, each pair of neighbouring stems, and each pair
@@ -245,7 +258,7 @@ impl RiskModel {
     /// that lean towards risk by themselves, not by word pairs and small words alone.
     pub fn raises(&self, words: &[String]) -> Option<RiskScore> {
         let score = self.score(words);
-        (score.probability >= THRESHOLD && score.leaning >= MIN_LEANING).then_some(score)
+        (score.probability >= THRESHOLD && score.counts()).then_some(score)
     }
 }
 
@@ -268,10 +281,11 @@ pub fn cross_validate(
         let model = RiskModel::train(&train);
         for (i, (words, y)) in examples.iter().enumerate() {
             if i % FOLDS == fold {
-                // As [`RiskModel::raises`] decides: too few leaning words raise nothing.
+                // As [`RiskModel::raises`] decides: too few leaning words, and not sure, raise
+                // nothing.
                 let score = model.score(words);
-                let leaning = score.leaning >= MIN_LEANING;
-                scored.push((if leaning { score.probability } else { 0.0 }, *y));
+                let counts = score.counts();
+                scored.push((if counts { score.probability } else { 0.0 }, *y));
             }
         }
     }
@@ -302,6 +316,30 @@ mod tests {
         assert!(!s.words.is_empty());
         let s = model.score(&normalise("help with council tax arrears"));
         assert!(s.probability < THRESHOLD, "{s:?}");
+    }
+
+    #[test]
+    fn few_leaning_words_raise_only_when_the_model_is_sure() {
+        let score = |probability, leaning| RiskScore {
+            probability,
+            words: Vec::new(),
+            leaning,
+        };
+        assert!(score(0.4, MIN_LEANING).counts());
+        assert!(!score(0.8, MIN_LEANING - 1).counts());
+        assert!(score(SURE, 0).counts());
+        // Word pairs seen only in risky questions, with no word leaning alone enough.
+        let model = RiskModel::built_in();
+        let s = model.score(&normalise("the exit bag arrives tomorrow"));
+        assert!(
+            model
+                .raises(&normalise("the exit bag arrives tomorrow"))
+                .is_some(),
+            "{s:?}"
+        );
+        // The commonest debt question stays quiet.
+        let q = normalise("bailiffs at the door");
+        assert!(model.raises(&q).is_none(), "{:?}", model.score(&q));
     }
 
     #[test]
