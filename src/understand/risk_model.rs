@@ -29,7 +29,7 @@ pub const MIN_LEANING: usize = 2;
 /// A probability at which the model raises risk whatever leans: a question it is this
 /// sure of is made of word pairs it has only seen in risky questions ("the exit bag
 /// arrives tomorrow", "self arming every night"), which the rule above would silence;
-/// "bailiffs at the door" stays below it (0.76).
+/// "bailiffs at the door" stays well below it.
 pub const SURE: f32 = 0.9;
 /// Wordings of each lexicon line learned from.
 const WORDINGS_PER_LINE: usize = 2;
@@ -330,13 +330,8 @@ mod tests {
         assert!(score(SURE, 0).counts());
         // Word pairs seen only in risky questions, with no word leaning alone enough.
         let model = RiskModel::built_in();
-        let s = model.score(&normalise("the exit bag arrives tomorrow"));
-        assert!(
-            model
-                .raises(&normalise("the exit bag arrives tomorrow"))
-                .is_some(),
-            "{s:?}"
-        );
+        let q = normalise("the exit bag arrives tomorrow");
+        assert!(model.raises(&q).is_some(), "{:?}", model.score(&q));
         // The commonest debt question stays quiet.
         let q = normalise("bailiffs at the door");
         assert!(model.raises(&q).is_none(), "{:?}", model.score(&q));
