@@ -253,9 +253,9 @@ impl RiskModel {
         }
     }
 
-    /// Whether the model raises risk for a normalised question: likely enough, and said
-    /// by at least [`MIN_LEANING`] words (common ones such as "gone" or "over" aside)
-    /// that lean towards risk by themselves, not by word pairs and small words alone.
+    /// Whether the model raises risk for a normalised question: likely enough, and either
+    /// said by at least [`MIN_LEANING`] words (common ones such as "gone" or "over" aside)
+    /// that lean towards risk by themselves, or at least [`SURE`] of it.
     pub fn raises(&self, words: &[String]) -> Option<RiskScore> {
         let score = self.score(words);
         (score.probability >= THRESHOLD && score.counts()).then_some(score)
