@@ -115,6 +115,49 @@ fn denied(words: &[String], start: usize) -> bool {
     }
 }
 
+/// Words that deny the short phrase right before them in a note ("SI denied", "SH nil",
+/// "SI neg").
+const DENIALS_AFTER: [&str; 4] = ["denied", "nil", "none", "neg"];
+/// What may follow such a denial for it to be one: a note going on to what the caller
+/// wants ("SI screen neg, needs housing"). Anything else may be what was denied or
+/// refused ("passive SI, nil plan", "suicidal, denied a bed", "self harm, denied
+/// everything"), and punctuation is gone by the time phrases are read.
+const AFTER_DENIAL: [&str; 12] = [
+    "needs",
+    "need",
+    "wants",
+    "want",
+    "requests",
+    "requesting",
+    "looking",
+    "asking",
+    "seeking",
+    "referred",
+    "today",
+    "currently",
+];
+/// The longest phrase a denial after it can reach: a note's short words ("SI", "self
+/// harm", "passive SI"), not an event ("took an overdose, denied").
+const DENIED_AFTER_WORDS: usize = 2;
+
+/// Whether the words after the phrase `start..end` deny it in a note. Unlike a denial
+/// before a phrase, this does not silence the risk model: the note may go on to what
+/// the caller did.
+fn denied_after(words: &[String], start: usize, end: usize) -> bool {
+    if end - start > DENIED_AFTER_WORDS {
+        return false;
+    }
+    let at = |i: usize| words.get(i).map(String::as_str);
+    let denial = match at(end) {
+        Some("screen" | "screened" | "screening") => {
+            matches!(at(end + 1), Some("neg" | "negative" | "clear")).then_some(end + 2)
+        }
+        Some(w) if DENIALS_AFTER.contains(&w) => Some(end + 1),
+        _ => None,
+    };
+    denial.is_some_and(|next| at(next).is_none_or(|w| AFTER_DENIAL.contains(&w)))
+}
+
 /// The longest phrase accepted at run time, in characters.
 pub const MAX_PHRASE_CHARS: usize = 300;
 
@@ -1253,16 +1296,20 @@ impl Lexicon {
         let mut cues: Vec<(String, f32, (usize, usize))> = Vec::new();
         let found = self.find(words);
         // A denied risk phrase takes the shorter phrases inside it along.
-        let denials: Vec<(usize, usize)> = found
+        // Each with whether it silences the model too (a denial before the phrase does).
+        let denials: Vec<(usize, usize, bool)> = found
             .iter()
-            .filter(|f| self.needs[f.end_info.need as usize] == RISK && denied(words, f.start))
-            .map(|f| (f.start, f.end))
+            .filter(|f| self.needs[f.end_info.need as usize] == RISK)
+            .filter_map(|f| {
+                let before = denied(words, f.start);
+                (before || denied_after(words, f.start, f.end)).then_some((f.start, f.end, before))
+            })
             .collect();
         for f in found {
             let because = words[f.start..f.end].join(" ");
             let name = &self.needs[f.end_info.need as usize];
             if name == RISK {
-                if denials.iter().any(|&(s, e)| s <= f.start && f.end <= e) {
+                if denials.iter().any(|&(s, e, _)| s <= f.start && f.end <= e) {
                     continue;
                 }
                 match cues.iter_mut().find(|c| c.2 == (f.start, f.end)) {
@@ -1316,7 +1363,7 @@ impl Lexicon {
                 .total_cmp(&a.confidence)
                 .then_with(|| a.id.cmp(&b.id))
         });
-        (needs, risk, !denials.is_empty())
+        (needs, risk, denials.iter().any(|d| d.2))
     }
 
     /// Needs whose words are closest to a question that matched nothing: words that share
@@ -1614,6 +1661,26 @@ mod tests {
         assert!(raised("if I say no, they will kill me"));
         assert!(raised("no they will kill me"));
         assert!(raised("I said no want to die"));
+        // A note's denial after its short words; an event after "denied" is not one.
+        let l = small(&[
+            ("risk", "si"),
+            ("risk", "suicidal"),
+            ("risk", "took an overdose"),
+        ]);
+        let raised = |q: &str| !l.needs(&normalise(q)).1.is_empty();
+        assert!(!raised("SI denied"));
+        assert!(!raised("SI denied, needs housing"));
+        assert!(!raised("SI screen neg, wants a running club"));
+        assert!(!raised("suicidal nil"));
+        assert!(raised("suicidal, denied a bed at the crisis house"));
+        assert!(raised("suicidal none of my friends care"));
+        assert!(raised("passive SI, nil plan or intent"));
+        assert!(raised("low mood, SI neg thoughts daily"));
+        assert!(raised("took an overdose, denied"));
+        assert!(raised("SI"));
+        // It takes the phrase out, but leaves the model to read the rest of the note.
+        assert!(!l.read(&normalise("SI denied")).2);
+        assert!(l.read(&normalise("denies SI")).2);
     }
 
     #[test]
