@@ -158,6 +158,49 @@ fn denied_after(words: &[String], start: usize, end: usize) -> bool {
     denial.is_some_and(|next| at(next).is_none_or(|w| AFTER_DENIAL.contains(&w)))
 }
 
+/// Words after a risk exception's match that bring its story back to now: "tried to end
+/// her life two years ago and again last night", "thoughts of suicide years ago and
+/// they're back". The syntax cannot say where a question ends, so an exception written
+/// for a past ("… years ago") would otherwise swallow what follows it.
+const BACK_TO_NOW: [&str; 5] = ["again", "tonight", "tonite", "today", "anymore"];
+/// Two words that do the same ("last night", "they're back", "and still do").
+const BACK_TO_NOW_PAIRS: [(&str, &str); 21] = [
+    ("shes", "back"),
+    ("hes", "back"),
+    ("still", "dont"),
+    ("still", "do"),
+    ("still", "feel"),
+    ("still", "want"),
+    ("last", "night"),
+    ("this", "morning"),
+    ("this", "week"),
+    ("right", "now"),
+    ("since", "yesterday"),
+    ("theyre", "back"),
+    ("are", "back"),
+    ("is", "back"),
+    ("its", "back"),
+    ("come", "back"),
+    ("came", "back"),
+    ("coming", "back"),
+    ("creeping", "back"),
+    ("any", "more"),
+    ("not", "anymore"),
+];
+/// How far after an exception's match [`BACK_TO_NOW`] is looked for.
+const BACK_TO_NOW_WORDS: usize = 6;
+
+/// Whether the words after `end` bring a past back to now (see [`BACK_TO_NOW`]).
+fn back_to_now(words: &[String], end: usize) -> bool {
+    let after = &words[end.min(words.len())..(end + BACK_TO_NOW_WORDS).min(words.len())];
+    after.iter().enumerate().any(|(i, w)| {
+        BACK_TO_NOW.contains(&w.as_str())
+            || after
+                .get(i + 1)
+                .is_some_and(|next| BACK_TO_NOW_PAIRS.contains(&(w.as_str(), next.as_str())))
+    })
+}
+
 /// The longest phrase accepted at run time, in characters.
 pub const MAX_PHRASE_CHARS: usize = 300;
 
@@ -1274,7 +1317,11 @@ impl Lexicon {
         found.retain(|f| {
             !f.end_info.exception
                 && !exceptions.iter().any(|x| {
-                    x.end_info.need == f.end_info.need && x.start < f.end && f.start < x.end
+                    x.end_info.need == f.end_info.need
+                        && x.start < f.end
+                        && f.start < x.end
+                        && !(self.needs[x.end_info.need as usize] == RISK
+                            && back_to_now(words, x.end))
                 })
         });
         found
@@ -1624,6 +1671,27 @@ mod tests {
         assert!(needs_of(&l, "bereavment").contains(&"bereavement".to_string()));
         assert!(needs_of(&l, "berevement support").contains(&"bereavement".to_string()));
         assert!(needs_of(&l, "lonley").contains(&"befriending".to_string()));
+    }
+
+    #[test]
+    fn a_past_that_comes_back_to_now_is_not_an_exception() {
+        let l = small(&[
+            ("risk", "tried to end (my|her) life"),
+            ("risk", "-tried to end (my|her) life # years ago"),
+        ]);
+        let raised = |q: &str| !l.needs(&normalise(q)).1.is_empty();
+        assert!(!raised(
+            "she tried to end her life 2 years ago, doing well, wants to volunteer"
+        ));
+        assert!(raised(
+            "she tried to end her life 2 years ago and again last night"
+        ));
+        assert!(raised(
+            "I tried to end my life 3 years ago and the thoughts are back"
+        ));
+        assert!(raised(
+            "I tried to end my life 3 years ago, was fine but not any more"
+        ));
     }
 
     #[test]
