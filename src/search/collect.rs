@@ -824,7 +824,11 @@ impl PageCollector {
         let mut need_best: Vec<Option<(Score, DocId, u8)>> = vec![None; need_sets.len()];
         let mut top_first = TopNComputer::new_with_comparator(FIRST_LIMIT, NaturalComparator);
         let check_each = alive.is_some() || filter.per_document();
-        matched.retain(|doc| {
+        // Ordered by relevance, a match whose score before its state (which only ever
+        // scales it down, see [`class_factor`]) is no better than the worst of those kept
+        // cannot be kept: most matches of a broad question end there.
+        let by_relevance = self.sort == Sort::Relevance;
+        let visit = |doc: DocId| -> bool {
             if check_each
                 && (alive.is_some_and(|a| a.is_deleted(doc)) || !filter.keeps_each(&vitals, doc))
             {
@@ -837,6 +841,17 @@ impl PageCollector {
             // With no words, every match scores the same and state alone orders.
             let score = scores.get(doc as usize).copied().unwrap_or(0.0);
             let base = if score > 0.0 { score } else { 1.0 };
+            if by_relevance
+                && top.threshold.is_some_and(|t| base <= t)
+                && need_sets.iter().zip(&need_best).all(|(set, best)| {
+                    best.is_some_and(|(b, _, _)| base <= b) || !set.contains(doc)
+                })
+                && first.as_ref().is_none_or(|f| {
+                    top_first.threshold.is_some_and(|t| base <= t) || !f.contains(doc)
+                })
+            {
+                return true;
+            }
             let class = classes.get(doc as usize).copied().unwrap_or(0);
             let relevance = base * factors[usize::from(class & 0x7f)];
             let key = self.sort_key(&vitals, doc, relevance);
@@ -856,7 +871,8 @@ impl PageCollector {
             }
             top.push(key, (u64::from(doc) << 8) | u64::from(needs));
             true
-        });
+        };
+        matched.retain(visit);
         let total = matched.len();
         let facets = if total == 0 {
             FacetTally::new()

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use tantivy::fastfield::AliveBitSet;
 use tantivy::index::SegmentId;
-use tantivy::postings::Postings;
-use tantivy::query::{EnableScoring, FuzzyTermQuery, Query};
+use tantivy::postings::{Postings, TermInfo};
+use tantivy::query::FuzzyTermQuery;
 use tantivy::schema::IndexRecordOption;
 use tantivy::schema::Value;
 use tantivy::{
@@ -47,7 +47,18 @@ impl<K: Eq + std::hash::Hash + Clone, V> SegmentMemo<K, V> {
         if let Ok(mut kept) = self.values.lock() {
             let weight = (self.weigh)(&v);
             if kept.1 + weight > self.budget {
-                *kept = (HashMap::new(), 0);
+                // Half of what is kept goes, whichever it is: with more values asked for
+                // than fit, each still has an even chance of being kept, where
+                // forgetting all at once would keep none of a cycle of questions.
+                let (values, used) = &mut *kept;
+                let keep = self.budget / 2;
+                let weigh = self.weigh;
+                let mut sum = 0;
+                values.retain(|_, v| {
+                    sum += weigh(v);
+                    sum <= keep
+                });
+                *used = values.values().map(|v| weigh(v)).sum();
             }
             kept.1 += weight;
             kept.0.insert(key.clone(), v.clone());
@@ -126,6 +137,11 @@ pub struct SegmentVitals {
     /// the directory does not contain), by term and edits allowed: finding those words
     /// in the segment's dictionary is costly, and callers' words recur.
     near_sets: Arc<SegmentMemo<(Term, u8), KeptDocs>>,
+    /// The words of the segment's dictionary near a term (by term and edits allowed),
+    /// for the sets above: walking the dictionary with an automaton costs far more than
+    /// reading the few words' postings, and a list of words is small enough to keep
+    /// thousands of.
+    near_words: Arc<SegmentMemo<(Term, u8), Vec<TermInfo>>>,
     /// Hits decoded from the segment's stored documents, for the next search that shows
     /// them (as Solr's document cache does): a segment's documents never change.
     stored: Arc<SegmentMemo<DocId, StoredHit>>,
@@ -133,6 +149,9 @@ pub struct SegmentVitals {
 
 /// Decoded hits a segment keeps at most (a few KiB each).
 const STORED_KEPT: usize = 2048;
+
+/// Lists of words near a term a segment keeps at most (a few dozen bytes each).
+const NEAR_WORDS_KEPT: usize = 20_000;
 
 /// Memory a segment may keep in document sets of each kind (terms, near spellings): a
 /// thousand dense sets at 100,000 services, a hundred at a million, and many more of
@@ -230,6 +249,7 @@ impl SegmentVitals {
             remote: Arc::new(remote),
             term_sets: Arc::new(SegmentMemo::new(SETS_KEPT_BYTES, KeptDocs::bytes)),
             near_sets: Arc::new(SegmentMemo::new(SETS_KEPT_BYTES, KeptDocs::bytes)),
+            near_words: Arc::new(SegmentMemo::new(NEAR_WORDS_KEPT, |_| 1)),
             stored: Arc::new(SegmentMemo::new(STORED_KEPT, |_| 1)),
         }
     }
@@ -318,6 +338,7 @@ impl SegmentVitals {
             remote: self.remote.clone(),
             term_sets: self.term_sets.clone(),
             near_sets: self.near_sets.clone(),
+            near_words: self.near_words.clone(),
             stored: self.stored.clone(),
         })
     }
@@ -348,11 +369,27 @@ impl SegmentVitals {
         term: &Term,
         distance: u8,
     ) -> tantivy::Result<Arc<KeptDocs>> {
-        self.near_sets.get_or_read(&(term.clone(), distance), || {
-            let weight = FuzzyTermQuery::new(term.clone(), distance, true)
-                .weight(EnableScoring::disabled_from_schema(segment.schema()))?;
+        let key = (term.clone(), distance);
+        self.near_sets.get_or_read(&key, || {
+            let index = segment.inverted_index(term.field())?;
+            let words = self.near_words.get_or_read(&key, || {
+                let automaton = FuzzyTermQuery::new(term.clone(), distance, true).automaton()?;
+                let mut words = Vec::new();
+                let mut stream = index.terms().search(automaton).into_stream()?;
+                while stream.advance() {
+                    words.push(stream.value().clone());
+                }
+                Ok::<_, tantivy::TantivyError>(words)
+            })?;
             let mut found = Vec::new();
-            weight.for_each_no_score(segment, &mut |docs| found.extend_from_slice(docs))?;
+            for info in words.iter() {
+                let mut block =
+                    index.read_block_postings_from_terminfo(info, IndexRecordOption::Basic)?;
+                while !block.docs().is_empty() {
+                    found.extend_from_slice(block.docs());
+                    block.advance();
+                }
+            }
             // Documents come in order within each word near the term, not across them.
             found.sort_unstable();
             found.dedup();
@@ -531,6 +568,33 @@ mod tests {
             vitals: Default::default(),
             coverage: Default::default(),
         })
+    }
+
+    #[test]
+    fn a_full_memo_forgets_half_and_keeps_answering() {
+        let memo: SegmentMemo<u32, u32> = SegmentMemo::new(10, |_| 1);
+        let mut reads = 0;
+        for round in 0..3 {
+            for k in 0..30u32 {
+                let v = memo
+                    .get_or_read(&k, || {
+                        reads += 1;
+                        Ok::<_, ()>(k * 2)
+                    })
+                    .unwrap();
+                assert_eq!(*v, k * 2, "round {round}");
+                let (kept, used) = &*memo.values.lock().unwrap();
+                assert!(
+                    kept.len() <= 10 && *used == kept.len(),
+                    "{used} for {}",
+                    kept.len()
+                );
+            }
+        }
+        // Never everything forgotten at once: past the first fill, at least half stays.
+        let kept = memo.values.lock().unwrap().0.len();
+        assert!(kept > 5, "{kept}");
+        assert!(reads <= 90);
     }
 
     #[test]
