@@ -162,9 +162,9 @@ fn denied_after(words: &[String], start: usize, end: usize) -> bool {
 /// her life two years ago and again last night", "thoughts of suicide years ago and
 /// they're back". The syntax cannot say where a question ends, so an exception written
 /// for a past ("… years ago") would otherwise swallow what follows it.
-const BACK_TO_NOW: [&str; 5] = ["again", "tonight", "tonite", "today", "anymore"];
+const BACK_TO_NOW: [&str; 4] = ["again", "tonight", "tonite", "today"];
 /// Two words that do the same ("last night", "they're back", "and still do").
-const BACK_TO_NOW_PAIRS: [(&str, &str); 21] = [
+const BACK_TO_NOW_PAIRS: [(&str, &str); 20] = [
     ("shes", "back"),
     ("hes", "back"),
     ("still", "dont"),
@@ -185,7 +185,15 @@ const BACK_TO_NOW_PAIRS: [(&str, &str); 21] = [
     ("coming", "back"),
     ("creeping", "back"),
     ("any", "more"),
-    ("not", "anymore"),
+];
+/// A word right before "anymore" ("any more") that ends the past instead: "had those
+/// thoughts years ago but not anymore"; unless what is no more is being well ("was fine
+/// but not any more", [`WELL`] a word or two before).
+const ENDED_BEFORE_ANYMORE: [&str; 2] = ["not", "no"];
+/// See [`ENDED_BEFORE_ANYMORE`].
+const WELL: [&str; 11] = [
+    "fine", "ok", "okay", "well", "better", "good", "coping", "managing", "alright", "safe",
+    "stable",
 ];
 /// How far after an exception's match [`BACK_TO_NOW`] is looked for.
 const BACK_TO_NOW_WORDS: usize = 6;
@@ -193,11 +201,23 @@ const BACK_TO_NOW_WORDS: usize = 6;
 /// Whether the words after `end` bring a past back to now (see [`BACK_TO_NOW`]).
 fn back_to_now(words: &[String], end: usize) -> bool {
     let after = &words[end.min(words.len())..(end + BACK_TO_NOW_WORDS).min(words.len())];
+    let word = |at: Option<usize>| at.and_then(|a| words.get(a)).map(String::as_str);
+    let ended = |i: usize| {
+        let before = (end + i).checked_sub(1);
+        word(before).is_some_and(|b| ENDED_BEFORE_ANYMORE.contains(&b))
+            && ![2, 3]
+                .iter()
+                .any(|back| word((end + i).checked_sub(*back)).is_some_and(|w| WELL.contains(&w)))
+    };
     after.iter().enumerate().any(|(i, w)| {
-        BACK_TO_NOW.contains(&w.as_str())
-            || after
-                .get(i + 1)
-                .is_some_and(|next| BACK_TO_NOW_PAIRS.contains(&(w.as_str(), next.as_str())))
+        let next = after.get(i + 1).map(String::as_str);
+        match (w.as_str(), next) {
+            ("anymore", _) | ("any", Some("more")) => !ended(i),
+            (w, next) => {
+                BACK_TO_NOW.contains(&w)
+                    || next.is_some_and(|next| BACK_TO_NOW_PAIRS.contains(&(w, next)))
+            }
+        }
     })
 }
 
@@ -1691,6 +1711,15 @@ mod tests {
         ));
         assert!(raised(
             "I tried to end my life 3 years ago, was fine but not any more"
+        ));
+        assert!(raised(
+            "I tried to end my life 3 years ago, cant cope anymore"
+        ));
+        assert!(!raised(
+            "I tried to end my life 3 years ago but not anymore, want a peer group"
+        ));
+        assert!(!raised(
+            "she tried to end her life 2 years ago, no more thoughts like that"
         ));
     }
 
