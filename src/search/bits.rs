@@ -180,6 +180,37 @@ impl KeptDocs {
         Self::Dense(set)
     }
 
+    /// An empty set for `postings` documents at most (some perhaps repeated, in order
+    /// within each run given to [`KeptDocs::extend`], not across them), dense when so
+    /// many would make it dense anyway: setting bits costs far less than sorting a long
+    /// list.
+    pub(super) fn with_room(max_doc: u32, postings: usize) -> Self {
+        match postings <= max_doc as usize / Self::SPARSE_AT_MOST_ONE_IN {
+            true => Self::Sparse(Vec::with_capacity(postings)),
+            false => Self::Dense(Bits::empty(max_doc)),
+        }
+    }
+
+    /// Adds documents to a set begun with [`KeptDocs::with_room`].
+    pub(super) fn extend(&mut self, docs: &[DocId]) {
+        match self {
+            Self::Dense(set) => docs.iter().for_each(|&d| set.insert(d)),
+            Self::Sparse(list) => list.extend_from_slice(docs),
+        }
+    }
+
+    /// The set begun with [`KeptDocs::with_room`], its list put in order.
+    pub(super) fn done(self) -> Self {
+        match self {
+            Self::Sparse(mut list) => {
+                list.sort_unstable();
+                list.dedup();
+                Self::Sparse(list)
+            }
+            dense => dense,
+        }
+    }
+
     /// Memory the set takes.
     pub(super) fn bytes(&self) -> usize {
         match self {
@@ -205,6 +236,7 @@ impl KeptDocs {
     }
 
     /// Calls `each` with every document in the set, in order.
+    #[cfg(test)]
     pub(super) fn for_each(&self, mut each: impl FnMut(DocId)) {
         match self {
             Self::Dense(b) => b.for_each(each),
@@ -267,6 +299,20 @@ mod tests {
         a.set(63, false);
         a.set(7, true);
         assert!(!a.contains(63) && a.contains(7) && a.contains(129));
+    }
+
+    #[test]
+    fn runs_of_documents_make_the_same_set_as_one_sorted_list() {
+        let runs: [&[DocId]; 3] = [&[5, 9, 700], &[1, 9], &[3, 5, 1000]];
+        for room in [8, 400] {
+            let mut set = KeptDocs::with_room(1024, room);
+            runs.iter().for_each(|run| set.extend(run));
+            let set = set.done();
+            assert_eq!(matches!(set, KeptDocs::Dense(_)), room > 4);
+            let mut listed = Vec::new();
+            set.for_each(|d| listed.push(d));
+            assert_eq!(listed, [1, 3, 5, 9, 700, 1000]);
+        }
     }
 
     #[test]

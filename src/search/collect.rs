@@ -12,7 +12,7 @@
 //! the age, capacity-news and distance filters and sorting by distance read a match's
 //! own values.
 
-use super::bits::Bits;
+use super::bits::{Bits, KeptDocs};
 use super::query::{LANGUAGE_SCORE, Plan, StateFilter, TYPO_SCORE};
 use super::schema::Fields;
 use super::segment::{SegmentVitals, VitalsCache, for_each_posting_within};
@@ -24,6 +24,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tantivy::collector::TopNComputer;
 use tantivy::collector::sort_key::NaturalComparator;
+use tantivy::fastfield::AliveBitSet;
 use tantivy::fieldnorm::FieldNormReader;
 use tantivy::index::SegmentId;
 use tantivy::query::Bm25Weight;
@@ -251,6 +252,14 @@ pub(super) struct SegmentFilter {
     /// Capacity news needed from this minute on (the `accepting` filter).
     capacity_from_minute: Option<u32>,
     within: Option<((f64, f64), f64)>,
+    /// How many documents `allowed` holds.
+    allowed_len: usize,
+    /// Every live document all the filters keep, per-document ones included: worked out
+    /// once the search has checked as many matches one by one as `allowed` holds (a
+    /// broad question, or a fallback counting word after word), then read as bits.
+    settled: std::sync::OnceLock<Bits>,
+    /// Matches checked one by one so far.
+    checked: std::sync::atomic::AtomicUsize,
 }
 
 impl SegmentFilter {
@@ -331,7 +340,10 @@ impl SegmentFilter {
             }
         }
         Ok(Self {
+            allowed_len: allowed.as_ref().map_or(max_doc as usize, Bits::len),
             allowed,
+            settled: std::sync::OnceLock::new(),
+            checked: Default::default(),
             age: filter.age,
             capacity_from_minute: filter.accepting.map(|(_, fresh_after)| {
                 u32::try_from((fresh_after.max(0) as u64).div_ceil(60)).unwrap_or(u32::MAX)
@@ -343,6 +355,32 @@ impl SegmentFilter {
     /// Whether any filter reads a document's own values.
     fn per_document(&self) -> bool {
         self.age.is_some() || self.capacity_from_minute.is_some() || self.within.is_some()
+    }
+
+    /// The documents of the segment, alive and kept by every filter, as one bit set,
+    /// once checking `matches` more documents one by one would bring those checked to
+    /// as many as making the set checks (so that it never costs more than twice the
+    /// cheaper way); `None`: check them with [`SegmentFilter::keeps_each`].
+    fn settled(
+        &self,
+        v: &SegmentVitals,
+        alive: Option<&AliveBitSet>,
+        matches: usize,
+    ) -> Option<&Bits> {
+        use std::sync::atomic::Ordering::Relaxed;
+        if self.settled.get().is_none()
+            && self.checked.fetch_add(matches, Relaxed) + matches < self.allowed_len
+        {
+            return None;
+        }
+        Some(self.settled.get_or_init(|| {
+            let mut set = self
+                .allowed
+                .clone()
+                .unwrap_or_else(|| Bits::full(v.max_doc));
+            set.retain(|doc| !alive.is_some_and(|a| a.is_deleted(doc)) && self.keeps_each(v, doc));
+            set
+        }))
     }
 
     /// Whether the filters that read a document's own values keep it (the bit set is
@@ -480,15 +518,20 @@ fn evaluate<'v>(
         let mut has = Bits::empty(max_doc);
         add_term_scores(segment, &word.stem, bm25, within, scores, Some(&mut has))?;
         if let Some((term, distance)) = &word.typo {
-            vitals.near(segment, term, *distance)?.for_each(|d| {
-                if within.is_some_and(|w| !w.contains(d)) {
-                    return;
+            let score = TYPO_SCORE * plan.word_weight;
+            match &*vitals.near(segment, term, *distance)? {
+                KeptDocs::Dense(set) => add_to_each(set, within, score, scores, Some(&mut has)),
+                KeptDocs::Sparse(docs) => {
+                    for &d in docs {
+                        if within.is_none_or(|w| w.contains(d)) {
+                            has.insert(d);
+                            if let Some(s) = scores.get_mut(d as usize) {
+                                *s += score;
+                            }
+                        }
+                    }
                 }
-                has.insert(d);
-                if let Some(s) = scores.get_mut(d as usize) {
-                    *s += TYPO_SCORE * plan.word_weight;
-                }
-            });
+            }
         }
         match &mut by_words {
             None => by_words = Some(has),
@@ -663,19 +706,23 @@ impl PageCollector {
             let (filter, evaluated) =
                 self.segment_matches(&vitals, segment, plan.zip(weights.as_ref()), &mut [])?;
             let alive = segment.alive_bitset();
+            let matched = &evaluated.matched;
             total += match alive.is_none() && !filter.per_document() {
-                true => evaluated.matched.len(),
-                false => {
-                    let mut n = 0;
-                    evaluated.matched.for_each(|doc| {
-                        if !alive.is_some_and(|a| a.is_deleted(doc))
-                            && filter.keeps_each(&vitals, doc)
-                        {
-                            n += 1;
-                        }
-                    });
-                    n
-                }
+                true => matched.len(),
+                false => match filter.settled(&vitals, alive, matched.len()) {
+                    Some(kept) => matched.count_both(kept) as usize,
+                    None => {
+                        let mut n = 0;
+                        matched.for_each(|doc| {
+                            if !alive.is_some_and(|a| a.is_deleted(doc))
+                                && filter.keeps_each(&vitals, doc)
+                            {
+                                n += 1;
+                            }
+                        });
+                        n
+                    }
+                },
             };
         }
         Ok(total)
@@ -823,7 +870,15 @@ impl PageCollector {
         );
         let mut need_best: Vec<Option<(Score, DocId, u8)>> = vec![None; need_sets.len()];
         let mut top_first = TopNComputer::new_with_comparator(FIRST_LIMIT, NaturalComparator);
-        let check_each = alive.is_some() || filter.per_document();
+        let mut check_each = alive.is_some() || filter.per_document();
+        if check_each && let Some(kept) = filter.settled(&vitals, alive, matched.len()) {
+            matched.intersect_with_each_dropped(kept, |doc| {
+                if let Some(s) = scores.get_mut(doc as usize) {
+                    *s = 0.0;
+                }
+            });
+            check_each = false;
+        }
         // Ordered by relevance, a match whose score before its state (which only ever
         // scales it down, see [`class_factor`]) is no better than the worst of those kept
         // cannot be kept: most matches of a broad question end there.
@@ -1068,8 +1123,12 @@ mod tests {
         let keeps = |filters: Filters, doc: DocId| {
             let filter =
                 SegmentFilter::new(&StateFilter::new(&filters), &vitals, None).expect("filter");
-            filter.allowed.as_ref().is_none_or(|a| a.contains(doc))
-                && filter.keeps_each(&vitals, doc)
+            let one_by_one = filter.allowed.as_ref().is_none_or(|a| a.contains(doc))
+                && filter.keeps_each(&vitals, doc);
+            // The set a broad question reads instead says the same.
+            let settled = filter.settled(&vitals, None, 4).expect("settled");
+            assert_eq!(settled.contains(doc), one_by_one);
+            one_by_one
         };
         assert!(keeps(Filters::default(), 0));
         assert!(keeps(

@@ -381,19 +381,20 @@ impl SegmentVitals {
                 }
                 Ok::<_, tantivy::TantivyError>(words)
             })?;
-            let mut found = Vec::new();
+            let postings = words
+                .iter()
+                .map(|info| info.doc_freq as usize)
+                .sum::<usize>();
+            let mut found = KeptDocs::with_room(self.max_doc, postings);
             for info in words.iter() {
                 let mut block =
                     index.read_block_postings_from_terminfo(info, IndexRecordOption::Basic)?;
                 while !block.docs().is_empty() {
-                    found.extend_from_slice(block.docs());
+                    found.extend(block.docs());
                     block.advance();
                 }
             }
-            // Documents come in order within each word near the term, not across them.
-            found.sort_unstable();
-            found.dedup();
-            Ok(KeptDocs::of(self.max_doc, found))
+            Ok(found.done())
         })
     }
 
