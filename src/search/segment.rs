@@ -55,10 +55,14 @@ impl<K: Eq + std::hash::Hash + Clone, V> SegmentMemo<K, V> {
                 let weigh = self.weigh;
                 let mut sum = 0;
                 values.retain(|_, v| {
-                    sum += weigh(v);
-                    sum <= keep
+                    let w = weigh(v);
+                    let fits = sum + w <= keep;
+                    if fits {
+                        sum += w;
+                    }
+                    fits
                 });
-                *used = values.values().map(|v| weigh(v)).sum();
+                *used = sum;
             }
             kept.1 += weight;
             kept.0.insert(key.clone(), v.clone());
