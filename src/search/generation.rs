@@ -218,10 +218,16 @@ pub(super) async fn build_generation(
     // Changes made while we read are caught up afterwards: the log says what changed.
     let seq = store.last_change().await?;
     let (path, generation) = create_generation(dir)?;
-    let mut writer: IndexWriter = generation
-        .index
-        .writer(BUILD_HEAP)
-        .context("opening the index writer")?;
+    let writer: Arc<IndexWriter> = Arc::new(
+        generation
+            .index
+            .writer(BUILD_HEAP)
+            .context("opening the index writer")?,
+    );
+    // Two stages side by side: while one batch becomes documents on a blocking thread,
+    // the next is read from the database (at 1,000,000 services, reading and building
+    // one after the other on one thread was what the build waited for).
+    let mut building: Option<tokio::task::JoinHandle<anyhow::Result<()>>> = None;
     let mut after = None;
     let mut count = 0usize;
     loop {
@@ -230,16 +236,25 @@ pub(super) async fn build_generation(
             .await?;
         let Some(last) = batch.last() else { break };
         after = Some(last.id);
-        let flags = link_flags(store, &batch).await?;
-        for s in &batch {
-            writer.add_document(schema::document(
-                &generation.fields,
-                s,
-                flags.get(&s.id).map_or(&[][..], Vec::as_slice),
-            ))?;
-        }
         count += batch.len();
+        let flags = link_flags(store, &batch).await?;
+        let (writer, fields) = (Arc::clone(&writer), generation.fields);
+        let next = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            for s in &batch {
+                let flags = flags.get(&s.id).map_or(&[][..], Vec::as_slice);
+                writer.add_document(schema::document(&fields, s, flags))?;
+            }
+            Ok(())
+        });
+        if let Some(previous) = building.replace(next) {
+            previous.await.context("building index documents")??;
+        }
     }
+    if let Some(last) = building {
+        last.await.context("building index documents")??;
+    }
+    let mut writer =
+        Arc::into_inner(writer).context("the index writer is still shared after the build")?;
     let index = generation.index.clone();
     let writer = tokio::task::spawn_blocking(move || -> anyhow::Result<IndexWriter> {
         commit(&mut writer, seq)?;

@@ -30,6 +30,7 @@ pub mod schema;
 mod segment;
 mod settings;
 mod snippet;
+mod stem;
 mod warnings;
 mod writer;
 
