@@ -133,7 +133,11 @@ pub(super) fn demo() -> anyhow::Result<ExitCode> {
 pub(super) async fn reindex(storage: &StorageArgs) -> anyhow::Result<ExitCode> {
     let store = open_store(&storage.database_url).await?;
     let index = SearchIndex::open(&storage.index_dir, store, SearchSettings::default()).await?;
-    let report = index.rebuild().await?;
+    // An empty or unusable index folder was just built by `open`: once is enough.
+    let report = match index.built_on_open() {
+        Some(report) => report.clone(),
+        None => index.rebuild().await?,
+    };
     // Flushed and marked as properly stopped, so the next start need not check it.
     index.shutdown().await;
     eprintln!(

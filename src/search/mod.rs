@@ -101,6 +101,8 @@ struct Shared {
 #[derive(Clone)]
 pub struct SearchIndex {
     shared: Arc<Shared>,
+    /// The build `open` made when it found no usable index.
+    built_on_open: Option<RebuildReport>,
 }
 
 impl SearchIndex {
@@ -136,17 +138,24 @@ impl SearchIndex {
                 Err(e) => tracing::warn!(error = ?e, "index cannot be opened; rebuilding"),
             }
         }
+        let mut built_on_open = None;
         let (path, generation, writer, applied) = match existing {
             Some(found) => found,
             None => {
                 let started = std::time::Instant::now();
                 let (path, generation, writer, seq, count) = build_generation(dir, &store).await?;
                 write_current(dir, &path)?;
+                let report = RebuildReport {
+                    services: count,
+                    seconds: started.elapsed().as_secs_f64(),
+                    seq,
+                };
                 tracing::info!(
-                    services = count,
-                    seconds = started.elapsed().as_secs_f64(),
+                    services = report.services,
+                    seconds = report.seconds,
                     "index built"
                 );
+                built_on_open = Some(report);
                 (path, generation, writer, seq)
             }
         };
@@ -186,7 +195,10 @@ impl SearchIndex {
             tracing::info!(services = caught, "index caught up with the database");
         }
         tokio::spawn(task.run(commands_rx));
-        Ok(SearchIndex { shared })
+        Ok(SearchIndex {
+            shared,
+            built_on_open,
+        })
     }
 
     /// The last change-log sequence the index has applied.
@@ -249,6 +261,11 @@ impl SearchIndex {
             .expect("patched lock")
             .insert(seq, std::time::Instant::now());
         Ok(true)
+    }
+
+    /// The build `open` made, when it found no usable index to open.
+    pub fn built_on_open(&self) -> Option<&RebuildReport> {
+        self.built_on_open.as_ref()
     }
 
     /// Rebuilds the index from the database into a new generation and switches to it;

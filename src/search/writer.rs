@@ -190,6 +190,7 @@ impl WriterTask {
     async fn housekeeping(&self) {
         let index = SearchIndex {
             shared: self.shared.clone(),
+            built_on_open: None,
         };
         if let Err(e) = index.flush_gaps(&self.store).await {
             tracing::warn!(error = ?e, "could not write search gap counts; will retry");

@@ -759,13 +759,19 @@ async fn a_search_leaves_no_score_behind_for_the_next() {
         .await
         .unwrap();
     assert_eq!(report.imported, 103, "{:?}", report.rejected.first());
-    let index = signpost::search::SearchIndex::open(
-        &dir.path().join("index"),
-        store,
-        signpost::search::SearchSettings::default(),
-    )
-    .await
-    .unwrap();
+    let index_dir = dir.path().join("index");
+    let open = || {
+        signpost::search::SearchIndex::open(
+            &index_dir,
+            store.clone(),
+            signpost::search::SearchSettings::default(),
+        )
+    };
+    let index = open().await.unwrap();
+    // An empty folder is built on opening (what `signpost reindex` reports instead of
+    // building twice).
+    let built = index.built_on_open().map(|r| (r.services, r.seq));
+    assert_eq!(built, Some((103, store.last_change().await.unwrap())));
     let search = |q: &str, age: Option<u8>| {
         let request = signpost::search::SearchRequest {
             q: q.to_string(),
@@ -797,5 +803,9 @@ async fn a_search_leaves_no_score_behind_for_the_next() {
     let (_, kind) = search("swimming zqxvbn lessons", Some(60));
     assert_eq!(kind, Some("partial"));
     assert_eq!(search("swimming lessons", None).0, first);
+    index.shutdown().await;
+    // Opened again, the index is used as it was, not built again.
+    let index = open().await.unwrap();
+    assert!(index.built_on_open().is_none());
     index.shutdown().await;
 }
