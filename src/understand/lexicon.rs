@@ -197,6 +197,41 @@ const WELL: [&str; 11] = [
 /// How far after an exception's match [`BACK_TO_NOW`] is looked for.
 const BACK_TO_NOW_WORDS: usize = 6;
 
+/// Means of harm that, right after a risk exception's match, show it was not the idiom
+/// it looked like: "going to end it with my partner" is a break-up, "… with my partner's
+/// insulin" is not (stems make "partner's" the exception's "partner").
+const MEANS: [&str; 16] = [
+    "pills",
+    "pill",
+    "tablets",
+    "meds",
+    "medication",
+    "insulin",
+    "paracetamol",
+    "painkillers",
+    "methadone",
+    "morphine",
+    "sleeping",
+    "rope",
+    "knife",
+    "knives",
+    "gun",
+    "shotgun",
+];
+
+/// How far after an exception's match [`MEANS`] are looked for: the match may end on a
+/// possessive ("… end it with my"), and the means come after whose they are.
+const MEANS_WORDS: usize = 2;
+
+/// Whether a means of harm ([`MEANS`]) follows an exception's match at `end`.
+fn means_after(words: &[String], end: usize) -> bool {
+    words
+        .iter()
+        .skip(end)
+        .take(MEANS_WORDS)
+        .any(|w| MEANS.contains(&w.as_str()))
+}
+
 /// Whether the words after `end` bring a past back to now (see [`BACK_TO_NOW`]).
 fn back_to_now(words: &[String], end: usize) -> bool {
     let after = &words[end.min(words.len())..(end + BACK_TO_NOW_WORDS).min(words.len())];
@@ -1340,7 +1375,7 @@ impl Lexicon {
                         && x.start < f.end
                         && f.start < x.end
                         && !(self.needs[x.end_info.need as usize] == RISK
-                            && back_to_now(words, x.end))
+                            && (back_to_now(words, x.end) || means_after(words, x.end)))
                 })
         });
         found
@@ -1720,6 +1755,25 @@ mod tests {
         assert!(!raised(
             "she tried to end her life 2 years ago, no more thoughts like that"
         ));
+    }
+
+    #[test]
+    fn a_means_of_harm_after_an_idiom_ends_the_exception() {
+        let l = small(&[
+            ("risk", "going to end it"),
+            ("risk", "ending it"),
+            ("risk", "-end it with my (partner|boyfriend)"),
+            ("risk", "-ending it with my"),
+        ]);
+        let raised = |q: &str| !l.needs(&normalise(q)).1.is_empty();
+        assert!(!raised("im going to end it with my boyfriend"));
+        assert!(!raised(
+            "going to end it with my partner, where do I stand on the flat"
+        ));
+        assert!(raised("going to end it with my partners insulin"));
+        assert!(raised("im going to end it with my partner's pills tonight"));
+        assert!(!raised("im ending it with my girlfriend"));
+        assert!(raised("im ending it with my mums tablets"));
     }
 
     #[test]
