@@ -378,9 +378,15 @@ impl SegmentFilter {
                 .allowed
                 .clone()
                 .unwrap_or_else(|| Bits::full(v.max_doc));
-            set.retain(|doc| !alive.is_some_and(|a| a.is_deleted(doc)) && self.keeps_each(v, doc));
+            set.retain(|doc| self.keeps_alive(v, alive, doc));
             set
         }))
+    }
+
+    /// Whether the document is not deleted and the filters that read its own values
+    /// keep it (the bit set is checked before).
+    fn keeps_alive(&self, v: &SegmentVitals, alive: Option<&AliveBitSet>, doc: DocId) -> bool {
+        !alive.is_some_and(|a| a.is_deleted(doc)) && self.keeps_each(v, doc)
     }
 
     /// Whether the filters that read a document's own values keep it (the bit set is
@@ -714,9 +720,7 @@ impl PageCollector {
                     None => {
                         let mut n = 0;
                         matched.for_each(|doc| {
-                            if !alive.is_some_and(|a| a.is_deleted(doc))
-                                && filter.keeps_each(&vitals, doc)
-                            {
+                            if filter.keeps_alive(&vitals, alive, doc) {
                                 n += 1;
                             }
                         });
@@ -884,9 +888,7 @@ impl PageCollector {
         // cannot be kept: most matches of a broad question end there.
         let by_relevance = self.sort == Sort::Relevance;
         let visit = |doc: DocId| -> bool {
-            if check_each
-                && (alive.is_some_and(|a| a.is_deleted(doc)) || !filter.keeps_each(&vitals, doc))
-            {
+            if check_each && !filter.keeps_alive(&vitals, alive, doc) {
                 // Its score, if any, goes back to zero with the others'.
                 if let Some(s) = scores.get_mut(doc as usize) {
                     *s = 0.0;

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use tantivy::fastfield::AliveBitSet;
 use tantivy::index::SegmentId;
-use tantivy::postings::{Postings, TermInfo};
+use tantivy::postings::{BlockSegmentPostings, Postings, TermInfo};
 use tantivy::query::FuzzyTermQuery;
 use tantivy::schema::IndexRecordOption;
 use tantivy::schema::Value;
@@ -391,12 +391,9 @@ impl SegmentVitals {
                 .sum::<usize>();
             let mut found = KeptDocs::with_room(self.max_doc, postings);
             for info in words.iter() {
-                let mut block =
+                let block =
                     index.read_block_postings_from_terminfo(info, IndexRecordOption::Basic)?;
-                while !block.docs().is_empty() {
-                    found.extend(block.docs());
-                    block.advance();
-                }
+                for_each_block(block, |block| found.extend(block.docs()));
             }
             Ok(found.done())
         })
@@ -543,11 +540,11 @@ pub(super) fn for_each_posting(
     mut each: impl FnMut(DocId, u32),
 ) -> tantivy::Result<()> {
     let index = segment.inverted_index(term.field())?;
-    let Some(mut block) = index.read_block_postings(term, record)? else {
+    let Some(block) = index.read_block_postings(term, record)? else {
         return Ok(());
     };
     let with_freqs = record.has_freq();
-    while !block.docs().is_empty() {
+    for_each_block(block, |block| {
         if with_freqs {
             for (&d, &tf) in block.docs().iter().zip(block.freqs()) {
                 each(d, tf);
@@ -557,9 +554,16 @@ pub(super) fn for_each_posting(
                 each(d, 1);
             }
         }
+    });
+    Ok(())
+}
+
+/// Calls `each` with every block of `block`'s postings in turn.
+fn for_each_block(mut block: BlockSegmentPostings, mut each: impl FnMut(&BlockSegmentPostings)) {
+    while !block.docs().is_empty() {
+        each(&block);
         block.advance();
     }
-    Ok(())
 }
 
 #[cfg(test)]
