@@ -219,6 +219,51 @@ const MEANS: [&str; 16] = [
     "shotgun",
 ];
 
+/// Numbers written as words, by value, for `#` and `#N+` ("five years ago" as "5 years
+/// ago").
+const NUMBER_WORDS: [(&str, u32); 28] = [
+    ("one", 1),
+    ("two", 2),
+    ("three", 3),
+    ("four", 4),
+    ("five", 5),
+    ("six", 6),
+    ("seven", 7),
+    ("eight", 8),
+    ("nine", 9),
+    ("ten", 10),
+    ("eleven", 11),
+    ("twelve", 12),
+    ("thirteen", 13),
+    ("fourteen", 14),
+    ("fifteen", 15),
+    ("sixteen", 16),
+    ("seventeen", 17),
+    ("eighteen", 18),
+    ("nineteen", 19),
+    ("twenty", 20),
+    ("thirty", 30),
+    ("forty", 40),
+    ("fifty", 50),
+    ("sixty", 60),
+    ("seventy", 70),
+    ("eighty", 80),
+    ("ninety", 90),
+    ("hundred", 100),
+];
+
+/// The number a question's word stands for: digits, or a number written as a word.
+fn number_value(plain: &str) -> Option<u32> {
+    if !plain.is_empty() && plain.chars().all(|c| c.is_ascii_digit()) {
+        // Digits too long for a u32 are still a number.
+        return Some(plain.parse().unwrap_or(u32::MAX));
+    }
+    NUMBER_WORDS
+        .iter()
+        .find(|(word, _)| *word == plain)
+        .map(|(_, value)| *value)
+}
+
 /// How far after an exception's match [`MEANS`] are looked for: the match may end on a
 /// possessive ("… end it with my"), and the means come after whose they are.
 const MEANS_WORDS: usize = 2;
@@ -1245,12 +1290,13 @@ impl Lexicon {
                         self.walk(*next, q, i + 1, memo, out);
                     }
                 }
+                let value = number_value(word.plain);
                 if let Some(next) = rare.number
-                    && word.plain.chars().all(|c| c.is_ascii_digit())
+                    && value.is_some()
                 {
                     self.walk(next, q, i + 1, memo, out);
                 }
-                if let Ok(value) = word.plain.parse::<u32>() {
+                if let Some(value) = value {
                     for (lowest, next) in &rare.at_least {
                         if value >= *lowest {
                             self.walk(*next, q, i + 1, memo, out);
@@ -1774,6 +1820,26 @@ mod tests {
         assert!(raised("im going to end it with my partner's pills tonight"));
         assert!(!raised("im ending it with my girlfriend"));
         assert!(raised("im ending it with my mums tablets"));
+    }
+
+    #[test]
+    fn a_number_written_as_a_word_is_a_number() {
+        // Made-up words, so that no shipped line answers instead.
+        let l = small(&[
+            ("community", "zorbled # wibbles"),
+            ("community", "-zorbled # wibbles # yonks ago"),
+            ("arts", "#65+ glorps"),
+        ]);
+        let needs = |q: &str| -> Vec<String> {
+            l.needs(&normalise(q)).0.into_iter().map(|n| n.id).collect()
+        };
+        assert_eq!(needs("she zorbled twenty wibbles"), ["community"]);
+        assert_eq!(needs("zorbled 30 wibbles"), ["community"]);
+        assert!(needs("zorbled many wibbles").is_empty());
+        assert!(needs("zorbled five wibbles five yonks ago").is_empty());
+        assert_eq!(needs("seventy glorps"), ["arts"]);
+        assert_eq!(needs("70 glorps"), ["arts"]);
+        assert!(needs("fifty glorps").is_empty());
     }
 
     #[test]
