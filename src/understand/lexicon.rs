@@ -197,27 +197,11 @@ const WELL: [&str; 11] = [
 /// How far after an exception's match [`BACK_TO_NOW`] is looked for.
 const BACK_TO_NOW_WORDS: usize = 6;
 
-/// Means of harm that, right after a risk exception's match, show it was not the idiom
-/// it looked like: "going to end it with my partner" is a break-up, "… with my partner's
-/// insulin" is not (stems make "partner's" the exception's "partner").
-const MEANS: [&str; 16] = [
-    "pills",
-    "pill",
-    "tablets",
-    "meds",
-    "medication",
-    "insulin",
-    "paracetamol",
-    "painkillers",
-    "methadone",
-    "morphine",
-    "sleeping",
-    "rope",
-    "knife",
-    "knives",
-    "gun",
-    "shotgun",
-];
+/// The definition in `risk.txt` of the means of harm that, right after a risk exception's
+/// match, show it was not the idiom it looked like: "going to end it with my partner" is
+/// a break-up, "… with my partner's insulin" is not (stems make "partner's" the
+/// exception's "partner").
+const MEANS: &str = "MEANS";
 
 /// Numbers written as words, by value, for `#` and `#N+` ("five years ago" as "5 years
 /// ago").
@@ -264,17 +248,31 @@ fn number_value(plain: &str) -> Option<u32> {
         .map(|(_, value)| *value)
 }
 
+/// The definition in `risk.txt` of the words that tell a risk as past ("two years ago",
+/// "as a teenager", "in 2016"); with [`NOW_WELL`] they take a risk phrase out: "tried to
+/// take my life in 2016, I'm fine now and want a new hobby".
+const PAST: &str = "PAST";
+/// The definition in `risk.txt` of the words that say the person is well now.
+const NOW_WELL: &str = "NOW_WELL";
+/// How far before a risk phrase a [`PAST`] may start: "two years ago I tried to …".
+const PAST_BEFORE: usize = 5;
+/// How far after a risk phrase a [`PAST`] may start: "… my life after my diagnosis in 2018".
+const PAST_AFTER: usize = 6;
+
 /// How far after an exception's match [`MEANS`] are looked for: the match may end on a
 /// possessive ("… end it with my"), and the means come after whose they are.
 const MEANS_WORDS: usize = 2;
 
-/// Whether a means of harm ([`MEANS`]) follows an exception's match at `end`.
-fn means_after(words: &[String], end: usize) -> bool {
-    words
-        .iter()
-        .skip(end)
-        .take(MEANS_WORDS)
-        .any(|w| MEANS.contains(&w.as_str()))
+/// The definition called `name` among `risk.txt`'s `names`, read as a phrase.
+fn named(names: &HashMap<String, String>, name: &str) -> Result<Vec<Token>, LexiconError> {
+    let bad = |e: String| LexiconError::BadPhrase(format!("lexicon/{RISK}.txt ${name}: {e}"));
+    let value = names
+        .get(name)
+        .ok_or_else(|| bad("is not defined".into()))?;
+    let line = parse_line(value)
+        .map_err(bad)?
+        .ok_or_else(|| bad("is empty".into()))?;
+    Ok(line.phrase)
 }
 
 /// Whether the words after `end` bring a past back to now (see [`BACK_TO_NOW`]).
@@ -417,6 +415,45 @@ fn sample(tokens: &[Token], k: usize, out: &mut Vec<String>) {
     }
 }
 
+/// Where a sequence of tokens, compared by their written words, can end when it starts
+/// at `at` in the question; the ends are pushed to `out`. For the few named lists signpost
+/// reads itself (see [`MEANS`]), not the trie every phrase is read with.
+fn ends_at(tokens: &[Token], words: &[String], at: usize, out: &mut Vec<usize>) {
+    let Some((first, rest)) = tokens.split_first() else {
+        out.push(at);
+        return;
+    };
+    let word = words.get(at).map(String::as_str);
+    let one = match first {
+        Token::Word { plain, .. } => word == Some(plain.as_str()),
+        Token::AnyOf(alternatives) => word.is_some_and(|w| alternatives.iter().any(|a| a.1 == w)),
+        Token::Prefix(p) => word.is_some_and(|w| w.starts_with(p.as_str())),
+        Token::Number => word.and_then(number_value).is_some(),
+        Token::AtLeast(n) => word.and_then(number_value).is_some_and(|v| v >= *n),
+        Token::Gap => {
+            for skip in 0..=GAP_WORDS.min(words.len().saturating_sub(at)) {
+                ends_at(rest, words, at + skip, out);
+            }
+            return;
+        }
+        Token::Group(alternatives) => {
+            let mut middles = Vec::new();
+            for a in alternatives {
+                ends_at(a, words, at, &mut middles);
+            }
+            middles.sort_unstable();
+            middles.dedup();
+            for m in middles {
+                ends_at(rest, words, m, out);
+            }
+            return;
+        }
+    };
+    if one {
+        ends_at(rest, words, at + 1, out);
+    }
+}
+
 /// A few wordings of every shipped line: (need, words, confidence, is an exception).
 /// The risk model learns from them beside its labelled questions.
 pub fn sample_wordings(per_line: usize) -> Vec<(&'static str, Vec<String>, f32, bool)> {
@@ -457,10 +494,19 @@ struct Line {
 /// definition), or why it cannot be used.
 type ParsedLine = Result<Option<Line>, String>;
 
+/// A file's lines, each with its number, its text and what it parses to.
+type FileLines<'a> = Vec<(usize, &'a str, ParsedLine)>;
+
 /// The lines of a lexicon file, each with its number, its text and what it parses to;
 /// `$NAME = (a|b|…)` lines name a group of alternatives that later lines of the same file
 /// use as `$NAME`.
-fn parse_file(text: &str) -> Vec<(usize, &str, ParsedLine)> {
+fn parse_file(text: &str) -> FileLines<'_> {
+    parse_file_and_names(text).0
+}
+
+/// As [`parse_file`], with the file's definitions by name (each with the names it uses
+/// written out).
+fn parse_file_and_names(text: &str) -> (FileLines<'_>, HashMap<String, String>) {
     let mut names: HashMap<String, String> = HashMap::new();
     let mut out = Vec::new();
     for (n, raw) in text.lines().enumerate() {
@@ -480,7 +526,7 @@ fn parse_file(text: &str) -> Vec<(usize, &str, ParsedLine)> {
         });
         out.push((n + 1, raw, parsed));
     }
-    out
+    (out, names)
 }
 
 /// `raw` with each `$NAME` replaced by its definition, in parentheses.
@@ -902,6 +948,10 @@ pub struct Lexicon {
     phrase_count: usize,
     /// Wordings in all: phrases with each one-word group counted for each of its words.
     wording_count: u64,
+    /// `risk.txt`'s `$MEANS`, `$PAST` and `$NOW_WELL` (see [`MEANS`] and [`PAST`]).
+    means: Vec<Token>,
+    past: Vec<Token>,
+    now_well: Vec<Token>,
 }
 
 /// The one lexicon built from the shipped files alone.
@@ -958,9 +1008,18 @@ impl Lexicon {
             forms: Vec::new(),
             phrase_count: 0,
             wording_count: 0,
+            means: Vec::new(),
+            past: Vec::new(),
+            now_well: Vec::new(),
         };
         for (need, text) in FILES {
-            for (n, _, line) in parse_file(text) {
+            let (lines, names) = parse_file_and_names(text);
+            if *need == RISK {
+                lexicon.means = named(&names, MEANS)?;
+                lexicon.past = named(&names, PAST)?;
+                lexicon.now_well = named(&names, NOW_WELL)?;
+            }
+            for (n, _, line) in lines {
                 let line = line.map_err(|e| {
                     LexiconError::BadPhrase(format!("lexicon/{need}.txt line {n}: {e}"))
                 })?;
@@ -1386,6 +1445,43 @@ impl Lexicon {
         ends
     }
 
+    /// Whether a means of harm (see [`MEANS`]) starts within [`MEANS_WORDS`] words after an
+    /// exception's match at `end`.
+    fn means_after(&self, words: &[String], end: usize) -> bool {
+        (end..(end + MEANS_WORDS).min(words.len())).any(|at| {
+            let mut ends = Vec::new();
+            ends_at(&self.means, words, at, &mut ends);
+            !ends.is_empty()
+        })
+    }
+
+    /// Whether the risk phrase at `start..end` is told as a past the caller is well from:
+    /// a [`PAST`] next to it, a [`NOW_WELL`] elsewhere in the question, and nothing after
+    /// either that brings the story back to now ([`BACK_TO_NOW`]).
+    fn past_and_well(&self, words: &[String], start: usize, end: usize) -> bool {
+        let spans = |tokens: &[Token], from: usize, to: usize| -> Vec<(usize, usize)> {
+            let mut spans = Vec::new();
+            for at in from..to.min(words.len()) {
+                let mut ends = Vec::new();
+                ends_at(tokens, words, at, &mut ends);
+                spans.extend(ends.into_iter().filter(|&e| e > at).map(|e| (at, e)));
+            }
+            spans
+        };
+        let near = start.saturating_sub(PAST_BEFORE)..end + PAST_AFTER;
+        let past = spans(&self.past, near.start, near.end);
+        if past.is_empty() || back_to_now(words, end) {
+            return false;
+        }
+        let well: Vec<(usize, usize)> = spans(&self.now_well, 0, words.len())
+            .into_iter()
+            .filter(|&(s, e)| e <= start || s >= end)
+            .collect();
+        !well.is_empty()
+            && !well.iter().any(|&(_, e)| back_to_now(words, e))
+            && !past.iter().any(|&(_, e)| back_to_now(words, e))
+    }
+
     /// Every phrase of the lexicon in the question, exceptions applied: a match that shares
     /// a word with an exception of its own need does not count.
     fn find(&self, words: &[String]) -> Vec<Found> {
@@ -1421,7 +1517,7 @@ impl Lexicon {
                         && x.start < f.end
                         && f.start < x.end
                         && !(self.needs[x.end_info.need as usize] == RISK
-                            && (back_to_now(words, x.end) || means_after(words, x.end)))
+                            && (back_to_now(words, x.end) || self.means_after(words, x.end)))
                 })
         });
         found
@@ -1456,7 +1552,9 @@ impl Lexicon {
             let because = words[f.start..f.end].join(" ");
             let name = &self.needs[f.end_info.need as usize];
             if name == RISK {
-                if denials.iter().any(|&(s, e, _)| s <= f.start && f.end <= e) {
+                if denials.iter().any(|&(s, e, _)| s <= f.start && f.end <= e)
+                    || self.past_and_well(words, f.start, f.end)
+                {
                     continue;
                 }
                 match cues.iter_mut().find(|c| c.2 == (f.start, f.end)) {
@@ -1820,6 +1918,45 @@ mod tests {
         assert!(raised("im going to end it with my partner's pills tonight"));
         assert!(!raised("im ending it with my girlfriend"));
         assert!(raised("im ending it with my mums tablets"));
+        // The means are risk.txt's own lists: a rope and a blade as well as pills.
+        assert!(raised("im ending it with my dressing gown cord"));
+        assert!(raised("going to end it with my razor blades"));
+    }
+
+    #[test]
+    fn a_risk_told_as_a_past_the_caller_is_well_from_does_not_count() {
+        // A made-up phrase, so that no shipped exception answers instead; the lists of
+        // pasts and of being well are the shipped ones.
+        let l = small(&[("risk", "zorbled my wibbles")]);
+        let raised = |q: &str| !l.needs(&normalise(q)).1.is_empty();
+        // A past beside the phrase, and well now, after or before it.
+        assert!(!raised(
+            "zorbled my wibbles in 2016, im fine now honestly, just want a new hobby"
+        ));
+        assert!(!raised(
+            "had a bad patch two years ago and zorbled my wibbles. doing well now, any walking group"
+        ));
+        assert!(!raised(
+            "in a good place these days. i used to zorbled my wibbles as a teenager"
+        ));
+        // Either alone is not enough.
+        assert!(raised("zorbled my wibbles in 2016"));
+        assert!(raised("zorbled my wibbles, im fine now honestly"));
+        // "I'm fine" alone is how callers mask.
+        assert!(raised(
+            "everyone thinks im fine but i zorbled my wibbles years ago"
+        ));
+        // A past far from the phrase is another story's.
+        assert!(raised(
+            "we moved here years ago and it was a lovely place to live but i zorbled my wibbles, fine now"
+        ));
+        // Something after either brings it back to now.
+        assert!(raised(
+            "zorbled my wibbles in 2016, was doing well since, but the thoughts are back"
+        ));
+        assert!(raised(
+            "zorbled my wibbles years ago, fine now, but again last night"
+        ));
     }
 
     #[test]
