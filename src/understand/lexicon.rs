@@ -202,6 +202,9 @@ const BACK_TO_NOW_WORDS: usize = 6;
 /// a break-up, "… with my partner's insulin" is not (stems make "partner's" the
 /// exception's "partner").
 const MEANS: &str = "MEANS";
+/// The definition in `risk.txt` of words that, in the same place, say the idiom or game
+/// was meant for real: "shooting people on the xbox and at school tomorrow".
+const FOR_REAL: &str = "FOR_REAL";
 
 /// Numbers written as words, by value, for `#` and `#N+` ("five years ago" as "5 years
 /// ago").
@@ -259,7 +262,7 @@ const PAST_BEFORE: usize = 5;
 /// How far after a risk phrase a [`PAST`] may start: "… my life after my diagnosis in 2018".
 const PAST_AFTER: usize = 6;
 
-/// How far after an exception's match [`MEANS`] are looked for: the match may end on a
+/// How far after an exception's match [`MEANS`] and [`FOR_REAL`] are looked for: the match may end on a
 /// possessive ("… end it with my"), and the means come after whose they are.
 const MEANS_WORDS: usize = 2;
 
@@ -948,8 +951,10 @@ pub struct Lexicon {
     phrase_count: usize,
     /// Wordings in all: phrases with each one-word group counted for each of its words.
     wording_count: u64,
-    /// `risk.txt`'s `$MEANS`, `$PAST` and `$NOW_WELL` (see [`MEANS`] and [`PAST`]).
+    /// `risk.txt`'s `$MEANS`, `$FOR_REAL`, `$PAST` and `$NOW_WELL` (see [`MEANS`],
+    /// [`FOR_REAL`] and [`PAST`]).
     means: Vec<Token>,
+    for_real: Vec<Token>,
     past: Vec<Token>,
     now_well: Vec<Token>,
 }
@@ -1009,6 +1014,7 @@ impl Lexicon {
             phrase_count: 0,
             wording_count: 0,
             means: Vec::new(),
+            for_real: Vec::new(),
             past: Vec::new(),
             now_well: Vec::new(),
         };
@@ -1016,6 +1022,7 @@ impl Lexicon {
             let (lines, names) = parse_file_and_names(text);
             if *need == RISK {
                 lexicon.means = named(&names, MEANS)?;
+                lexicon.for_real = named(&names, FOR_REAL)?;
                 lexicon.past = named(&names, PAST)?;
                 lexicon.now_well = named(&names, NOW_WELL)?;
             }
@@ -1445,13 +1452,15 @@ impl Lexicon {
         ends
     }
 
-    /// Whether a means of harm (see [`MEANS`]) starts within [`MEANS_WORDS`] words after an
-    /// exception's match at `end`.
-    fn means_after(&self, words: &[String], end: usize) -> bool {
+    /// Whether a means of harm ([`MEANS`]) or a sign it was meant for real ([`FOR_REAL`])
+    /// starts within [`MEANS_WORDS`] words after an exception's match at `end`.
+    fn undone_after(&self, words: &[String], end: usize) -> bool {
         (end..(end + MEANS_WORDS).min(words.len())).any(|at| {
-            let mut ends = Vec::new();
-            ends_at(&self.means, words, at, &mut ends);
-            !ends.is_empty()
+            [&self.means, &self.for_real].iter().any(|list| {
+                let mut ends = Vec::new();
+                ends_at(list, words, at, &mut ends);
+                !ends.is_empty()
+            })
         })
     }
 
@@ -1517,7 +1526,7 @@ impl Lexicon {
                         && x.start < f.end
                         && f.start < x.end
                         && !(self.needs[x.end_info.need as usize] == RISK
-                            && (back_to_now(words, x.end) || self.means_after(words, x.end)))
+                            && (back_to_now(words, x.end) || self.undone_after(words, x.end)))
                 })
         });
         found
@@ -1921,6 +1930,17 @@ mod tests {
         // The means are risk.txt's own lists: a rope and a blade as well as pills.
         assert!(raised("im ending it with my dressing gown cord"));
         assert!(raised("going to end it with my razor blades"));
+    }
+
+    #[test]
+    fn a_game_meant_for_real_ends_the_exception() {
+        let l = Lexicon::built_in();
+        let raised = |q: &str| !l.needs(&normalise(q)).1.is_empty();
+        assert!(!raised("he spends all night shooting people on the xbox"));
+        assert!(raised(
+            "he keeps saying hes shooting people on the xbox and at school tomorrow"
+        ));
+        assert!(raised("shooting people on the xbox and for real next"));
     }
 
     #[test]
