@@ -262,8 +262,9 @@ const PAST_BEFORE: usize = 5;
 /// How far after a risk phrase a [`PAST`] may start: "… my life after my diagnosis in 2018".
 const PAST_AFTER: usize = 6;
 
-/// How far after an exception's match [`MEANS`] and [`FOR_REAL`] are looked for: the match may end on a
-/// possessive ("… end it with my"), and the means come after whose they are.
+/// How far after an exception's match [`MEANS`] and [`FOR_REAL`] are looked for: the
+/// match may end on a possessive ("… end it with my"), and the means come after whose
+/// they are.
 const MEANS_WORDS: usize = 2;
 
 /// The definition called `name` among `risk.txt`'s `names`, read as a phrase.
