@@ -262,6 +262,18 @@ const PAST_BEFORE: usize = 5;
 /// How far after a risk phrase a [`PAST`] may start: "… my life after my diagnosis in 2018".
 const PAST_AFTER: usize = 6;
 
+/// The definition in `risk.txt` of words that make the risk phrase after them a subject
+/// talked about, not how anyone is: "a film about", "training on the signs of".
+const ABOUT: &str = "ABOUT";
+/// The definition in `risk.txt` of words that do the same right after the phrase:
+/// "suicide prevention", "trafficking survivors".
+const TOPIC: &str = "TOPIC";
+/// How many words may stand between an [`ABOUT`] and the risk phrase it makes a subject:
+/// "a novel about a trafficked girl".
+const ABOUT_GAP: usize = 2;
+/// How far before a risk phrase an [`ABOUT`] is looked for to start.
+const ABOUT_BEFORE: usize = 8;
+
 /// How far after an exception's match [`MEANS`] and [`FOR_REAL`] are looked for: the
 /// match may end on a possessive ("… end it with my"), and the means come after whose
 /// they are.
@@ -456,6 +468,18 @@ fn ends_at(tokens: &[Token], words: &[String], at: usize, out: &mut Vec<usize>) 
     if one {
         ends_at(rest, words, at + 1, out);
     }
+}
+
+/// Where the named list `tokens` matches in the question, starting from `from` up to (not
+/// including) `to`: each match's start and end.
+fn spans(tokens: &[Token], words: &[String], from: usize, to: usize) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    for at in from..to.min(words.len()) {
+        let mut ends = Vec::new();
+        ends_at(tokens, words, at, &mut ends);
+        spans.extend(ends.into_iter().filter(|&e| e > at).map(|e| (at, e)));
+    }
+    spans
 }
 
 /// A few wordings of every shipped line: (need, words, confidence, is an exception).
@@ -952,12 +976,14 @@ pub struct Lexicon {
     phrase_count: usize,
     /// Wordings in all: phrases with each one-word group counted for each of its words.
     wording_count: u64,
-    /// `risk.txt`'s `$MEANS`, `$FOR_REAL`, `$PAST` and `$NOW_WELL` (see [`MEANS`],
-    /// [`FOR_REAL`] and [`PAST`]).
+    /// `risk.txt`'s `$MEANS`, `$FOR_REAL`, `$PAST`, `$NOW_WELL`, `$ABOUT` and `$TOPIC`
+    /// (see [`MEANS`], [`FOR_REAL`], [`PAST`] and [`ABOUT`]).
     means: Vec<Token>,
     for_real: Vec<Token>,
     past: Vec<Token>,
     now_well: Vec<Token>,
+    about: Vec<Token>,
+    topic: Vec<Token>,
 }
 
 /// The one lexicon built from the shipped files alone.
@@ -1018,6 +1044,8 @@ impl Lexicon {
             for_real: Vec::new(),
             past: Vec::new(),
             now_well: Vec::new(),
+            about: Vec::new(),
+            topic: Vec::new(),
         };
         for (need, text) in FILES {
             let (lines, names) = parse_file_and_names(text);
@@ -1026,6 +1054,8 @@ impl Lexicon {
                 lexicon.for_real = named(&names, FOR_REAL)?;
                 lexicon.past = named(&names, PAST)?;
                 lexicon.now_well = named(&names, NOW_WELL)?;
+                lexicon.about = named(&names, ABOUT)?;
+                lexicon.topic = named(&names, TOPIC)?;
             }
             for (n, _, line) in lines {
                 let line = line.map_err(|e| {
@@ -1456,28 +1486,16 @@ impl Lexicon {
     /// Whether a means of harm ([`MEANS`]) or a sign it was meant for real ([`FOR_REAL`])
     /// starts within [`MEANS_WORDS`] words after an exception's match at `end`.
     fn undone_after(&self, words: &[String], end: usize) -> bool {
-        (end..(end + MEANS_WORDS).min(words.len())).any(|at| {
-            [&self.means, &self.for_real].iter().any(|list| {
-                let mut ends = Vec::new();
-                ends_at(list, words, at, &mut ends);
-                !ends.is_empty()
-            })
-        })
+        [&self.means, &self.for_real]
+            .iter()
+            .any(|list| !spans(list, words, end, end + MEANS_WORDS).is_empty())
     }
 
     /// Whether the risk phrase at `start..end` is told as a past the caller is well from:
     /// a [`PAST`] next to it, a [`NOW_WELL`] elsewhere in the question, and nothing after
     /// either that brings the story back to now ([`BACK_TO_NOW`]).
     fn past_and_well(&self, words: &[String], start: usize, end: usize) -> bool {
-        let spans = |tokens: &[Token], from: usize, to: usize| -> Vec<(usize, usize)> {
-            let mut spans = Vec::new();
-            for at in from..to.min(words.len()) {
-                let mut ends = Vec::new();
-                ends_at(tokens, words, at, &mut ends);
-                spans.extend(ends.into_iter().filter(|&e| e > at).map(|e| (at, e)));
-            }
-            spans
-        };
+        let spans = |tokens: &[Token], from: usize, to: usize| spans(tokens, words, from, to);
         let near = start.saturating_sub(PAST_BEFORE)..end + PAST_AFTER;
         let past = spans(&self.past, near.start, near.end);
         if past.is_empty() || back_to_now(words, end) {
@@ -1490,6 +1508,26 @@ impl Lexicon {
         !well.is_empty()
             && !well.iter().any(|&(_, e)| back_to_now(words, e))
             && !past.iter().any(|&(_, e)| back_to_now(words, e))
+    }
+
+    /// Whether the risk phrase at `start..end` is a subject talked about rather than how
+    /// anyone is: an [`ABOUT`] ending at most [`ABOUT_GAP`] words before it, or a
+    /// [`TOPIC`] right after it, and nothing after it that brings it to now
+    /// ([`BACK_TO_NOW`]).
+    fn told_as_subject(&self, words: &[String], start: usize, end: usize) -> bool {
+        if back_to_now(words, end) {
+            return false;
+        }
+        let about = spans(
+            &self.about,
+            words,
+            start.saturating_sub(ABOUT_BEFORE),
+            start,
+        );
+        about
+            .iter()
+            .any(|&(_, e)| e <= start && start - e <= ABOUT_GAP)
+            || !spans(&self.topic, words, end, end + 1).is_empty()
     }
 
     /// Every phrase of the lexicon in the question, exceptions applied: a match that shares
@@ -1564,6 +1602,7 @@ impl Lexicon {
             if name == RISK {
                 if denials.iter().any(|&(s, e, _)| s <= f.start && f.end <= e)
                     || self.past_and_well(words, f.start, f.end)
+                    || self.told_as_subject(words, f.start, f.end)
                 {
                     continue;
                 }
@@ -1978,6 +2017,35 @@ mod tests {
         assert!(raised(
             "zorbled my wibbles years ago, fine now, but again last night"
         ));
+    }
+
+    #[test]
+    fn a_risk_told_as_a_subject_does_not_count() {
+        // A made-up phrase again; the lists of subjects are the shipped ones.
+        let l = small(&[("risk", "zorbled my wibbles")]);
+        let raised = |q: &str| !l.needs(&normalise(q)).1.is_empty();
+        // Something made about it, taught about it, or what it names right after it.
+        assert!(!raised(
+            "our youth club is showing a documentary about zorbled my wibbles"
+        ));
+        assert!(!raised("a novel about a zorbled my wibbles girl"));
+        assert!(!raised("how do staff spot the signs of zorbled my wibbles"));
+        assert!(!raised(
+            "zorbled my wibbles awareness training for our team"
+        ));
+        // A verb is not a subject: "he talks about" counts, "a talk about" does not.
+        assert!(raised("he talks about zorbled my wibbles every night"));
+        assert!(!raised("we want to run a talk about zorbled my wibbles"));
+        // Too far from the phrase, or brought to now after it.
+        assert!(raised(
+            "i watched a documentary about farming and then i zorbled my wibbles"
+        ));
+        assert!(raised(
+            "read a book about zorbled my wibbles and did it again last night"
+        ));
+        // Where a risk is told or found is not a subject.
+        assert!(raised("he posted a story on snapchat zorbled my wibbles"));
+        assert!(raised("found signs of zorbled my wibbles on her arms"));
     }
 
     #[test]
