@@ -1495,13 +1495,12 @@ impl Lexicon {
     /// a [`PAST`] next to it, a [`NOW_WELL`] elsewhere in the question, and nothing after
     /// either that brings the story back to now ([`BACK_TO_NOW`]).
     fn past_and_well(&self, words: &[String], start: usize, end: usize) -> bool {
-        let spans = |tokens: &[Token], from: usize, to: usize| spans(tokens, words, from, to);
         let near = start.saturating_sub(PAST_BEFORE)..end + PAST_AFTER;
-        let past = spans(&self.past, near.start, near.end);
+        let past = spans(&self.past, words, near.start, near.end);
         if past.is_empty() || back_to_now(words, end) {
             return false;
         }
-        let well: Vec<(usize, usize)> = spans(&self.now_well, 0, words.len())
+        let well: Vec<(usize, usize)> = spans(&self.now_well, words, 0, words.len())
             .into_iter()
             .filter(|&(s, e)| e <= start || s >= end)
             .collect();
