@@ -7,6 +7,7 @@
 use super::{Need, RISK, normalise};
 use crate::domain::taxonomy;
 use rustc_hash::FxHashMap;
+use std::cell::OnceCell;
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 use tantivy::tokenizer::{
@@ -1493,19 +1494,27 @@ impl Lexicon {
 
     /// Whether the risk phrase at `start..end` is told as a past the caller is well from:
     /// a [`PAST`] next to it, a [`NOW_WELL`] elsewhere in the question, and nothing after
-    /// either that brings the story back to now ([`BACK_TO_NOW`]).
-    fn past_and_well(&self, words: &[String], start: usize, end: usize) -> bool {
+    /// either that brings the story back to now ([`BACK_TO_NOW`]). `now_well` keeps the
+    /// question's [`NOW_WELL`] spans once found, for its other risk phrases.
+    fn past_and_well(
+        &self,
+        words: &[String],
+        start: usize,
+        end: usize,
+        now_well: &OnceCell<Vec<(usize, usize)>>,
+    ) -> bool {
         let near = start.saturating_sub(PAST_BEFORE)..end + PAST_AFTER;
         let past = spans(&self.past, words, near.start, near.end);
         if past.is_empty() || back_to_now(words, end) {
             return false;
         }
-        let well: Vec<(usize, usize)> = spans(&self.now_well, words, 0, words.len())
-            .into_iter()
-            .filter(|&(s, e)| e <= start || s >= end)
-            .collect();
-        !well.is_empty()
-            && !well.iter().any(|&(_, e)| back_to_now(words, e))
+        let mut well = now_well
+            .get_or_init(|| spans(&self.now_well, words, 0, words.len()))
+            .iter()
+            .filter(|&&(s, e)| e <= start || s >= end)
+            .peekable();
+        well.peek().is_some()
+            && !well.any(|&(_, e)| back_to_now(words, e))
             && !past.iter().any(|&(_, e)| back_to_now(words, e))
     }
 
@@ -1585,6 +1594,7 @@ impl Lexicon {
         // Risk cues: (words, confidence, span), each kept once per span.
         let mut cues: Vec<(String, f32, (usize, usize))> = Vec::new();
         let found = self.find(words);
+        let now_well = OnceCell::new();
         // A denied risk phrase takes the shorter phrases inside it along.
         // Each with whether it silences the model too (a denial before the phrase does).
         let denials: Vec<(usize, usize, bool)> = found
@@ -1600,7 +1610,7 @@ impl Lexicon {
             let name = &self.needs[f.end_info.need as usize];
             if name == RISK {
                 if denials.iter().any(|&(s, e, _)| s <= f.start && f.end <= e)
-                    || self.past_and_well(words, f.start, f.end)
+                    || self.past_and_well(words, f.start, f.end, &now_well)
                     || self.told_as_subject(words, f.start, f.end)
                 {
                     continue;
@@ -1782,6 +1792,11 @@ mod tests {
             .collect()
     }
 
+    /// Whether the lexicon alone (without the risk model) reads risk in `q`.
+    fn raises(l: &Lexicon, q: &str) -> bool {
+        !l.needs(&normalise(q)).1.is_empty()
+    }
+
     fn small(lines: &[(&str, &str)]) -> Lexicon {
         let extra: Vec<NewEntry> = lines
             .iter()
@@ -1925,7 +1940,7 @@ mod tests {
             ("risk", "tried to end (my|her) life"),
             ("risk", "-tried to end (my|her) life # years ago"),
         ]);
-        let raised = |q: &str| !l.needs(&normalise(q)).1.is_empty();
+        let raised = |q: &str| raises(&l, q);
         assert!(!raised(
             "she tried to end her life 2 years ago, doing well, wants to volunteer"
         ));
@@ -1957,7 +1972,7 @@ mod tests {
             ("risk", "-end it with my (partner|boyfriend)"),
             ("risk", "-ending it with my"),
         ]);
-        let raised = |q: &str| !l.needs(&normalise(q)).1.is_empty();
+        let raised = |q: &str| raises(&l, q);
         assert!(!raised("im going to end it with my boyfriend"));
         assert!(!raised(
             "going to end it with my partner, where do I stand on the flat"
@@ -1974,7 +1989,7 @@ mod tests {
     #[test]
     fn a_game_meant_for_real_ends_the_exception() {
         let l = Lexicon::built_in();
-        let raised = |q: &str| !l.needs(&normalise(q)).1.is_empty();
+        let raised = |q: &str| raises(&l, q);
         assert!(!raised("he spends all night shooting people on the xbox"));
         assert!(raised(
             "he keeps saying hes shooting people on the xbox and at school tomorrow"
@@ -1987,7 +2002,7 @@ mod tests {
         // A made-up phrase, so that no shipped exception answers instead; the lists of
         // pasts and of being well are the shipped ones.
         let l = small(&[("risk", "zorbled my wibbles")]);
-        let raised = |q: &str| !l.needs(&normalise(q)).1.is_empty();
+        let raised = |q: &str| raises(&l, q);
         // A past beside the phrase, and well now, after or before it.
         assert!(!raised(
             "zorbled my wibbles in 2016, im fine now honestly, just want a new hobby"
@@ -2022,7 +2037,7 @@ mod tests {
     fn a_risk_told_as_a_subject_does_not_count() {
         // A made-up phrase again; the lists of subjects are the shipped ones.
         let l = small(&[("risk", "zorbled my wibbles")]);
-        let raised = |q: &str| !l.needs(&normalise(q)).1.is_empty();
+        let raised = |q: &str| raises(&l, q);
         // Something made about it, taught about it, or what it names right after it.
         assert!(!raised(
             "our youth club is showing a documentary about zorbled my wibbles"
@@ -2088,7 +2103,7 @@ mod tests {
             ("risk", "self harm"),
             ("risk", "no reason to live"),
         ]);
-        let raised = |q: &str| !l.needs(&normalise(q)).1.is_empty();
+        let raised = |q: &str| raises(&l, q);
         assert!(raised("feeling suicidal"));
         assert!(!raised("pt reports no suicidal ideation"));
         assert!(!raised("not actively suicidal, low mood"));
@@ -2098,7 +2113,7 @@ mod tests {
         assert!(raised("says there is no reason to live"));
         // A "no" that answers, or a phrase that is a sentence of its own, denies nothing.
         let l = small(&[("risk", "they will kill me"), ("risk", "want to die")]);
-        let raised = |q: &str| !l.needs(&normalise(q)).1.is_empty();
+        let raised = |q: &str| raises(&l, q);
         assert!(raised("if I say no, they will kill me"));
         assert!(raised("no they will kill me"));
         assert!(raised("I said no want to die"));
@@ -2108,7 +2123,7 @@ mod tests {
             ("risk", "suicidal"),
             ("risk", "took an overdose"),
         ]);
-        let raised = |q: &str| !l.needs(&normalise(q)).1.is_empty();
+        let raised = |q: &str| raises(&l, q);
         assert!(!raised("SI denied"));
         assert!(!raised("SI denied, needs housing"));
         assert!(!raised("SI screen neg, wants a running club"));
