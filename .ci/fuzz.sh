@@ -5,7 +5,7 @@
 # response schemas, auth, Allow headers; then chains of calls (stateful). (Left out: its checks that every schema-valid
 # request is accepted and every invalid one refused; the server has rules across fields,
 # e.g. sort=distance needs a postcode, and reads a JSON body's scalars as a query would.)
-# Needs target/debug/signpost (built by `cargo test`). One worker: with two, Python
+# Needs target/debug/signpost (built by `cargo test`; under $CARGO_TARGET_DIR if set). One worker: with two, Python
 # 3.11.7's ast.parse (called by hypothesis from two threads) failed once with "AST
 # constructor recursion depth mismatch", a CPython bug, not the server's.
 set -euo pipefail
@@ -17,7 +17,7 @@ fi
 dir=$(mktemp -d /tmp/signpost-fuzz.XXXXXX)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 key="fuzz-admin-$(date +%s%N)"
-target/debug/signpost --database-url "sqlite://$dir/db.sqlite" --index-dir "$dir/index" serve \
+"${CARGO_TARGET_DIR:-target}/debug/signpost" --database-url "sqlite://$dir/db.sqlite" --index-dir "$dir/index" serve \
   --demo --admin-key "$key" --rate-limit-per-minute 0 --key-rate-limit-per-minute 0 \
   --bind "127.0.0.1:$port" >"$dir/log" 2>&1 &
 pid=$!
