@@ -197,6 +197,12 @@ const WELL: [&str; 11] = [
 ];
 /// How far after an exception's match [`BACK_TO_NOW`] is looked for.
 const BACK_TO_NOW_WORDS: usize = 6;
+/// Words that make a later "again" a condition, not a return: "my boss will kill me if
+/// I'm late again".
+const CONDITION: [&str; 2] = ["if", "unless"];
+/// How far before the end of an exception's match a [`CONDITION`] may be: the exception
+/// itself may end on it ("… will kill me if I'm").
+const CONDITION_BEFORE: usize = 3;
 
 /// The definition in `risk.txt` of the means of harm that, right after a risk exception's
 /// match, show it was not the idiom it looked like: "going to end it with my partner" is
@@ -275,6 +281,16 @@ const ABOUT_GAP: usize = 2;
 /// How far before a risk phrase an [`ABOUT`] is looked for to start.
 const ABOUT_BEFORE: usize = 8;
 
+/// The definition in `risk.txt` of a verb and an idiom of being worn down: "(is|are)
+/// killing me". A risk phrase inside it does not count when what is doing the killing,
+/// the words before the verb, is not a [`PERSON`]: "the commute is killing me", "my
+/// back's killing me"; "he is killing me" still counts.
+const WEARING: &str = "WEARING";
+/// The definition in `risk.txt` of who can kill: pronouns and people.
+const PERSON: &str = "PERSON";
+/// How many words before a [`WEARING`] a [`PERSON`] may start: "my ex husband is …".
+const PERSON_BEFORE: usize = 2;
+
 /// How far after an exception's match [`MEANS`] and [`FOR_REAL`] are looked for: the
 /// match may end on a possessive ("… end it with my"), and the means come after whose
 /// they are.
@@ -307,6 +323,9 @@ fn back_to_now(words: &[String], end: usize) -> bool {
         let next = after.get(i + 1).map(String::as_str);
         match (w.as_str(), next) {
             ("anymore", _) | ("any", Some("more")) => !ended(i),
+            ("again", _) => !words[end.saturating_sub(CONDITION_BEFORE)..end + i]
+                .iter()
+                .any(|w| CONDITION.contains(&w.as_str())),
             (w, next) => {
                 BACK_TO_NOW.contains(&w)
                     || next.is_some_and(|next| BACK_TO_NOW_PAIRS.contains(&(w, next)))
@@ -977,14 +996,17 @@ pub struct Lexicon {
     phrase_count: usize,
     /// Wordings in all: phrases with each one-word group counted for each of its words.
     wording_count: u64,
-    /// `risk.txt`'s `$MEANS`, `$FOR_REAL`, `$PAST`, `$NOW_WELL`, `$ABOUT` and `$TOPIC`
-    /// (see [`MEANS`], [`FOR_REAL`], [`PAST`] and [`ABOUT`]).
+    /// `risk.txt`'s `$MEANS`, `$FOR_REAL`, `$PAST`, `$NOW_WELL`, `$ABOUT`, `$TOPIC`,
+    /// `$WEARING` and `$PERSON` (see [`MEANS`], [`FOR_REAL`], [`PAST`], [`ABOUT`] and
+    /// [`WEARING`]).
     means: Vec<Token>,
     for_real: Vec<Token>,
     past: Vec<Token>,
     now_well: Vec<Token>,
     about: Vec<Token>,
     topic: Vec<Token>,
+    wearing: Vec<Token>,
+    person: Vec<Token>,
 }
 
 /// The one lexicon built from the shipped files alone.
@@ -1047,6 +1069,8 @@ impl Lexicon {
             now_well: Vec::new(),
             about: Vec::new(),
             topic: Vec::new(),
+            wearing: Vec::new(),
+            person: Vec::new(),
         };
         for (need, text) in FILES {
             let (lines, names) = parse_file_and_names(text);
@@ -1057,6 +1081,8 @@ impl Lexicon {
                 lexicon.now_well = named(&names, NOW_WELL)?;
                 lexicon.about = named(&names, ABOUT)?;
                 lexicon.topic = named(&names, TOPIC)?;
+                lexicon.wearing = named(&names, WEARING)?;
+                lexicon.person = named(&names, PERSON)?;
             }
             for (n, _, line) in lines {
                 let line = line.map_err(|e| {
@@ -1538,6 +1564,23 @@ impl Lexicon {
             || !spans(&self.topic, words, end, end + 1).is_empty()
     }
 
+    /// Whether the risk phrase at `start..end` lies inside an idiom of being worn down
+    /// ([`WEARING`]) whose subject is not a [`PERSON`], with no means of harm or sign it
+    /// is meant for real after it: "the smell from next door is killing me".
+    fn worn_down(&self, words: &[String], start: usize, end: usize) -> bool {
+        spans(&self.wearing, words, start.saturating_sub(3), start + 1)
+            .iter()
+            .any(|&(s, e)| {
+                s > 0
+                    && s <= start
+                    && end <= e
+                    && !spans(&self.person, words, s.saturating_sub(PERSON_BEFORE), s)
+                        .iter()
+                        .any(|&(_, pe)| pe == s)
+                    && !self.undone_after(words, e)
+            })
+    }
+
     /// Every phrase of the lexicon in the question, exceptions applied: a match that shares
     /// a word with an exception of its own need does not count.
     fn find(&self, words: &[String]) -> Vec<Found> {
@@ -1612,6 +1655,7 @@ impl Lexicon {
                 if denials.iter().any(|&(s, e, _)| s <= f.start && f.end <= e)
                     || self.past_and_well(words, f.start, f.end, &now_well)
                     || self.told_as_subject(words, f.start, f.end)
+                    || self.worn_down(words, f.start, f.end)
                 {
                     continue;
                 }
@@ -1962,6 +2006,11 @@ mod tests {
         assert!(!raised(
             "she tried to end her life 2 years ago, no more thoughts like that"
         ));
+        // "again" after "if" is a condition, not a return, also when the exception
+        // itself ends on the "if".
+        assert!(!raised(
+            "she tried to end her life 2 years ago, worried if it happens again"
+        ));
     }
 
     #[test]
@@ -2030,6 +2079,35 @@ mod tests {
         ));
         assert!(raised(
             "zorbled my wibbles years ago, fine now, but again last night"
+        ));
+    }
+
+    #[test]
+    fn again_after_if_is_a_condition_not_a_return() {
+        let l = small(&[
+            ("risk", "zorble me"),
+            ("risk", "-boss will zorble me if (i|im)"),
+            ("risk", "-mum will zorble me"),
+        ]);
+        // The "if" ends the exception's match, or follows it.
+        assert!(!raises(&l, "my boss will zorble me if im late again lol"));
+        assert!(!raises(&l, "my mum will zorble me if i fail again"));
+        assert!(raises(&l, "my mum will zorble me, she did it again"));
+    }
+
+    #[test]
+    fn an_idiom_of_being_worn_down_counts_only_when_a_person_does_it() {
+        let l = Lexicon::built_in();
+        let raised = |q: &str| raises(&l, q);
+        // Made-up subjects, so that no shipped exception answers instead.
+        assert!(!raised("the zorbles are killing me, any help"));
+        assert!(!raised("my wibble is absolutely killing me"));
+        assert!(raised("my husband is killing me"));
+        assert!(raised("he's killing me"));
+        assert!(raised("stop you're killing me"));
+        assert!(raised("is killing me"));
+        assert!(raised(
+            "the zorbles are killing me and I mean that literally"
         ));
     }
 

@@ -24,20 +24,45 @@ pub const CRISIS: &str = "crisis";
 /// Lower-cases, drops apostrophes and turns other punctuation into spaces: the words of
 /// a question, or of a lexicon phrase, as they are compared. Combining marks stay with
 /// their letters (the vowel signs of Bengali or Hindi, Arabic short vowels), and so do the
-/// joiners that Persian and Indic scripts write inside words.
+/// joiners that Persian and Indic scripts write inside words. The few emoji that stand
+/// for a means of harm or for distress in a typed chat become their word (`🪢` "rope").
 pub fn normalise(q: &str) -> Vec<String> {
-    let cleaned: String = q
-        .chars()
-        .filter(|c| !matches!(c, '\'' | '\u{2019}' | '`'))
-        .flat_map(|c| {
-            let in_word = c.is_alphanumeric()
-                || unicode_normalization::char::is_combining_mark(c)
-                || matches!(c, '\u{200c}' | '\u{200d}');
-            if in_word { c } else { ' ' }.to_lowercase()
-        })
-        .collect();
+    let mut cleaned = String::with_capacity(q.len());
+    for c in q.chars() {
+        // Apostrophes, and the selectors that ask for an emoji's picture ("⚰️").
+        if matches!(c, '\'' | '\u{2019}' | '`' | '\u{fe0e}' | '\u{fe0f}') {
+            continue;
+        }
+        if let Some((_, word)) = EMOJI_WORDS.iter().find(|(e, _)| *e == c) {
+            cleaned.push(' ');
+            cleaned.push_str(word);
+            cleaned.push(' ');
+            continue;
+        }
+        let in_word = c.is_alphanumeric()
+            || unicode_normalization::char::is_combining_mark(c)
+            || matches!(c, '\u{200c}' | '\u{200d}');
+        cleaned.extend(if in_word { c } else { ' ' }.to_lowercase());
+    }
     cleaned.split_whitespace().map(str::to_string).collect()
 }
+
+/// Emoji read as words (see [`normalise`]): callers typing in a chat say "🪢 tonight".
+/// Only those with one plain meaning; "💀" is laughter as often as death.
+const EMOJI_WORDS: [(char, &str); 12] = [
+    ('\u{1FAA2}', "rope"),
+    ('\u{1F48A}', "pills"),
+    ('\u{1F52A}', "knife"),
+    ('\u{1F5E1}', "knife"),
+    ('\u{1F52B}', "gun"),
+    ('\u{26B0}', "coffin"),
+    ('\u{1FAA6}', "grave"),
+    ('\u{1F309}', "bridge"),
+    ('\u{1FA78}', "blood"),
+    ('\u{1F62D}', "crying"),
+    ('\u{1F622}', "crying"),
+    ('\u{1F494}', "heartbroken"),
+];
 
 /// One need a question expresses.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -154,6 +179,10 @@ mod tests {
             vec!["cant", "pay", "my", "bills", "again"]
         );
         assert_eq!(normalise("Nie CHCĘ ŻYĆ"), vec!["nie", "chcę", "żyć"]);
+        assert_eq!(
+            normalise("🪢tonight… ⚰️"),
+            vec!["rope", "tonight", "coffin"]
+        );
         // A Bengali word keeps its vowel signs (U+09BE, U+0981) rather than falling apart.
         assert_eq!(normalise("আমি বাঁচতে চাই না।"), vec!["আমি", "বাঁচতে", "চাই", "না"]);
         assert_eq!(
