@@ -1568,17 +1568,19 @@ impl Lexicon {
     /// ([`WEARING`]) whose subject is not a [`PERSON`], with no means of harm or sign it
     /// is meant for real after it: "the smell from next door is killing me".
     fn worn_down(&self, words: &[String], start: usize, end: usize) -> bool {
-        spans(&self.wearing, words, start.saturating_sub(3), start + 1)
-            .iter()
-            .any(|&(s, e)| {
-                s > 0
-                    && s <= start
-                    && end <= e
-                    && !spans(&self.person, words, s.saturating_sub(PERSON_BEFORE), s)
-                        .iter()
-                        .any(|&(_, pe)| pe == s)
-                    && !self.undone_after(words, e)
-            })
+        // The widest idiom around the phrase: "nearly killed me" is read with its
+        // "nearly", so that the word before it is the subject.
+        let widest = spans(&self.wearing, words, start.saturating_sub(3), start + 1)
+            .into_iter()
+            .filter(|&(s, e)| s <= start && end <= e)
+            .min_by_key(|&(s, e)| (s, std::cmp::Reverse(e)));
+        widest.is_some_and(|(s, e)| {
+            s > 0
+                && !spans(&self.person, words, s.saturating_sub(PERSON_BEFORE), s)
+                    .iter()
+                    .any(|&(_, pe)| pe == s)
+                && !self.undone_after(words, e)
+        })
     }
 
     /// Every phrase of the lexicon in the question, exceptions applied: a match that shares
@@ -2106,6 +2108,8 @@ mod tests {
         assert!(raised("he's killing me"));
         assert!(raised("stop you're killing me"));
         assert!(raised("is killing me"));
+        assert!(!raised("that zorble absolutely killed me"));
+        assert!(raised("he nearly killed me last night"));
         assert!(raised(
             "the zorbles are killing me and I mean that literally"
         ));
