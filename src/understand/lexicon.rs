@@ -283,8 +283,8 @@ const ABOUT_BEFORE: usize = 8;
 
 /// The definition in `risk.txt` of a verb and an idiom of being worn down: "(is|are)
 /// killing me". A risk phrase inside it does not count when what is doing the killing,
-/// the words before the verb, is not a [`PERSON`]: "the commute is killing me", "my
-/// back's killing me"; "he is killing me" still counts.
+/// the words before the verb, is not a [`PERSON`]: "the commute is killing me", "that
+/// exam nearly killed me"; "he is killing me" still counts.
 const WEARING: &str = "WEARING";
 /// The definition in `risk.txt` of who can kill: pronouns and people.
 const PERSON: &str = "PERSON";
@@ -2008,8 +2008,7 @@ mod tests {
         assert!(!raised(
             "she tried to end her life 2 years ago, no more thoughts like that"
         ));
-        // "again" after "if" is a condition, not a return, also when the exception
-        // itself ends on the "if".
+        // "again" after "if" is a condition, not a return.
         assert!(!raised(
             "she tried to end her life 2 years ago, worried if it happens again"
         ));
