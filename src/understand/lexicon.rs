@@ -69,11 +69,26 @@ pub const RISK_ALONE: f32 = 0.8;
 pub const RISK_TOGETHER: f32 = 0.8;
 /// Words that deny what follows them in a note ("denies self harm", "no SI", "not
 /// suicidal"): a risk phrase right after one does not count.
-const DENIALS: [&str; 7] = ["no", "not", "denies", "denied", "denying", "nil", "without"];
+const DENIALS: [&str; 8] = [
+    "no", "not", "never", "denies", "denied", "denying", "nil", "without",
+];
 /// Words that may stand between a denial and what it denies ("no current SI", "denies
-/// any thoughts of", "not actively suicidal").
-const DENIAL_FILLERS: [&str; 13] = [
+/// any thoughts of", "not actively suicidal", "never had thoughts of"), at most
+/// [`DENIAL_FILLER_WORDS`] of them.
+const DENIAL_FILLERS: [&str; 25] = [
     "any",
+    "going",
+    "to",
+    "gonna",
+    "thoughts",
+    "thought",
+    "of",
+    "personal",
+    "had",
+    "been",
+    "talk",
+    "history",
+    "intent",
     "current",
     "currently",
     "active",
@@ -93,9 +108,9 @@ const DENIAL_FILLERS: [&str; 13] = [
 const ANSWERED: [&str; 6] = ["say", "says", "said", "saying", "answer", "answered"];
 /// Words a phrase starts with when it is a sentence of its own ("no, he will kill me",
 /// "not now, I want to die"), which a denial before it cannot reach.
-const SUBJECTS: [&str; 18] = [
+const SUBJECTS: [&str; 21] = [
     "i", "im", "ill", "id", "ive", "he", "hes", "hell", "hed", "she", "shes", "shell", "shed",
-    "they", "theyre", "theyll", "we", "you",
+    "they", "theyre", "theyll", "we", "you", "its", "thats", "theres",
 ];
 
 /// Whether the words before `start` deny what starts there.
@@ -109,12 +124,20 @@ fn denied(words: &[String], start: usize) -> bool {
     {
         return false;
     }
-    match (before(2), before(1)) {
-        (_, Some(w)) if DENIALS.contains(&w) => true,
-        (Some(d), Some(f)) => DENIALS.contains(&d) && DENIAL_FILLERS.contains(&f),
-        _ => false,
-    }
+    // Back over the fillers, then the denial itself.
+    (1..=DENIAL_FILLER_WORDS + 1)
+        .map_while(before)
+        .find(|w| !DENIAL_FILLERS.contains(w))
+        .is_some_and(|w| DENIALS.contains(&w))
 }
+
+/// How many [`DENIAL_FILLERS`] a denial may reach across.
+const DENIAL_FILLER_WORDS: usize = 3;
+
+/// Words right after a denied phrase that take the denial back ("not suicidal exactly,
+/// just…", "not suicidal but…"): the phrase still does not count, but the denial no
+/// longer silences the risk model, which reads what comes next.
+const HEDGES: [&str; 7] = ["exactly", "as", "but", "just", "though", "really", "before"];
 
 /// Words that deny the short phrase right before them in a note ("SI denied", "SH nil",
 /// "SI neg").
@@ -190,6 +213,11 @@ const BACK_TO_NOW_PAIRS: [(&str, &str); 19] = [
 /// thoughts years ago but not anymore"; unless what is no more is being well ("was fine
 /// but not any more", [`WELL`] a word or two before).
 const ENDED_BEFORE_ANYMORE: [&str; 2] = ["not", "no"];
+/// Words that may follow a clause-ending "any more" (besides [`SUBJECTS`]).
+const CLAUSE_STARTS: [&str; 14] = [
+    "and", "but", "so", "since", "now", "because", "cos", "lol", "as", "though", "then", "its",
+    "it", "really",
+];
 /// See [`ENDED_BEFORE_ANYMORE`].
 const WELL: [&str; 11] = [
     "fine", "ok", "okay", "well", "better", "good", "coping", "managing", "alright", "safe",
@@ -280,6 +308,25 @@ const TOPIC: &str = "TOPIC";
 const ABOUT_GAP: usize = 2;
 /// How far before a risk phrase an [`ABOUT`] is looked for to start.
 const ABOUT_BEFORE: usize = 8;
+/// The definition in `risk.txt` of pieces of work a subject is studied or told in:
+/// "dissertation", "EPQ", "stats", "a play".
+const STUDY: &str = "STUDY";
+/// The definition in `risk.txt` of risk phrases that are bare subjects: "suicide",
+/// "self harm", "overdose".
+const BARE: &str = "BARE";
+/// Words that link a [`STUDY`] to the [`BARE`] subject after it.
+const STUDY_LINKS: [&str; 10] = [
+    "on",
+    "about",
+    "into",
+    "around",
+    "of",
+    "covering",
+    "exploring",
+    "regarding",
+    "re",
+    "with",
+];
 
 /// The definition in `risk.txt` of a verb and an idiom of being worn down: "(is|are)
 /// killing me". A risk phrase inside it does not count when what is doing the killing,
@@ -322,7 +369,15 @@ fn back_to_now(words: &[String], end: usize) -> bool {
     after.iter().enumerate().any(|(i, w)| {
         let next = after.get(i + 1).map(String::as_str);
         match (w.as_str(), next) {
-            ("anymore", _) | ("any", Some("more")) => !ended(i),
+            ("anymore", _) => !ended(i),
+            // "Any more" ends a clause ("I can't do it any more, and…"); before a noun it
+            // asks for more of something ("any more events like that").
+            ("any", Some("more")) => {
+                !ended(i)
+                    && words.get(end + i + 2).is_none_or(|w| {
+                        SUBJECTS.contains(&w.as_str()) || CLAUSE_STARTS.contains(&w.as_str())
+                    })
+            }
             ("again", _) => !words[end.saturating_sub(CONDITION_BEFORE)..end + i]
                 .iter()
                 .any(|w| CONDITION.contains(&w.as_str())),
@@ -997,14 +1052,16 @@ pub struct Lexicon {
     /// Wordings in all: phrases with each one-word group counted for each of its words.
     wording_count: u64,
     /// `risk.txt`'s `$MEANS`, `$FOR_REAL`, `$PAST`, `$NOW_WELL`, `$ABOUT`, `$TOPIC`,
-    /// `$WEARING` and `$PERSON` (see [`MEANS`], [`FOR_REAL`], [`PAST`], [`ABOUT`] and
-    /// [`WEARING`]).
+    /// `$STUDY`, `$BARE`, `$WEARING` and `$PERSON` (see [`MEANS`], [`FOR_REAL`], [`PAST`],
+    /// [`ABOUT`], [`STUDY`] and [`WEARING`]).
     means: Vec<Token>,
     for_real: Vec<Token>,
     past: Vec<Token>,
     now_well: Vec<Token>,
     about: Vec<Token>,
     topic: Vec<Token>,
+    study: Vec<Token>,
+    bare: Vec<Token>,
     wearing: Vec<Token>,
     person: Vec<Token>,
 }
@@ -1069,6 +1126,8 @@ impl Lexicon {
             now_well: Vec::new(),
             about: Vec::new(),
             topic: Vec::new(),
+            study: Vec::new(),
+            bare: Vec::new(),
             wearing: Vec::new(),
             person: Vec::new(),
         };
@@ -1081,6 +1140,8 @@ impl Lexicon {
                 lexicon.now_well = named(&names, NOW_WELL)?;
                 lexicon.about = named(&names, ABOUT)?;
                 lexicon.topic = named(&names, TOPIC)?;
+                lexicon.study = named(&names, STUDY)?;
+                lexicon.bare = named(&names, BARE)?;
                 lexicon.wearing = named(&names, WEARING)?;
                 lexicon.person = named(&names, PERSON)?;
             }
@@ -1562,6 +1623,26 @@ impl Lexicon {
             .iter()
             .any(|&(_, e)| e <= start && start - e <= ABOUT_GAP)
             || !spans(&self.topic, words, end, end + 1).is_empty()
+            || self.studied(words, start, end)
+    }
+
+    /// Whether the risk phrase at `start..end` is a bare subject ([`BARE`]: "suicide",
+    /// "self harm") that a piece of work ([`STUDY`]) up to [`ABOUT_BEFORE`] words before
+    /// it is on: "my dissertation on post-stroke depression and suicide", "researching
+    /// suicide risk". The words between must link the two ("on", "about", "into"…) or be
+    /// none, and name nobody: "my dissertation is due and I think about suicide" counts.
+    fn studied(&self, words: &[String], start: usize, end: usize) -> bool {
+        let bare = spans(&self.bare, words, start, start + 1)
+            .iter()
+            .any(|&(_, e)| e == end);
+        let on_it = |&(_, e): &(usize, usize)| {
+            let between = &words[e.min(start)..start];
+            e <= start
+                && (between.is_empty() || between.iter().any(|w| STUDY_LINKS.contains(&w.as_str())))
+                && !between.iter().any(|w| SUBJECTS.contains(&w.as_str()))
+        };
+        let from = start.saturating_sub(ABOUT_BEFORE);
+        bare && spans(&self.study, words, from, start).iter().any(on_it)
     }
 
     /// Whether the risk phrase at `start..end` lies inside an idiom of being worn down
@@ -1641,15 +1722,41 @@ impl Lexicon {
         let found = self.find(words);
         let now_well = OnceCell::new();
         // A denied risk phrase takes the shorter phrases inside it along.
-        // Each with whether it silences the model too (a denial before the phrase does).
-        let denials: Vec<(usize, usize, bool)> = found
-            .iter()
-            .filter(|f| self.needs[f.end_info.need as usize] == RISK)
+        // Each with whether it silences the model too: a denial before a phrase sure
+        // of risk does, unless a hedge right after the phrase takes it back.
+        let risky = || {
+            found
+                .iter()
+                .filter(|f| self.needs[f.end_info.need as usize] == RISK)
+        };
+        let mut denials: Vec<(usize, usize, bool)> = risky()
             .filter_map(|f| {
                 let before = denied(words, f.start);
-                (before || denied_after(words, f.start, f.end)).then_some((f.start, f.end, before))
+                let silences = before
+                    && f.end_info.confidence >= RISK_ALONE
+                    && words
+                        .get(f.end)
+                        .is_none_or(|w| !HEDGES.contains(&w.as_str()));
+                (before || denied_after(words, f.start, f.end))
+                    .then_some((f.start, f.end, silences))
             })
             .collect();
+        // A denial reaches along a list: "denies thoughts of suicide or self harm".
+        loop {
+            let chained: Vec<(usize, usize, bool)> = risky()
+                .filter(|f| {
+                    f.start >= 2
+                        && matches!(words[f.start - 1].as_str(), "or" | "nor")
+                        && denials.iter().any(|d| d.1 == f.start - 1)
+                        && !denials.iter().any(|d| (d.0, d.1) == (f.start, f.end))
+                })
+                .map(|f| (f.start, f.end, false))
+                .collect();
+            if chained.is_empty() {
+                break;
+            }
+            denials.extend(chained);
+        }
         for f in found {
             let because = words[f.start..f.end].join(" ");
             let name = &self.needs[f.end_info.need as usize];
@@ -2141,6 +2248,16 @@ mod tests {
         // Where a risk is told or found is not a subject.
         assert!(raised("he posted a story on snapchat zorbled my wibbles"));
         assert!(raised("found signs of zorbled my wibbles on her arms"));
+        // A bare subject that a piece of work is on, with nobody named between.
+        let raised = |q: &str| raises(&Lexicon::built_in(), q);
+        assert!(!raised(
+            "writing my dissertation on post stroke depression and suicide"
+        ));
+        assert!(!raised("researching suicide risk for my masters"));
+        assert!(raised("my dissertation is due and i think about suicide"));
+        assert!(raised(
+            "dissertation deadline tomorrow, suicide is on my mind"
+        ));
     }
 
     #[test]
@@ -2218,6 +2335,20 @@ mod tests {
         // It takes the phrase out, but leaves the model to read the rest of the note.
         assert!(!l.read(&normalise("SI denied")).2);
         assert!(l.read(&normalise("denies SI")).2);
+        // A denial reaches across a few fillers, and along a list.
+        assert!(!raised("never had thoughts of suicidal acts"));
+        assert!(!raised("denies thoughts of SI or suicidal plans"));
+        assert!(raised("a history of SI"));
+        // A hedge after the denied phrase, or a denied phrase too weak to raise risk by
+        // itself, leaves the model to read the rest.
+        assert!(!l.read(&normalise("not suicidal exactly, just tired")).2);
+        let weak = Lexicon::new(&[NewEntry {
+            need: "risk".into(),
+            phrase: "zorbled wibbles".into(),
+            confidence: 0.3,
+        }])
+        .expect("lexicon");
+        assert!(!weak.read(&normalise("no zorbled wibbles")).2);
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub fn normalise(q: &str) -> Vec<String> {
         if matches!(c, '\'' | '\u{2019}' | '`' | '\u{fe0e}' | '\u{fe0f}') {
             continue;
         }
-        if let Some((_, word)) = EMOJI_WORDS.iter().find(|(e, _)| *e == c) {
+        if let Some(word) = emoji_word(c) {
             cleaned.push(' ');
             cleaned.push_str(word);
             cleaned.push(' ');
@@ -49,20 +49,21 @@ pub fn normalise(q: &str) -> Vec<String> {
 
 /// Emoji read as words (see [`normalise`]): callers typing in a chat say "🪢 tonight".
 /// Only those with one plain meaning; "💀" is laughter as often as death.
-const EMOJI_WORDS: [(char, &str); 12] = [
-    ('\u{1FAA2}', "rope"),
-    ('\u{1F48A}', "pills"),
-    ('\u{1F52A}', "knife"),
-    ('\u{1F5E1}', "knife"),
-    ('\u{1F52B}', "gun"),
-    ('\u{26B0}', "coffin"),
-    ('\u{1FAA6}', "grave"),
-    ('\u{1F309}', "bridge"),
-    ('\u{1FA78}', "blood"),
-    ('\u{1F62D}', "crying"),
-    ('\u{1F622}', "crying"),
-    ('\u{1F494}', "heartbroken"),
-];
+fn emoji_word(c: char) -> Option<&'static str> {
+    Some(match c {
+        '\u{1FAA2}' => "rope",
+        '\u{1F48A}' => "pills",
+        '\u{1F52A}' | '\u{1F5E1}' => "knife",
+        '\u{1F52B}' => "gun",
+        '\u{26B0}' => "coffin",
+        '\u{1FAA6}' => "grave",
+        '\u{1F309}' => "bridge",
+        '\u{1FA78}' => "blood",
+        '\u{1F62D}' | '\u{1F622}' => "crying",
+        '\u{1F494}' => "heartbroken",
+        _ => return None,
+    })
+}
 
 /// One need a question expresses.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
